@@ -1,0 +1,34 @@
+# One task runner for developers and CI (.ci/run calls `make test`).
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+
+.DEFAULT_GOAL := help
+.PHONY: help venv test lint unit bench clean
+
+help: ## List the tasks
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-8s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev,infra]'
+	touch $@
+
+venv: $(VENV)/.installed ## Create .venv with the package and everything the tests need
+
+lint: venv ## ruff and mypy
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+
+test: venv lint ## The whole test suite (what CI runs)
+	$(PY) -m pytest
+
+unit: venv ## The fast tests only (skips running generated projects' toolchains)
+	$(PY) -m pytest -m "not slow"
+
+bench: venv ## Print the benchmark figures
+	$(PY) benchmarks/bench_new.py
+
+clean: ## Remove the virtual environment and caches
+	rm -rf $(VENV) .cache .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,101 @@
+"""The MLOps maturity levels, read from the manifest that the template ships (maturity.yml).
+
+That YAML file is the single source of truth: the template renders MATURITY.md from it, this
+module gives it types for the CLI, the generator and the Pulumi stacks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import yaml
+
+from mlops_scaffold.errors import InvalidLevelError
+from mlops_scaffold.resources import template_dir
+
+CI_VENDORS = ("github", "gitlab")
+
+
+@dataclass(frozen=True)
+class Capability:
+    key: str
+    title: str
+    description: str
+    level: int
+    # CI vendor (or "*" for any) -> paths in a generated project, any one of which proves it.
+    evidence: dict[str, tuple[str, ...]]
+
+    def evidence_paths(self, *, package: str, ci: str) -> tuple[str, ...]:
+        paths = self.evidence.get(ci, self.evidence.get("*", ()))
+        return tuple(p.format(pkg=package) for p in paths)
+
+
+@dataclass(frozen=True)
+class Level:
+    number: int
+    name: str
+    google_level: int
+    built: bool
+    summary: str
+    capabilities: tuple[Capability, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "level": self.number,
+            "name": self.name,
+            "google_level": self.google_level,
+            "built": self.built,
+            "summary": self.summary,
+            "capabilities": [
+                {"key": c.key, "title": c.title, "description": c.description} for c in self.capabilities
+            ],
+        }
+
+
+def _capability(raw: dict[str, Any], level: int) -> Capability:
+    evidence = raw["evidence"]
+    by_vendor = (
+        {"*": tuple(evidence)} if isinstance(evidence, list) else {k: tuple(v) for k, v in evidence.items()}
+    )
+    return Capability(raw["key"], raw["title"], raw["description"], level, by_vendor)
+
+
+@cache
+def all_levels() -> tuple[Level, ...]:
+    """Every level of the manifest, lowest first."""
+    raw = yaml.safe_load((template_dir() / "maturity.yml").read_text(encoding="utf-8"))
+    return tuple(
+        Level(
+            number=entry["level"],
+            name=entry["name"],
+            google_level=entry["google_level"],
+            built=entry["built"],
+            summary=entry["summary"],
+            capabilities=tuple(_capability(c, entry["level"]) for c in entry["capabilities"]),
+        )
+        for entry in raw["levels"]
+    )
+
+
+def get_level(level: object) -> Level:
+    """The level numbered ``level`` (an int or a string of digits); InvalidLevelError otherwise."""
+    numbers = [lv.number for lv in all_levels()]
+    try:
+        number = int(str(level).strip())
+    except ValueError:
+        raise InvalidLevelError(level=level, levels=numbers) from None
+    for candidate in all_levels():
+        if candidate.number == number:
+            return candidate
+    raise InvalidLevelError(level=level, levels=numbers)
+
+
+def built_levels() -> list[int]:
+    return [lv.number for lv in all_levels() if lv.built]
+
+
+def capabilities_up_to(level: int) -> list[Capability]:
+    """All capabilities a project at ``level`` has (levels are cumulative)."""
+    return [c for lv in all_levels() if lv.number <= level for c in lv.capabilities]

@@ -1,0 +1,22 @@
+"""Where the files this package ships (the copier template and its data) live on disk."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+_PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+@cache
+def template_dir() -> Path:
+    """The copier template: inside the wheel, or at the repository root in a source checkout."""
+    for candidate in (
+        _PACKAGE_DIR / "templates" / "project",
+        _PACKAGE_DIR.parents[1] / "templates" / "project",
+    ):
+        if (candidate / "copier.yml").is_file():
+            return candidate
+    raise FileNotFoundError(
+        "The mlops-scaffold template is missing from this installation; reinstall mlops-scaffold."
+    )

@@ -1,0 +1,22 @@
+"""Shared fixtures: an isolated HOME (the template store lives there) and project rendering."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(scope="session", autouse=True)
+def isolated_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Keep the template store (~/.local/share/mlops-scaffold) out of the real home directory."""
+    home = tmp_path_factory.mktemp("home")
+    previous = os.environ.get("HOME")
+    os.environ["HOME"] = str(home)
+    yield home
+    if previous is None:
+        del os.environ["HOME"]
+    else:
+        os.environ["HOME"] = previous

@@ -1,0 +1,68 @@
+"""Helpers shared by the test modules."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from mlops_scaffold.cli import app
+
+runner = CliRunner()
+
+
+def new_project(
+    dst: Path,
+    level: int,
+    *,
+    framework: str = "sklearn",
+    ci: str = "github",
+    python: str = "3.11",
+    extra: tuple[str, ...] = (),
+) -> Path:
+    """Render a project through the CLI with --defaults; fail the test if it does not succeed."""
+    result = runner.invoke(
+        app,
+        [
+            "new",
+            str(dst),
+            "--level",
+            str(level),
+            "--framework",
+            framework,
+            "--ci",
+            ci,
+            "--python",
+            python,
+            "--defaults",
+            *extra,
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    return dst
+
+
+def tree_files(root: Path) -> set[str]:
+    """Every file under root (posix relative paths), ignoring the .git directory."""
+    return {
+        p.relative_to(root).as_posix()
+        for p in root.rglob("*")
+        if p.is_file() and ".git" not in p.relative_to(root).parts
+    }
+
+
+def snapshot(root: Path) -> dict[str, str]:
+    """Content hash of every file under root, .git included, for byte-for-byte comparisons."""
+    if not root.exists():
+        return {}
+    return {
+        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+def git(root: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=True).stdout

@@ -1,0 +1,255 @@
+"""`mlops-scaffold new`: golden file lists, answers, and every refusal leaving nothing behind."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+from helpers import git, new_project, runner, snapshot, tree_files
+
+from mlops_scaffold.cli import app
+from mlops_scaffold.generate import generate
+from mlops_scaffold.template_store import STORE_URL
+
+LEVEL_0 = {
+    ".copier-answers.yml",
+    ".gitignore",
+    ".python-version",
+    "MATURITY.md",
+    "README.md",
+    "configs/train.yaml",
+    "data/README.md",
+    "data/raw/churn.csv",
+    "docs/adr/0000-template.md",
+    "docs/adr/0001-project-layout.md",
+    "docs/adr/0002-tooling.md",
+    "docs/adr/0003-lineage-record.md",
+    "docs/adr/README.md",
+    "models/README.md",
+    "notebooks/eda.ipynb",
+    "pyproject.toml",
+    "src/{pkg}/__init__.py",
+    "src/{pkg}/config.py",
+    "src/{pkg}/data.py",
+    "src/{pkg}/evaluate.py",
+    "src/{pkg}/features.py",
+    "src/{pkg}/lineage.py",
+    "src/{pkg}/lineage.schema.json",
+    "src/{pkg}/metrics.py",
+    "src/{pkg}/model.py",
+    "src/{pkg}/py.typed",
+    "src/{pkg}/train.py",
+    "tests/conftest.py",
+    "tests/test_data.py",
+    "tests/test_lineage.py",
+    "tests/test_train.py",
+}
+LEVEL_1 = {
+    ".dockerignore",
+    ".pre-commit-config.yaml",
+    "Dockerfile",
+    "Makefile",
+    "docs/adr/0004-ci-and-containers.md",
+}
+CI_FILES = {"github": {".github/workflows/ci.yml"}, "gitlab": {".gitlab-ci.yml"}}
+
+
+def golden(level: int, framework: str, ci: str, pkg: str) -> set[str]:
+    files = set(LEVEL_0)
+    if level >= 1:
+        files |= LEVEL_1 | CI_FILES[ci]
+        if framework == "sklearn":  # PyTorch locks need PyTorch's index: `make lock` (see ADR 0004)
+            files.add("uv.lock")
+    return {f.format(pkg=pkg) for f in files}
+
+
+MATRIX = list(itertools.product([0, 1], ["sklearn", "pytorch"], ["github", "gitlab"]))
+
+
+@pytest.mark.parametrize(("level", "framework", "ci"), MATRIX)
+def test_new_renders_exactly_the_golden_tree(tmp_path: Path, level: int, framework: str, ci: str) -> None:
+    project = new_project(tmp_path / "churn-model", level, framework=framework, ci=ci)
+    assert tree_files(project) == golden(level, framework, ci, "churn_model")
+
+    for path in project.rglob("*"):
+        if path.is_file() and ".git" not in path.parts:
+            text = path.read_text(encoding="utf-8")
+            # `${{ ... }}` is GitHub Actions' own expression syntax, not Jinja.
+            assert not re.search(r"(?<!\$)\{\{|\{%", text), f"unrendered Jinja in {path}"
+
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert answers["level"] == level
+    assert answers["framework"] == framework
+    assert answers["ci"] == ci
+    assert answers["python_version"] == "3.11"
+    assert answers["project_name"] == "churn-model"
+    assert answers["package_name"] == "churn_model"
+    assert answers["_src_path"] == STORE_URL and answers["_src_path"].startswith("~")
+    assert answers["_commit"].startswith("v")
+
+    maturity = (project / "MATURITY.md").read_text()
+    assert f"level {level}" in maturity
+    assert git(project, "status", "--porcelain") == ""
+    assert "MLOps level" in git(project, "log", "--format=%s")
+
+
+def test_answers_record_data_and_name(tmp_path: Path) -> None:
+    project = new_project(
+        tmp_path / "dir",
+        0,
+        extra=(
+            "--name",
+            "fraud_detector",
+            "--data",
+            "description=Finds fraud",
+            "--data",
+            "author_name=Risk team",
+        ),
+    )
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert answers["project_name"] == "fraud_detector"
+    assert answers["description"] == "Finds fraud"
+    assert answers["author_name"] == "Risk team"
+    assert (project / "src" / "fraud_detector" / "train.py").is_file()
+    assert 'description = "Finds fraud"' in (project / "pyproject.toml").read_text()
+
+
+def test_empty_existing_directory_is_filled(tmp_path: Path) -> None:
+    (tmp_path / "here").mkdir()
+    project = new_project(tmp_path / "here", 0)
+    assert (project / "pyproject.toml").is_file()
+    assert [p.name for p in tmp_path.iterdir()] == ["here"]  # no staging directory left over
+
+
+def test_no_git_option(tmp_path: Path) -> None:
+    project = new_project(tmp_path / "nogit", 0, extra=("--no-git",))
+    assert not (project / ".git").exists()
+
+
+def test_json_output(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["new", str(tmp_path / "j"), "--level", "1", "--defaults", "--json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.output)
+    assert payload["level"] == 1 and payload["package_name"] == "j"
+    assert len(payload["git_commit"]) == 40
+
+
+def test_python_api_without_cli(tmp_path: Path) -> None:
+    messages: list[str] = []
+    result = generate(
+        tmp_path / "api", level=1, data={"framework": "pytorch", "ci": "gitlab"}, on_progress=messages.append
+    )
+    assert result.level == 1 and result.answers["framework"] == "pytorch"
+    assert (result.path / ".gitlab-ci.yml").is_file()
+    assert messages and any("Rendering" in m for m in messages)
+
+
+@pytest.mark.parametrize(
+    ("args", "exit_code", "message"),
+    [
+        (["--level", "1", "--name", "2fast"], 3, "cannot be a project name"),
+        (["--level", "1", "--name", "with space"], 3, "cannot be a project name"),
+        (["--level", "1", "--name", "class"], 3, "keyword"),
+        (["--level", "1", "--name", "json"], 3, "shadow"),
+        (["--level", "7"], 4, "Level '7' does not exist"),
+        (["--level", "-1"], 4, "does not exist"),
+        (["--level", "one"], 4, "Level 'one' does not exist"),
+        (["--level", "2"], 5, "Level 2 (Automated training) is not available yet"),
+        (["--level", "3"], 5, "Level 3 (Automated model deployment) is not available yet"),
+        (["--level", "4"], 5, "drift monitoring"),
+        (["--level", "1", "--data", "colour=blue"], 7, "'colour' is not a question"),
+        (["--level", "1", "--data", "novalue"], 2, "KEY=VALUE"),
+        (["--level", "1", "--framework", "tensorflow"], 2, "framework"),
+        (["--level", "1", "--ci", "jenkins"], 2, "ci"),
+        (["--level", "1", "--python", "3.9"], 2, "python_version"),
+        (["--level", "1", "--data", "package_name=Bad-Name"], 3, "cannot be a project name"),
+    ],
+)
+def test_bad_input_fails_cleanly_and_writes_nothing(
+    tmp_path: Path, args: list[str], exit_code: int, message: str
+) -> None:
+    dst = tmp_path / "parent" / "proj"
+    result = runner.invoke(app, ["new", str(dst), "--defaults", *args])
+    assert result.exit_code == exit_code, result.output
+    assert message in " ".join(result.output.split())
+    assert "Fix:" in result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "parent").exists()
+
+
+def test_level_not_built_names_what_is_missing(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["new", str(tmp_path / "p"), "--level", "2", "--defaults"])
+    output = " ".join(result.output.split())
+    for missing in (
+        "training pipeline",
+        "experiment tracking and model registry",
+        "feature store definitions",
+    ):
+        assert missing in output
+    assert "level 1 or lower" in output
+
+
+def test_non_empty_destination_is_left_untouched(tmp_path: Path) -> None:
+    dst = tmp_path / "busy"
+    dst.mkdir()
+    (dst / "notes.txt").write_text("mine")
+    before = snapshot(dst)
+    result = runner.invoke(app, ["new", str(dst), "--level", "0", "--defaults"])
+    assert result.exit_code == 6, result.output
+    assert "already exists and is not empty" in result.output
+    assert snapshot(dst) == before
+    assert [p.name for p in tmp_path.iterdir()] == ["busy"]
+
+
+def test_destination_that_is_a_file_is_refused(tmp_path: Path) -> None:
+    dst = tmp_path / "file"
+    dst.write_text("x")
+    result = runner.invoke(app, ["new", str(dst), "--level", "0", "--defaults"])
+    assert result.exit_code == 6, result.output
+    assert dst.read_text() == "x"
+
+
+def test_copier_failure_mid_render_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import copier
+    from copier.errors import CopierError
+
+    real_copy = copier.run_copy
+
+    def failing_copy(src: str, dst: Path, **kwargs: object) -> None:
+        real_copy(src, dst, **kwargs)  # files are written ...
+        raise CopierError("simulated failure after rendering")  # ... then copier fails
+
+    monkeypatch.setattr(copier, "run_copy", failing_copy)
+    (tmp_path / "keep").mkdir()
+    result = runner.invoke(app, ["new", str(tmp_path / "keep" / "a" / "b"), "--level", "1", "--defaults"])
+    assert result.exit_code == 8, result.output
+    assert "simulated failure" in result.output
+    assert list((tmp_path / "keep").iterdir()) == []
+
+
+def test_interrupt_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import copier
+
+    def interrupted(src: str, dst: Path, **kwargs: object) -> None:
+        (Path(dst) / "half-written.txt").write_text("x")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(copier, "run_copy", interrupted)
+    result = runner.invoke(app, ["new", str(tmp_path / "p"), "--level", "0", "--defaults"])
+    assert result.exit_code == 130, result.output
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_unwritable_template_store_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / ".local").write_text("a file where a directory should be")
+    monkeypatch.setenv("HOME", str(home))
+    result = runner.invoke(app, ["new", str(tmp_path / "p"), "--level", "0", "--defaults"])
+    assert result.exit_code == 9, result.output
+    assert "template store" in result.output
+    assert not (tmp_path / "p").exists()
