@@ -29,6 +29,7 @@ unit: venv ## The fast tests only (skips running generated projects' toolchains)
 
 bench: venv ## Print the benchmark figures
 	$(PY) benchmarks/bench_new.py
+	$(PY) benchmarks/bench_plan.py
 
 clean: ## Remove the virtual environment and caches
 	rm -rf $(VENV) .cache .pytest_cache .mypy_cache .ruff_cache

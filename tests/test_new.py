@@ -253,3 +253,21 @@ def test_unwritable_template_store_is_a_clear_error(tmp_path: Path, monkeypatch:
     assert result.exit_code == 9, result.output
     assert "template store" in result.output
     assert not (tmp_path / "p").exists()
+
+
+def test_unwritable_parent_is_a_clear_error(tmp_path: Path) -> None:
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file, so nothing can be created below it")
+    result = runner.invoke(app, ["new", str(blocked / "sub" / "p"), "--level", "0", "--defaults"])
+    assert result.exit_code == 6, result.output
+    assert "Cannot create" in result.output and "Fix:" in result.output
+    assert blocked.read_text().startswith("a file")
+
+
+def test_first_commit_uses_the_users_git_identity(tmp_path: Path, isolated_home: Path) -> None:
+    (isolated_home / ".gitconfig").write_text("[user]\n\tname = Ada Lovelace\n\temail = ada@example.com\n")
+    try:
+        project = new_project(tmp_path / "mine", 0)
+        assert git(project, "log", "--format=%an <%ae>").strip() == "Ada Lovelace <ada@example.com>"
+    finally:
+        (isolated_home / ".gitconfig").unlink()

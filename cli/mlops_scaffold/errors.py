@@ -67,6 +67,16 @@ class DestinationNotEmptyError(ScaffoldError):
         )
 
 
+class DestinationNotWritableError(ScaffoldError):
+    exit_code = 6
+
+    def __init__(self, *, path: Path, reason: str) -> None:
+        super().__init__(
+            f"Cannot create '{path}': {reason}.",
+            fix="Choose a directory you can write to, or fix the permissions of its parent.",
+        )
+
+
 class UnknownDataKeyError(InvalidInputError):
     exit_code = 7
 

@@ -23,6 +23,7 @@ import yaml
 
 from mlops_scaffold.errors import (
     DestinationNotEmptyError,
+    DestinationNotWritableError,
     InvalidInputError,
     InvalidNameError,
     LevelNotBuiltError,
@@ -92,15 +93,15 @@ def template_questions() -> list[str]:
     return [key for key in config if not key.startswith("_")]
 
 
-def parse_data(pairs: list[str]) -> dict[str, str]:
+def parse_data(pairs: list[str], *, option: str = "--data") -> dict[str, str]:
     """Turn ['key=value', ...] into a dict; InvalidInputError on a pair without '='."""
     data: dict[str, str] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
             raise InvalidInputError(
-                f"--data '{pair}' is not of the form KEY=VALUE.",
-                fix="Write it as e.g. --data description='Churn model'.",
+                f"{option} '{pair}' is not of the form KEY=VALUE.",
+                fix=f"Write it as e.g. {option} name=value.",
             )
         data[key.strip()] = value
     return data
@@ -129,12 +130,13 @@ def _git_init(project: Path, message: str) -> str | None:
     if shutil.which("git") is None:
         return None
     env = dict(os.environ)
-    for key, value in (
-        ("GIT_AUTHOR_NAME", "mlops-scaffold"),
-        ("GIT_AUTHOR_EMAIL", "mlops-scaffold@localhost"),
-    ):
-        env.setdefault(key, value)
-        env.setdefault(key.replace("AUTHOR", "COMMITTER"), value)
+    # The user's own git identity signs the first commit; a fallback only where none is set.
+    for setting, fallback in (("user.name", "mlops-scaffold"), ("user.email", "mlops-scaffold@localhost")):
+        configured = subprocess.run(["git", "config", setting], cwd=project, capture_output=True, text=True)
+        if not configured.stdout.strip():
+            kind = setting.split(".")[1].upper()
+            env.setdefault(f"GIT_AUTHOR_{kind}", fallback)
+            env.setdefault(f"GIT_COMMITTER_{kind}", fallback)
     for args in (
         ["init", "--quiet", "--initial-branch=main"],
         ["add", "--all"],
@@ -213,8 +215,13 @@ def generate(
     tag = ensure_version()
 
     created_parents = [p for p in reversed(dst.parents) if not p.exists()]
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{dst.name}.", suffix=".partial", dir=dst.parent))
+    try:
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{dst.name}.", suffix=".partial", dir=dst.parent))
+    except OSError as error:
+        for parent in created_parents[:1]:
+            shutil.rmtree(parent, ignore_errors=True)
+        raise DestinationNotWritableError(path=dst, reason=error.strerror or str(error)) from None
     try:
         report(f"Rendering {project_name} at level {answers['level']}")
         _render(tag, staging, answers, defaults=defaults)
