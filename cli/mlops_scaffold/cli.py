@@ -77,7 +77,7 @@ def levels(
         return
     table = Table(title="MLOps maturity levels (Microsoft 0-4; Google 0-2)", show_lines=True)
     table.add_column("Level", justify="center")
-    table.add_column("Name")
+    table.add_column("Name", no_wrap=True)
     table.add_column("Google", justify="center")
     table.add_column("Adds (cumulative)")
     table.add_column("Available", justify="center")
@@ -199,36 +199,32 @@ def plan(
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON for machines.")] = False,
 ) -> None:
     """Show what `pulumi up` would create, offline (Pulumi mocks; no cloud, no credentials)."""
-    from rich.table import Table
-
+    from mlops_scaffold.generate import parse_data
     from mlops_scaffold.infra import PolicyViolationError
     from mlops_scaffold.infra import plan as plan_infra
 
     with _handle_errors():
-        values = dict(item.split("=", 1) for item in settings or [] if "=" in item)
-        if len(values) != len(settings or []):
-            from mlops_scaffold.errors import InvalidInputError
-
-            raise InvalidInputError("--set takes KEY=VALUE.", fix="For example --set spot=true.")
+        values = parse_data(settings or [], option="--set")
         result = plan_infra(level=level, project_path=project_path, env=env, settings=values)
     if json_output:
         typer.echo(json.dumps(result.to_dict(), indent=2, default=str))
     else:
-        table = Table(title=f"{result.project}-{result.env}: level {result.level}, {result.count} resources")
-        table.add_column("Component")
-        table.add_column("Type")
-        table.add_column("Name")
-        table.add_column("Key properties")
+        console.print(
+            f"[bold]{result.project}-{result.env}[/]: level {result.level}, {result.count} resources",
+            highlight=False,
+        )
         for component, resources in result.by_component().items():
-            for index, resource in enumerate(resources):
-                table.add_row(
-                    f"{component} ({len(resources)})" if index == 0 else "",
-                    # aws:ecr/repository:Repository -> ecr.Repository (--json has the full token)
-                    f"{resource.type.split(':')[1].split('/')[0]}.{resource.type.split(':')[-1]}",
-                    resource.name,
-                    ", ".join(f"{k}={v}" for k, v in resource.properties.items()),
+            console.print(f"\n[bold]{component}[/] ({len(resources)})", highlight=False)
+            width = max(len(_short_type(r.type)) for r in resources)
+            for resource in resources:
+                props = ", ".join(f"{k}={v}" for k, v in resource.properties.items())
+                console.print(
+                    f"  {_short_type(resource.type):<{width}}  {resource.name}"
+                    + (f"  [dim]{props}[/]" if props else ""),
+                    highlight=False,
+                    soft_wrap=True,
                 )
-        console.print(table)
+        console.print()
         for note in result.notes:
             err_console.print(f"[yellow]Note:[/] {note}", highlight=False)
         for violation in result.violations:
@@ -239,6 +235,11 @@ def plan(
     if result.violations:
         with _handle_errors():
             raise PolicyViolationError(count=len(result.violations))
+
+
+def _short_type(token: str) -> str:
+    """aws:ecr/repository:Repository -> ecr.Repository (--json has the full token)."""
+    return f"{token.split(':')[1].split('/')[0]}.{token.split(':')[-1]}"
 
 
 @app.command("infra-config")

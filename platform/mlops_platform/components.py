@@ -1,0 +1,107 @@
+"""Which component a maturity level needs, read through the levels manifest (pure).
+
+A component is part of a level's stack when the level has any of the capabilities it serves.
+Level numbers never appear here: moving a capability to another level in maturity.yml moves
+its infrastructure with it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mlops_scaffold.levels import capabilities_up_to
+
+
+@dataclass(frozen=True)
+class ComponentSpec:
+    name: str
+    capabilities: tuple[str, ...]  # included when the level has any of these
+    requires: tuple[str, ...]  # components whose outputs it consumes
+    publishes: tuple[str, ...]  # SSM contract names it writes (templates/project/contract.yml)
+    summary: str
+
+
+# In dependency order: the stack builds them top to bottom.
+COMPONENTS: tuple[ComponentSpec, ...] = (
+    ComponentSpec(
+        "ci_identity",
+        ("ci", "training_image"),
+        (),
+        (),
+        "GitHub/GitLab OIDC deploy role and the ECR repository for the project's images",
+    ),
+    ComponentSpec(
+        "network",
+        ("gpu_training", "serving"),
+        (),
+        (),
+        "VPC with private subnets, S3 gateway endpoint, VPC interface endpoints, no public ingress",
+    ),
+    ComponentSpec(
+        "storage",
+        ("training_pipeline", "experiment_tracking", "feature_store"),
+        (),
+        ("data-bucket", "artifact-bucket"),
+        "KMS key and the data and artifact buckets",
+    ),
+    ComponentSpec(
+        "tracking",
+        ("experiment_tracking",),
+        ("storage",),
+        ("mlflow-tracking-uri",),
+        "SageMaker managed MLflow and the model package group",
+    ),
+    ComponentSpec(
+        "feature_store",
+        ("feature_store",),
+        ("storage",),
+        ("feature-store-offline-uri",),
+        "Feast offline store location and online store (DynamoDB) permissions",
+    ),
+    ComponentSpec(
+        "training",
+        ("gpu_training", "training_pipeline"),
+        ("network", "storage", "ci_identity", "tracking"),
+        ("training-job-queue", "training-job-definition", "training-state-machine-arn"),
+        "AWS Batch GPU compute, job queue and definition, Step Functions training pipeline",
+    ),
+    ComponentSpec(
+        "serving",
+        ("serving",),
+        ("network", "storage"),
+        ("serving-endpoint-name",),
+        "SageMaker model, endpoint and autoscaling (once a model is configured)",
+    ),
+    ComponentSpec(
+        "monitoring",
+        ("drift_monitoring", "alerts", "automated_retraining"),
+        ("training", "serving"),
+        ("alerts-topic-arn", "drift-metric-namespace"),
+        "CloudWatch alarms and dashboard, SNS alerts, EventBridge retraining trigger",
+    ),
+)
+
+_BY_NAME = {spec.name: spec for spec in COMPONENTS}
+
+
+def get_component(name: str) -> ComponentSpec:
+    return _BY_NAME[name]
+
+
+def components_for_level(level: int) -> list[str]:
+    """Names of the components a stack at ``level`` builds, in build order."""
+    capabilities = {capability.key for capability in capabilities_up_to(level)}
+    chosen = [spec.name for spec in COMPONENTS if capabilities.intersection(spec.capabilities)]
+    for name in chosen:
+        missing = [required for required in _BY_NAME[name].requires if required not in chosen]
+        if missing:  # only possible if maturity.yml moved a capability without its prerequisites
+            raise RuntimeError(
+                f"Level {level} needs the {name} component but not {', '.join(missing)}, which it builds on; "
+                "fix the capability table in mlops_platform/components.py or maturity.yml."
+            )
+    return chosen
+
+
+def published_names(level: int) -> list[str]:
+    """The SSM contract names the components of ``level`` publish."""
+    return [name for component in components_for_level(level) for name in _BY_NAME[component].publishes]

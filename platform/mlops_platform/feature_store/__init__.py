@@ -1,0 +1,3 @@
+from mlops_platform.feature_store.component import FeatureStore, FeatureStoreArgs
+
+__all__ = ["FeatureStore", "FeatureStoreArgs"]

@@ -1,0 +1,3 @@
+from mlops_platform.monitoring.component import Monitoring, MonitoringArgs
+
+__all__ = ["Monitoring", "MonitoringArgs"]

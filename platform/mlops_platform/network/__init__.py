@@ -1,0 +1,3 @@
+from mlops_platform.network.component import Network, NetworkArgs
+
+__all__ = ["Network", "NetworkArgs"]

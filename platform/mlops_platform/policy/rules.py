@@ -1,0 +1,391 @@
+"""Security rules over planned resources (pure: no Pulumi import).
+
+The rules follow the controls that the public AWS compliance packs (AWS Config conformance
+packs, Pulumi's AWSGuard) enforce for the services the stacks use. Each rule sees resources as
+the engine does: a Pulumi type token and the camelCase input properties.
+
+Resource rules look at one resource. Stack rules look at several, because pulumi-aws v7 keeps a
+bucket's encryption, public access block, versioning and policy in resources of their own;
+``Resource.refs`` says which resources a property points at (filled from property dependencies
+in the policy pack and from matching IDs in the offline plan).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+BUCKET = "aws:s3/bucket:Bucket"
+BUCKET_SSE = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+BUCKET_PAB = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
+BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
+BUCKET_VERSIONING = "aws:s3/bucketVersioning:BucketVersioning"
+LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
+INSTANCE = "aws:ec2/instance:Instance"
+SUBNET = "aws:ec2/subnet:Subnet"
+EBS_VOLUME = "aws:ebs/volume:Volume"
+SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
+SG_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
+SG_INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+KMS_KEY = "aws:kms/key:Key"
+ECR_REPOSITORY = "aws:ecr/repository:Repository"
+SNS_TOPIC = "aws:sns/topic:Topic"
+ENDPOINT_CONFIG = "aws:sagemaker/endpointConfiguration:EndpointConfiguration"
+IAM_ROLE = "aws:iam/role:Role"
+IAM_POLICY_TYPES = (
+    "aws:iam/policy:Policy",
+    "aws:iam/rolePolicy:RolePolicy",
+    "aws:iam/userPolicy:UserPolicy",
+    "aws:iam/groupPolicy:GroupPolicy",
+)
+IAM_ATTACHMENT_TYPES = (
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+    "aws:iam/userPolicyAttachment:UserPolicyAttachment",
+    "aws:iam/groupPolicyAttachment:GroupPolicyAttachment",
+)
+ADMIN_POLICY_ARNS = ("arn:aws:iam::aws:policy/AdministratorAccess", "arn:aws:iam::aws:policy/PowerUserAccess")
+PUBLIC_CIDRS = ("0.0.0.0/0", "::/0")
+
+
+@dataclass(frozen=True)
+class Resource:
+    """One planned resource: what a rule sees."""
+
+    type: str
+    name: str
+    props: Mapping[str, Any]
+    urn: str = ""
+    refs: Mapping[str, frozenset[str]] = field(default_factory=dict)  # property -> URNs it refers to
+
+    def refers_to(self, other: Resource, prop: str) -> bool:
+        return bool(other.urn) and other.urn in self.refs.get(prop, frozenset())
+
+
+@dataclass(frozen=True)
+class Violation:
+    rule: str
+    resource_type: str
+    resource_name: str
+    message: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {
+            "rule": self.rule,
+            "type": self.resource_type,
+            "name": self.resource_name,
+            "message": self.message,
+        }
+
+
+ResourceCheck = Callable[[Resource], list[str]]
+StackCheck = Callable[[Sequence[Resource]], list[tuple[Resource, str]]]
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    description: str
+    types: tuple[str, ...] = ()  # resource rules: the types it checks
+    check: ResourceCheck | None = None
+    stack_check: StackCheck | None = None
+
+
+# ---- helpers -----------------------------------------------------------------------------------
+
+
+def _truthy(value: Any) -> bool:
+    """Launch template fields are strings ("true"/"false") in pulumi-aws; others are booleans."""
+    return value is True or (isinstance(value, str) and value.lower() == "true")
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list | tuple) else [value]
+
+
+def policy_statements(document: Any) -> list[Mapping[str, Any]] | None:
+    """The statements of an IAM policy document (a JSON string or dict); None when unknown yet."""
+    if isinstance(document, str):
+        try:
+            document = json.loads(document)
+        except ValueError:
+            return None
+    if not isinstance(document, Mapping):
+        return None
+    return [s for s in _as_list(document.get("Statement")) if isinstance(s, Mapping)]
+
+
+def admin_statements(document: Any) -> list[Mapping[str, Any]]:
+    """Allow statements granting every action on every resource."""
+    found = []
+    for statement in policy_statements(document) or []:
+        actions = _as_list(statement.get("Action"))
+        resources = _as_list(statement.get("Resource"))
+        if statement.get("Effect") == "Allow" and {"*", "*:*"} & set(actions) and "*" in resources:
+            found.append(statement)
+    return found
+
+
+# ---- resource rules ----------------------------------------------------------------------------
+
+
+def _kms_rotation(resource: Resource) -> list[str]:
+    props = resource.props
+    symmetric = props.get("customerMasterKeySpec", "SYMMETRIC_DEFAULT") == "SYMMETRIC_DEFAULT"
+    if (
+        symmetric
+        and props.get("keyUsage", "ENCRYPT_DECRYPT") == "ENCRYPT_DECRYPT"
+        and not props.get("enableKeyRotation")
+    ):
+        return ["KMS key rotation is off: set enable_key_rotation=True."]
+    return []
+
+
+def _imdsv2(resource: Resource) -> list[str]:
+    tokens = (resource.props.get("metadataOptions") or {}).get("httpTokens")
+    if tokens != "required":
+        return ["Instances may use IMDSv1: set metadata_options.http_tokens='required'."]
+    return []
+
+
+def _no_public_ip(resource: Resource) -> list[str]:
+    props = resource.props
+    if resource.type == LAUNCH_TEMPLATE:
+        if any(
+            _truthy(nic.get("associatePublicIpAddress")) for nic in _as_list(props.get("networkInterfaces"))
+        ):
+            return ["A network interface gets a public IP: set associate_public_ip_address='false'."]
+    elif resource.type == INSTANCE and _truthy(props.get("associatePublicIpAddress")):
+        return ["The instance gets a public IP: set associate_public_ip_address=False."]
+    elif resource.type == SUBNET and _truthy(props.get("mapPublicIpOnLaunch")):
+        return ["The subnet gives instances public IPs: set map_public_ip_on_launch=False."]
+    return []
+
+
+def _encrypted_volumes(resource: Resource) -> list[str]:
+    props = resource.props
+    if resource.type == EBS_VOLUME:
+        return (
+            []
+            if _truthy(props.get("encrypted"))
+            else ["The EBS volume is not encrypted: set encrypted=True."]
+        )
+    messages = []
+    for mapping in _as_list(props.get("blockDeviceMappings")):
+        ebs = mapping.get("ebs")
+        if ebs is not None and not _truthy(ebs.get("encrypted")):
+            messages.append(
+                f"Volume {mapping.get('deviceName', '?')} is not encrypted: set ebs.encrypted='true'."
+            )
+    if resource.type == INSTANCE and not _truthy((props.get("rootBlockDevice") or {}).get("encrypted")):
+        messages.append("The root volume is not encrypted: set root_block_device.encrypted=True.")
+    return messages
+
+
+def _iam_no_admin(resource: Resource) -> list[str]:
+    props = resource.props
+    if resource.type in IAM_ATTACHMENT_TYPES:
+        arn = props.get("policyArn")
+        return [f"Attaches {arn}: grant only the actions the role needs."] if arn in ADMIN_POLICY_ARNS else []
+    documents = [props.get("policy")] if resource.type in IAM_POLICY_TYPES else []
+    if resource.type == IAM_ROLE:
+        documents = [inline.get("policy") for inline in _as_list(props.get("inlinePolicies"))]
+        if set(_as_list(props.get("managedPolicyArns"))) & set(ADMIN_POLICY_ARNS):
+            return ["The role carries an administrator managed policy: grant only the actions it needs."]
+    if any(admin_statements(document) for document in documents):
+        return ["A statement allows action '*' on resource '*': name the actions and resources."]
+    return []
+
+
+def _ecr_scan(resource: Resource) -> list[str]:
+    if not (resource.props.get("imageScanningConfiguration") or {}).get("scanOnPush"):
+        return ["Images are not scanned: set image_scanning_configuration.scan_on_push=True."]
+    return []
+
+
+def _ecr_immutable(resource: Resource) -> list[str]:
+    if resource.props.get("imageTagMutability") not in ("IMMUTABLE", "IMMUTABLE_WITH_EXCLUSION"):
+        return ["Image tags can be overwritten: set image_tag_mutability='IMMUTABLE'."]
+    return []
+
+
+def _public_ingress(resource: Resource) -> list[str]:
+    props = resource.props
+    if resource.type == SECURITY_GROUP:
+        rules = _as_list(props.get("ingress"))
+    elif resource.type == SG_RULE:
+        rules = [props] if props.get("type") == "ingress" else []
+    else:  # SG_INGRESS_RULE
+        rules = [{"cidrBlocks": [props.get("cidrIpv4")], "ipv6CidrBlocks": [props.get("cidrIpv6")]}]
+    for rule in rules:
+        cidrs = _as_list(rule.get("cidrBlocks")) + _as_list(rule.get("ipv6CidrBlocks"))
+        if set(cidrs) & set(PUBLIC_CIDRS):
+            return [
+                "Ingress is open to the internet (0.0.0.0/0 or ::/0): allow only the VPC or a security group."
+            ]
+    return []
+
+
+def _sns_encrypted(resource: Resource) -> list[str]:
+    return (
+        [] if resource.props.get("kmsMasterKeyId") else ["The topic is not encrypted: set kms_master_key_id."]
+    )
+
+
+def _endpoint_config_kms(resource: Resource) -> list[str]:
+    if not resource.props.get("kmsKeyArn"):
+        return ["Endpoint storage is not encrypted with a customer key: set kms_key_arn."]
+    return []
+
+
+def _bucket_acl(resource: Resource) -> list[str]:
+    if resource.props.get("acl") in ("public-read", "public-read-write", "authenticated-read"):
+        return [f"The bucket ACL '{resource.props['acl']}' makes objects public: remove the acl."]
+    return []
+
+
+# ---- stack rules (a bucket and the resources that configure it) --------------------------------
+
+
+def _companions(resources: Sequence[Resource], bucket: Resource, companion_type: str) -> list[Resource]:
+    return [r for r in resources if r.type == companion_type and r.refers_to(bucket, "bucket")]
+
+
+def _each_bucket(companion_type: str, ok: Callable[[Resource], bool], message: str) -> StackCheck:
+    def check(resources: Sequence[Resource]) -> list[tuple[Resource, str]]:
+        return [
+            (bucket, message)
+            for bucket in resources
+            if bucket.type == BUCKET
+            and not any(ok(c) for c in _companions(resources, bucket, companion_type))
+        ]
+
+    return check
+
+
+def _sse_ok(config: Resource) -> bool:
+    for rule in _as_list(config.props.get("rules")):
+        default = rule.get("applyServerSideEncryptionByDefault") or {}
+        if default.get("sseAlgorithm") in ("aws:kms", "aws:kms:dsse", "AES256"):
+            return True
+    return False
+
+
+def _public_access_ok(block: Resource) -> bool:
+    keys = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
+    return all(block.props.get(key) is True for key in keys)
+
+
+def _tls_only_ok(policy: Resource) -> bool:
+    for statement in policy_statements(policy.props.get("policy")) or []:
+        condition = statement.get("Condition") or {}
+        secure = (condition.get("Bool") or {}).get("aws:SecureTransport")
+        if statement.get("Effect") == "Deny" and str(secure).lower() == "false":
+            return True
+    return False
+
+
+def _versioning_ok(versioning: Resource) -> bool:
+    return (versioning.props.get("versioningConfiguration") or {}).get("status") == "Enabled"
+
+
+RULES: tuple[Rule, ...] = (
+    Rule(
+        "s3-bucket-server-side-encryption",
+        "S3 buckets encrypt objects at rest (SSE-KMS or SSE-S3).",
+        stack_check=_each_bucket(
+            BUCKET_SSE, _sse_ok, "No server-side encryption: add a BucketServerSideEncryptionConfiguration."
+        ),
+    ),
+    Rule(
+        "s3-bucket-public-access-blocked",
+        "S3 buckets block every kind of public access.",
+        stack_check=_each_bucket(
+            BUCKET_PAB,
+            _public_access_ok,
+            "Public access is not fully blocked: add a BucketPublicAccessBlock with all four flags true.",
+        ),
+    ),
+    Rule(
+        "s3-bucket-ssl-requests-only",
+        "S3 bucket policies deny requests without TLS.",
+        stack_check=_each_bucket(
+            BUCKET_POLICY,
+            _tls_only_ok,
+            "Requests without TLS are allowed: add a bucket policy denying aws:SecureTransport=false.",
+        ),
+    ),
+    Rule(
+        "s3-bucket-versioning-enabled",
+        "S3 buckets keep object versions.",
+        stack_check=_each_bucket(
+            BUCKET_VERSIONING,
+            _versioning_ok,
+            "Versioning is off: add a BucketVersioning with status 'Enabled'.",
+        ),
+    ),
+    Rule("s3-bucket-no-public-acl", "S3 buckets have no public canned ACL.", (BUCKET,), _bucket_acl),
+    Rule(
+        "ec2-imdsv2-required",
+        "Launch templates and instances require IMDSv2.",
+        (LAUNCH_TEMPLATE, INSTANCE),
+        _imdsv2,
+    ),
+    Rule(
+        "ec2-no-public-ip",
+        "Launch templates, instances and subnets give out no public IPs.",
+        (LAUNCH_TEMPLATE, INSTANCE, SUBNET),
+        _no_public_ip,
+    ),
+    Rule(
+        "ebs-encrypted-volumes",
+        "EBS volumes are encrypted.",
+        (LAUNCH_TEMPLATE, INSTANCE, EBS_VOLUME),
+        _encrypted_volumes,
+    ),
+    Rule("kms-key-rotation-enabled", "Symmetric KMS keys rotate.", (KMS_KEY,), _kms_rotation),
+    Rule(
+        "iam-no-wildcard-admin",
+        "No IAM statement allows action '*' on resource '*'.",
+        (*IAM_POLICY_TYPES, *IAM_ATTACHMENT_TYPES, IAM_ROLE),
+        _iam_no_admin,
+    ),
+    Rule("ecr-scan-on-push", "ECR repositories scan images on push.", (ECR_REPOSITORY,), _ecr_scan),
+    Rule("ecr-tag-immutability", "ECR image tags are immutable.", (ECR_REPOSITORY,), _ecr_immutable),
+    Rule(
+        "security-group-no-public-ingress",
+        "Security groups allow no ingress from 0.0.0.0/0 or ::/0.",
+        (SECURITY_GROUP, SG_RULE, SG_INGRESS_RULE),
+        _public_ingress,
+    ),
+    Rule("sns-topic-encrypted", "SNS topics are encrypted with KMS.", (SNS_TOPIC,), _sns_encrypted),
+    Rule(
+        "sagemaker-endpoint-config-kms",
+        "SageMaker endpoint configurations use a KMS key.",
+        (ENDPOINT_CONFIG,),
+        _endpoint_config_kms,
+    ),
+)
+
+
+def check_resource(rule: Rule, resource: Resource) -> list[str]:
+    if rule.check is None or resource.type not in rule.types:
+        return []
+    return rule.check(resource)
+
+
+def evaluate(resources: Iterable[Resource], rules: Sequence[Rule] = RULES) -> list[Violation]:
+    """Every violation of ``rules`` among ``resources``."""
+    resources = list(resources)
+    violations = []
+    for rule in rules:
+        if rule.stack_check is not None:
+            for resource, message in rule.stack_check(resources):
+                violations.append(Violation(rule.name, resource.type, resource.name, message))
+        for resource in resources:
+            for message in check_resource(rule, resource):
+                violations.append(Violation(rule.name, resource.type, resource.name, message))
+    return violations

@@ -1,0 +1,3 @@
+from mlops_platform.tracking.component import Tracking, TrackingArgs
+
+__all__ = ["Tracking", "TrackingArgs"]

@@ -1,0 +1,3 @@
+from mlops_platform.training.component import Training, TrainingArgs
+
+__all__ = ["Training", "TrainingArgs"]

@@ -1,0 +1,25 @@
+"""The Pulumi program (``main: stacks/`` in Pulumi.yaml): build the stack the config asks for.
+
+Run it with `pulumi up` from the repository root; `mlops-scaffold plan` runs the same
+``build_stack`` offline under mocks.
+"""
+
+import sys
+from pathlib import Path
+
+# In a source checkout the packages live next to this file rather than in site-packages.
+_ROOT = Path(__file__).resolve().parents[1]
+for _folder in ("stacks", "platform", "cli"):
+    if (_ROOT / _folder).is_dir() and str(_ROOT / _folder) not in sys.path:
+        sys.path.insert(0, str(_ROOT / _folder))
+
+import pulumi  # noqa: E402
+
+from mlops_stacks.config import StackConfig, read_stack_values  # noqa: E402
+from mlops_stacks.program import build_stack, make_provider  # noqa: E402
+from mlops_stacks.provider import read_aws_config  # noqa: E402
+
+config = StackConfig.from_mapping(read_stack_values())
+result = build_stack(config, make_provider(config, read_aws_config()))
+for name, value in result.outputs().items():
+    pulumi.export(name, value)
