@@ -18,6 +18,8 @@ import yaml
 from helpers import git, new_project
 from project_envs import ensure_env
 
+from mlops_scaffold.levels import built_levels
+
 pytestmark = pytest.mark.slow
 
 MATRIX = list(itertools.product([0, 1], ["sklearn", "pytorch"], ["github", "gitlab"]))
@@ -84,12 +86,13 @@ def test_ci_configuration_is_valid_for_its_vendor(tmp_path: Path, ci: str) -> No
     assert "docker" in text.lower() or "build-push-action" in text
 
 
+@pytest.mark.parametrize("level", [level for level in built_levels() if level >= 1])
 @pytest.mark.parametrize("python", ["3.11", "3.12", "3.13"])
-def test_shipped_lock_matches_the_generated_pyproject(tmp_path: Path, python: str) -> None:
+def test_shipped_lock_matches_the_generated_pyproject(tmp_path: Path, python: str, level: int) -> None:
     """`uv lock --check --offline` with an empty cache: the lock must fit pyproject.toml as rendered."""
     if shutil.which(f"python{python}") is None:
         pytest.skip(f"python{python} is not installed; uv needs it to check the lock for Python {python}")
-    project = new_project(tmp_path / "lock-me", 1, python=python)
+    project = new_project(tmp_path / "lock-me", level, python=python)
     uv = Path(sys.executable).with_name("uv")
     done = subprocess.run(
         [str(uv), "lock", "--check", "--offline", "--python", python],
@@ -109,3 +112,32 @@ def test_pre_commit_config_is_valid(tmp_path: Path) -> None:
     assert {"ruff", "ruff-format", "mypy"} <= hooks
     for repo in config["repos"]:
         assert repo["repo"] == "local" or repo["rev"].startswith("v")
+
+
+def test_documented_uv_workflow_of_a_level_1_project(tmp_path: Path) -> None:
+    """The README's path for a new project: `make sync`, `make test`, `make train` with real uv.
+
+    Uses the default Python of the template (3.12) and the shipped uv.lock, so `uv sync --locked`
+    must succeed against PyPI exactly as on a user's machine.
+    """
+    if shutil.which("python3.12") is None:
+        pytest.skip("python3.12 is not installed; uv needs it for a project pinned to Python 3.12")
+    project = tmp_path / "demo"
+    from mlops_scaffold.generate import generate
+
+    generate(project, level=1)
+    uv_bin = Path(sys.executable).parent  # uv is a dev dependency of this repository
+    env = {
+        **os.environ,
+        "PATH": f"{uv_bin}{os.pathsep}{os.environ['PATH']}",
+        "UV_CACHE_DIR": str(Path(__file__).resolve().parents[1] / ".cache" / "uv"),
+        "UV_PYTHON_DOWNLOADS": "never",
+    }
+    env.pop("VIRTUAL_ENV", None)
+    for target in ("sync", "test", "train", "evaluate"):
+        done = subprocess.run(
+            ["make", target], cwd=project, env=env, capture_output=True, text=True, timeout=900
+        )
+        assert done.returncode == 0, f"make {target}:\n{done.stdout}\n{done.stderr}"
+    assert (project / ".venv").is_dir()
+    assert len(list((project / "models").glob("*/lineage.yaml"))) == 1
