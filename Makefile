@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 
 .DEFAULT_GOAL := help
-.PHONY: help venv test lint unit bench clean
+.PHONY: help venv localstack test lint unit bench history clean
 
 help: ## List the tasks
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-8s %s\n", $$1, $$2}'
@@ -17,11 +17,18 @@ $(VENV)/.installed: pyproject.toml
 
 venv: $(VENV)/.installed ## Create .venv with the package and everything the tests need
 
+# LocalStack (host mode, no Docker) for the LocalStack-marked tests: its own Python >= 3.12 venv
+# with the pins tests/localstack.py lists; the tests start it, or use LOCALSTACK_ENDPOINT.
+.venv-localstack/.installed: tests/localstack.py | $(VENV)/.installed
+	$(PY) tests/localstack.py install
+
+localstack: .venv-localstack/.installed ## Install LocalStack for the tests (.venv-localstack)
+
 lint: venv ## ruff and mypy
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 
-test: venv lint ## The whole test suite (what CI runs)
+test: venv localstack lint ## The whole test suite (what CI runs)
 	$(PY) -m pytest
 
 unit: venv ## The fast tests only (skips running generated projects' toolchains)
@@ -31,5 +38,8 @@ bench: venv ## Print the benchmark figures
 	$(PY) benchmarks/bench_new.py
 	$(PY) benchmarks/bench_plan.py
 
+history: venv ## Rebuild templates/project/history.bundle from the v* release tags (run before tagging a release)
+	$(PY) scripts/build_template_history.py
+
 clean: ## Remove the virtual environment and caches
-	rm -rf $(VENV) .cache .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-localstack .cache .pytest_cache .mypy_cache .ruff_cache

@@ -4,9 +4,11 @@ Run after changing the dependencies in templates/project/project/pyproject.toml.
 
     python scripts/refresh_locks.py
 
-For each Python version the template offers it renders a level-1 scikit-learn project named
-LOCK_PROJECT, runs `uv lock` in it (this needs PyPI) and stores the result in
-templates/project/locks/; the template substitutes the real project name when it renders.
+For each Python version the template offers and each dependency set (level 1, and every built
+level from 2 up, which add dependencies) it renders a scikit-learn project named LOCK_PROJECT,
+runs `uv lock` in it (this needs PyPI) and stores the result in templates/project/locks/
+(sklearn-py<python>.lock for levels 0-1, sklearn-l<level>-py<python>.lock above); the template
+substitutes the real project name when it renders. `--level N` refreshes only that level.
 PyTorch projects ship no lock: their torch comes from PyTorch's own index, which `make lock`
 reaches on the user's machine. tests/test_generated_projects.py checks every shipped lock with
 `uv lock --check --offline`, so a stale lock fails the suite.
@@ -27,33 +29,43 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "cli"))
 
 from mlops_scaffold.generate import generate  # noqa: E402
+from mlops_scaffold.levels import built_levels  # noqa: E402
 
 LOCK_PROJECT = "lock-template-project"
 LOCKS = REPO / "templates" / "project" / "locks"
 
 
-def main() -> int:
+def lock_name(level: int, python: str) -> str:
+    """The lock file of a level's dependency set (levels 0 and 1 share one)."""
+    return f"sklearn-py{python}.lock" if level <= 1 else f"sklearn-l{level}-py{python}.lock"
+
+
+def main(argv: list[str]) -> int:
     config = yaml.safe_load((REPO / "templates" / "project" / "copier.yml").read_text())
     uv = shutil.which("uv") or str(Path(sys.executable).with_name("uv"))
+    levels = [1, *(level for level in built_levels() if level >= 2)]
+    if argv[:1] == ["--level"]:
+        levels = [int(argv[1])]
     with tempfile.TemporaryDirectory() as scratch:
         os.environ["HOME"] = scratch  # keep the template store out of the real home
-        for python in config["python_version"]["choices"]:
-            target = LOCKS / f"sklearn-py{python}.lock"
-            target.touch()  # the template includes it; its content is replaced below
-            project = Path(scratch) / f"py{python}"
-            generate(
-                project,
-                level=1,
-                name=LOCK_PROJECT,
-                git=False,
-                data={"framework": "sklearn", "python_version": python},
-            )
-            (project / "uv.lock").unlink(missing_ok=True)
-            subprocess.run([uv, "lock", "--python", python], cwd=project, check=True)
-            shutil.copyfile(project / "uv.lock", target)
-            print(f"wrote {target.relative_to(REPO)}")
+        for level in levels:
+            for python in config["python_version"]["choices"]:
+                target = LOCKS / lock_name(level, python)
+                target.touch()  # the template includes it; its content is replaced below
+                project = Path(scratch) / f"l{level}-py{python}"
+                generate(
+                    project,
+                    level=level,
+                    name=LOCK_PROJECT,
+                    git=False,
+                    data={"framework": "sklearn", "python_version": python},
+                )
+                (project / "uv.lock").unlink(missing_ok=True)
+                subprocess.run([uv, "lock", "--python", python], cwd=project, check=True)
+                shutil.copyfile(project / "uv.lock", target)
+                print(f"wrote {target.relative_to(REPO)}")
     return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(main(sys.argv[1:]))

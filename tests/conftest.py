@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from localstack import LocalStack, ensure_localstack
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -20,3 +21,11 @@ def isolated_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         del os.environ["HOME"]
     else:
         os.environ["HOME"] = previous
+
+
+@pytest.fixture(scope="session")
+def localstack() -> Iterator[LocalStack]:
+    """One LocalStack for the whole session: LOCALSTACK_ENDPOINT's, or one started (and stopped) here."""
+    stack = ensure_localstack()
+    yield stack
+    stack.stop()

@@ -55,6 +55,24 @@ LEVEL_1 = {
     "Makefile",
     "docs/adr/0004-ci-and-containers.md",
 }
+LEVEL_2 = {
+    "configs/pipeline.yaml",
+    "deploy/training-job.json",
+    "docs/adr/0005-training-pipeline.md",
+    "feature_repo/definitions.py",
+    "feature_repo/feature_store.yaml",
+    "src/{pkg}/devstack.py",
+    "src/{pkg}/feature_store.py",
+    "src/{pkg}/pipeline.py",
+    "src/{pkg}/settings.py",
+    "src/{pkg}/storage.py",
+    "src/{pkg}/tracking.py",
+    "src/{pkg}/validation.py",
+    "tests/test_lifecycle_localstack.py",
+    "tests/test_pipeline.py",
+    "tests/test_settings.py",
+    "tests/test_validation.py",
+}
 CI_FILES = {"github": {".github/workflows/ci.yml"}, "gitlab": {".gitlab-ci.yml"}}
 
 
@@ -64,10 +82,12 @@ def golden(level: int, framework: str, ci: str, pkg: str) -> set[str]:
         files |= LEVEL_1 | CI_FILES[ci]
         if framework == "sklearn":  # PyTorch locks need PyTorch's index: `make lock` (see ADR 0004)
             files.add("uv.lock")
+    if level >= 2:
+        files |= LEVEL_2
     return {f.format(pkg=pkg) for f in files}
 
 
-MATRIX = list(itertools.product([0, 1], ["sklearn", "pytorch"], ["github", "gitlab"]))
+MATRIX = list(itertools.product([0, 1, 2], ["sklearn", "pytorch"], ["github", "gitlab"]))
 
 
 @pytest.mark.parametrize(("level", "framework", "ci"), MATRIX)
@@ -158,7 +178,6 @@ def test_python_api_without_cli(tmp_path: Path) -> None:
         (["--level", "7"], 4, "Level '7' does not exist"),
         (["--level", "-1"], 4, "does not exist"),
         (["--level", "one"], 4, "Level 'one' does not exist"),
-        (["--level", "2"], 5, "Level 2 (Automated training) is not available yet"),
         (["--level", "3"], 5, "Level 3 (Automated model deployment) is not available yet"),
         (["--level", "4"], 5, "drift monitoring"),
         (["--level", "1", "--data", "colour=blue"], 7, "'colour' is not a question"),
@@ -182,15 +201,11 @@ def test_bad_input_fails_cleanly_and_writes_nothing(
 
 
 def test_level_not_built_names_what_is_missing(tmp_path: Path) -> None:
-    result = runner.invoke(app, ["new", str(tmp_path / "p"), "--level", "2", "--defaults"])
+    result = runner.invoke(app, ["new", str(tmp_path / "p"), "--level", "3", "--defaults"])
     output = " ".join(result.output.split())
-    for missing in (
-        "training pipeline",
-        "experiment tracking and model registry",
-        "feature store definitions",
-    ):
+    for missing in ("serving app and image", "staged deployment with approval", "champion/challenger gate"):
         assert missing in output
-    assert "level 1 or lower" in output
+    assert "level 2 or lower" in output
 
 
 def test_non_empty_destination_is_left_untouched(tmp_path: Path) -> None:

@@ -279,6 +279,170 @@ def infra_config(
     console.print(f"Next: pulumi stack select --create {result.stack} && pulumi up", highlight=False)
 
 
+@app.command()
+def upgrade(
+    path: Annotated[
+        Path, typer.Argument(help="The generated project (default: the current directory).")
+    ] = Path("."),
+    *,
+    level: Annotated[
+        str | None,
+        typer.Option(
+            "--level",
+            "-l",
+            help="Level to move to, 0-4 (default: stay at the project's level).",
+            show_default=False,
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run", help="Show the files that would be added, changed or conflict; change nothing."
+        ),
+    ] = False,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Move a generated project up a level and to the installed template version, keeping your edits."""
+    from mlops_scaffold.upgrade import UpgradeConflictsError
+    from mlops_scaffold.upgrade import upgrade as upgrade_project
+
+    with _handle_errors():
+        if json_output:
+            result = upgrade_project(path, level=level, dry_run=dry_run)
+        else:
+            with err_console.status("Starting") as status:
+                result = upgrade_project(
+                    path, level=level, dry_run=dry_run, on_progress=lambda m: status.update(f"{m}...")
+                )
+    if json_output:
+        typer.echo(json.dumps(result.to_dict(), indent=2, default=str))
+    else:
+        would = "would be " if result.dry_run else ""
+        heading = f"{result.path}: level {result.from_level} -> {result.to_level}"
+        console.print(
+            f"{'Dry run: ' if result.dry_run else ''}{heading}, "
+            f"template {result.from_version} -> {result.to_version}",
+            highlight=False,
+            soft_wrap=True,
+        )
+        for label, style, paths in (
+            ("added", "green", result.added),
+            ("changed", "yellow", result.changed),
+            ("removed", "red", result.removed),
+            ("conflict", "bold red", result.conflicts),
+        ):
+            for changed_path in paths:
+                console.print(f"  [{style}]{would}{label}[/] {changed_path}", highlight=False, soft_wrap=True)
+        for note in result.notes:
+            err_console.print(f"[yellow]Note:[/] {note}", highlight=False, soft_wrap=True)
+    if result.conflicts and not result.dry_run:
+        with _handle_errors():
+            raise UpgradeConflictsError(conflicts=result.conflicts)
+
+
+@app.command()
+def status(
+    path: Annotated[
+        Path, typer.Argument(help="The generated project (default: the current directory).")
+    ] = Path("."),
+    *,
+    json_output: Annotated[bool, typer.Option("--json", help="Print JSON for machines.")] = False,
+) -> None:
+    """Say whether a generated project is behind the installed template and what its next level adds."""
+    from mlops_scaffold.upgrade import status as project_status
+
+    with _handle_errors():
+        result = project_status(path)
+    if json_output:
+        typer.echo(json.dumps(result.to_dict(), indent=2, default=str))
+        return
+    console.print(
+        f"{result.project_name}: MLOps level {result.level} ({result.level_name}), template "
+        f"{result.template_version}",
+        highlight=False,
+        soft_wrap=True,
+    )
+    if result.ahead:
+        state = "older than the project's: upgrade with a newer mlops-scaffold"
+    elif result.behind:
+        state = "newer: `mlops-scaffold upgrade` brings the project to it"
+    else:
+        state = "the project's own: up to date"
+    console.print(f"Installed template {result.installed_version}: {state}.", highlight=False, soft_wrap=True)
+    if not result.template_available:
+        err_console.print(
+            f"[yellow]Note:[/] template {result.template_version} cannot be reproduced on this machine, "
+            "so `upgrade` will refuse; upgrade where the project was generated.",
+            highlight=False,
+            soft_wrap=True,
+        )
+    if result.uncommitted:
+        err_console.print(
+            f"[yellow]Note:[/] {len(result.uncommitted)} uncommitted file(s); commit them before upgrading.",
+            highlight=False,
+        )
+    elif result.uncommitted is None:
+        err_console.print("[yellow]Note:[/] not a git repository; upgrade needs one.", highlight=False)
+    if result.next_level is None:
+        console.print("This is the highest level.")
+        return
+    available = (
+        f"`mlops-scaffold upgrade --level {result.next_level}` adds"
+        if result.next_level_available
+        else "not available in this version yet; it will add"
+    )
+    console.print(
+        f"Next: level {result.next_level} ({result.next_level_name}), {available}:", highlight=False
+    )
+    for capability in result.next_capabilities:
+        line = f"  - {capability['title']}: {capability['description']}"
+        console.print(line, highlight=False, soft_wrap=True)
+
+
+@app.command()
+def assess(
+    path: Annotated[Path, typer.Argument(help="Any repository (default: the current directory).")] = Path(
+        "."
+    ),
+    *,
+    json_output: Annotated[bool, typer.Option("--json", help="Print JSON for machines.")] = False,
+) -> None:
+    """Report a repository's MLOps maturity level with evidence, and a plan for the next level."""
+    from rich.table import Table
+
+    from mlops_scaffold.assess import assess as assess_repository
+
+    with _handle_errors():
+        result = assess_repository(path)
+    if json_output:
+        typer.echo(json.dumps(result.to_dict(), indent=2, default=str))
+        return
+    heading = f"{result.path}: MLOps level {result.level} ({result.level_name})"
+    console.print(heading, highlight=False, soft_wrap=True)
+    table = Table()
+    table.add_column("Level", justify="center")
+    table.add_column("Capability")
+    table.add_column("Found", justify="center")
+    table.add_column("Evidence", overflow="fold")
+    for finding in result.findings:
+        table.add_row(
+            str(finding.level),
+            finding.title,
+            "[green]yes[/]" if finding.found else "[red]no[/]",
+            "\n".join(evidence.path for evidence in finding.evidence),
+        )
+    console.print(table)
+    if result.generated:
+        console.print(f"Generated by mlops-scaffold at level {result.generated_level}.", highlight=False)
+    for note in result.notes:
+        err_console.print(f"[yellow]Note:[/] {note}", highlight=False, soft_wrap=True)
+    if result.next_level is not None:
+        goal = "complete" if result.next_level == result.level else "reach"
+        console.print(f"To {goal} level {result.next_level} ({result.next_level_name}):", highlight=False)
+    for step in result.plan:
+        console.print(f"  - {step}", highlight=False, soft_wrap=True)
+
+
 def main() -> None:
     app()
 

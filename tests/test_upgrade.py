@@ -1,0 +1,630 @@
+"""`mlops-scaffold upgrade` and `status`: owners' edits survive, refusals and failures change nothing.
+
+Level pairs come from `built_levels()`, so levels 2-4 join these tests as soon as they are built.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import yaml
+from helpers import git, new_project, runner, snapshot, tree_files
+from project_envs import ensure_env
+from upgrade_support import (
+    DELETED,
+    Edit,
+    answers,
+    assert_edits_kept,
+    commit_all,
+    make_user_edits,
+    old_template,
+    render_at,
+)
+
+import mlops_scaffold.upgrade as upgrade_module
+from mlops_scaffold import template_store
+from mlops_scaffold.cli import app
+from mlops_scaffold.levels import all_levels, built_levels, capabilities_up_to
+from mlops_scaffold.template_store import STORE_URL, ensure_version, version_tag
+from mlops_scaffold.upgrade import UpgradeResult, status, upgrade
+
+REPO = Path(__file__).resolve().parents[1]
+PACKAGE = "churn_model"
+OWNED = ", owned by the churn squad"
+
+
+def level_paths() -> list[list[int]]:
+    """Every upward pair of built levels, direct ([a, b]) and stepwise ([a, a+1, ..., b])."""
+    built = built_levels()
+    pairs = [(a, b) for a in built for b in built if a < b]
+    direct = [[a, b] for a, b in pairs]
+    stepwise = [list(range(a, b + 1)) for a, b in pairs if b - a > 1 and set(range(a, b + 1)) <= set(built)]
+    return direct + stepwise
+
+
+PATHS = level_paths()
+PATH_IDS = ["-".join(map(str, path)) for path in PATHS]
+
+
+@pytest.fixture(scope="module")
+def base_project(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
+    """Render each (level, framework, ci) once per module; tests work on copies."""
+    cache: dict[tuple[int, str, str], Path] = {}
+    root = tmp_path_factory.mktemp("bases")
+
+    def get(level: int, framework: str = "sklearn", ci: str = "github") -> Path:
+        key = (level, framework, ci)
+        if key not in cache:
+            cache[key] = new_project(
+                root / f"{level}-{framework}-{ci}" / "churn-model", level, framework=framework, ci=ci
+            )
+        return cache[key]
+
+    return get
+
+
+def copy_of(base: Path, tmp_path: Path) -> Path:
+    return Path(shutil.copytree(base, tmp_path / "churn-model", symlinks=True))
+
+
+def status_porcelain(project: Path) -> str:
+    return git(project, "--no-optional-locks", "status", "--porcelain", "--untracked-files=all")
+
+
+def state(project: Path) -> tuple[dict[str, str], str]:
+    """Every byte under the project (.git included) and what git says about it."""
+    return snapshot(project), status_porcelain(project)
+
+
+def resolve_as_owner(project: Path, conflicts: list[str]) -> None:
+    """Resolve like an owner: the template's new maturity line with their suffix; elsewhere their side."""
+    for path in conflicts:
+        resolved: list[str] = []
+        ours: list[str] = []
+        side = None
+        for line in (project / path).read_text(encoding="utf-8").splitlines(keepends=True):
+            marker = line.rstrip()
+            if marker == upgrade_module.CONFLICT_START:
+                side, ours = "ours", []
+            elif marker == "=======" and side == "ours":
+                side = "theirs"
+            elif marker == upgrade_module.CONFLICT_END:
+                if not any(OWNED in o for o in ours):
+                    resolved.extend(ours)
+                side = None
+            elif side == "ours":
+                ours.append(line)
+            elif side == "theirs":
+                if any(OWNED in o for o in ours) and line.startswith("MLOps maturity: **level "):
+                    end = line.index("**", len("MLOps maturity: **")) + 2
+                    resolved.append(line[:end] + OWNED + line[end:])
+            else:
+                resolved.append(line)
+        (project / path).write_text("".join(resolved), encoding="utf-8")
+
+
+def upgrade_along(project: Path, path: list[int]) -> UpgradeResult:
+    """Upgrade level by level along ``path``, resolving and committing between steps like an owner."""
+    result = None
+    for level in path[1:]:
+        if result is not None:
+            resolve_as_owner(project, result.conflicts)
+            commit_all(project, f"Upgrade to level {result.to_level}")
+        result = upgrade(project, level=level)
+        assert (result.from_level, result.to_level) == (path[path.index(level) - 1], level)
+    assert result is not None
+    return result
+
+
+def check_upgraded(
+    project: Path, result: UpgradeResult, edits: list[Edit], start: int, framework: str
+) -> None:
+    final = result.to_level
+    assert_edits_kept(project, edits, result.conflicts, final)
+    recorded = answers(project)
+    assert recorded["level"] == final
+    assert recorded["_commit"] == ensure_version()
+    assert recorded["_src_path"] == STORE_URL, "the answers file must name no machine-specific path"
+    # What the new levels add is there (PyTorch projects lock with `make lock`, see test_levels).
+    for capability in capabilities_up_to(final):
+        if capability.level > start and not (
+            capability.key == "locked_dependencies" and framework == "pytorch"
+        ):
+            paths = capability.evidence_paths(package=PACKAGE, ci=str(recorded["ci"]))
+            assert any((project / p).exists() for p in paths), f"{capability.key} missing after upgrade"
+    # Conflicts are recorded in the index like a merge's, so `git status` shows them as unmerged.
+    assert sorted(git(project, "diff", "--name-only", "--diff-filter=U").split()) == result.conflicts
+    assert "README.md" in result.conflicts
+    assert DELETED not in result.added + result.changed
+
+
+# Every path for the default answers; the direct paths once more with the other framework and CI.
+VARIANTS = [(path, "sklearn", "github") for path in PATHS] + [
+    (path, "pytorch", "gitlab") for path in PATHS if len(path) == 2
+]
+
+
+@pytest.mark.parametrize(
+    ("path", "framework", "ci"), VARIANTS, ids=[f"{'-'.join(map(str, p))}-{f}-{c}" for p, f, c in VARIANTS]
+)
+def test_upgrade_keeps_every_owner_edit(
+    tmp_path: Path, base_project: Callable[..., Path], path: list[int], framework: str, ci: str
+) -> None:
+    project = copy_of(base_project(path[0], framework, ci), tmp_path)
+    edits = make_user_edits(project, PACKAGE)
+    result = upgrade_along(project, path)
+    check_upgraded(project, result, edits, path[0], framework)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", PATHS, ids=PATH_IDS)
+def test_upgraded_project_passes_its_own_tests(
+    tmp_path: Path, base_project: Callable[..., Path], path: list[int]
+) -> None:
+    project = copy_of(base_project(path[0]), tmp_path)
+    edits = make_user_edits(project, PACKAGE)
+    result = upgrade_along(project, path)
+    check_upgraded(project, result, edits, path[0], "sklearn")
+    bin_dir = ensure_env(project)  # from the upgraded pyproject.toml: holds the owner's joblib too
+    env = {
+        **os.environ,
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+        "PYTHONPATH": str(project / "src"),  # what `uv sync` achieves with its editable install
+        "VIRTUAL_ENV": str(bin_dir.parent),
+    }
+    done = subprocess.run(
+        [str(bin_dir / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert " passed" in done.stdout and "failed" not in done.stdout
+
+
+def test_dry_run_shows_the_upgrade_and_changes_nothing(
+    tmp_path: Path, base_project: Callable[..., Path]
+) -> None:
+    start, target = PATHS[0]
+    project = copy_of(base_project(start), tmp_path)
+    make_user_edits(project, PACKAGE)
+    before = state(project)
+
+    result = runner.invoke(app, ["upgrade", str(project), "--level", str(target), "--dry-run", "--json"])
+    assert result.exit_code == 0, result.output
+    planned = json.loads(result.stdout)
+    assert planned["dry_run"] is True
+    assert state(project) == before
+
+    done = upgrade(project, level=target)
+    for key in ("added", "changed", "removed", "conflicts"):
+        assert planned[key] == getattr(done, key), key
+    assert "README.md" in planned["conflicts"] and ".copier-answers.yml" in planned["changed"]
+
+
+def test_cli_reports_conflicts_with_their_own_exit_code(
+    tmp_path: Path, base_project: Callable[..., Path]
+) -> None:
+    start, target = PATHS[0]
+    project = copy_of(base_project(start), tmp_path)
+    make_user_edits(project, PACKAGE)
+    result = runner.invoke(app, ["upgrade", str(project), "--level", str(target)])
+    assert result.exit_code == upgrade_module.UpgradeConflictsError.exit_code == 10, result.output
+    assert "README.md" in result.output and "conflict" in result.output
+    assert "Fix:" in result.output
+
+    # Resolved and committed, the same command has nothing left to do.
+    resolve_as_owner(project, ["README.md"])
+    commit_all(project, "Upgraded")
+    again = runner.invoke(app, ["upgrade", str(project), "--level", str(target), "--json"])
+    assert again.exit_code == 0, again.output
+    assert json.loads(again.stdout)["up_to_date"] is True
+
+
+def test_upgrade_without_edits_matches_a_fresh_project(
+    tmp_path: Path, base_project: Callable[..., Path]
+) -> None:
+    """An untouched project upgraded to level N has exactly the files of a new level-N project."""
+    start, target = PATHS[0]
+    project = copy_of(base_project(start), tmp_path)
+    result = upgrade(project, level=target)
+    assert result.conflicts == [] and result.removed == []
+    fresh = base_project(target)
+    assert tree_files(project) == tree_files(fresh)
+    for path in tree_files(fresh):
+        assert (project / path).read_bytes() == (fresh / path).read_bytes(), path
+
+
+def test_project_in_a_subdirectory_of_a_repository(tmp_path: Path) -> None:
+    start, target = PATHS[0]
+    monorepo = tmp_path / "mono"
+    new_project(monorepo / "services" / "churn-model", start, extra=("--no-git",))
+    (monorepo / "README.md").write_text("Our monorepo\n")
+    subprocess.run(["git", "init", "--quiet", "--initial-branch=main"], cwd=monorepo, check=True)
+    commit_all(monorepo, "Monorepo")
+    project = monorepo / "services" / "churn-model"
+    result = upgrade(project, level=target)
+    assert answers(project)["level"] == target and result.added
+    assert all((project / p).exists() for p in result.added)
+    assert (monorepo / "README.md").read_text() == "Our monorepo\n"
+
+
+# --- template versions ----------------------------------------------------------------------------
+
+
+def test_project_from_an_older_release_upgrades_offline_on_a_new_machine(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Release X renders a project; release Y upgrades it on a machine that never ran X, offline."""
+    old_version = "0.0.0a1"
+    # This repository at release X: its templates/project is an older template, tagged.
+    repo = tmp_path / "repo"
+    old = old_template(repo / "templates" / "project")
+    subprocess.run(["git", "init", "--quiet", "--initial-branch=main"], cwd=repo, check=True)
+    commit_all(repo, "Release")
+    subprocess.run(["git", "tag", f"v{old_version}"], cwd=repo, check=True)
+    # Release Y's build ships the history of every earlier release.
+    bundle = tmp_path / "history.bundle"
+    script = REPO / "scripts" / "build_template_history.py"
+    built = subprocess.run(
+        [sys.executable, str(script), "--repo", str(repo), "--output", str(bundle)],
+        capture_output=True,
+        text=True,
+    )
+    assert built.returncode == 0, built.stderr
+    assert template_store.bundle_tags(bundle) == [f"v{old_version}"]
+
+    # The machine that ran release X.
+    monkeypatch.setenv("HOME", str(tmp_path / "machine-x"))
+    ensure_version(old_version, source=old)
+    project = render_at(f"v{old_version}", tmp_path / "churn-model", level=0)
+    assert "## Getting started" in (project / "README.md").read_text()
+    (project / "docs" / "NOTES.md").write_text("Notes that an older template shipped.\nOur own notes.\n")
+    edits = make_user_edits(project, PACKAGE)
+
+    # Another machine, with release Y only: no network, no store, only the shipped bundle.
+    monkeypatch.setenv("HOME", str(tmp_path / "machine-y"))
+    monkeypatch.setenv("GIT_ALLOW_PROTOCOL", "file")
+    monkeypatch.setattr(template_store, "history_bundle", lambda: bundle)
+    before = status(project)
+    assert (before.behind, before.template_available, before.template_version) == (
+        True,
+        True,
+        f"v{old_version}",
+    )
+
+    # A failure removing NOTES.md, after the other files were written, restores them all.
+    status_porcelain(project)
+    untouched = state(project)
+    with monkeypatch.context() as patch:
+        patch.setattr(
+            upgrade_module, "_remove_entry", fail_on_call("_remove_entry", 1, OSError("disk error"))
+        )
+        with pytest.raises(upgrade_module.UpgradeFailedError):
+            upgrade(project)
+    assert state(project) == untouched
+
+    result = upgrade(project)  # the same level, the installed template version
+    assert (result.from_level, result.to_level) == (0, 0)
+    assert (result.from_version, result.to_version) == (f"v{old_version}", ensure_version())
+    readme = (project / "README.md").read_text()
+    assert "## Quick start" in readme and "## Getting started" not in readme
+    assert "docs/adr/README.md" in result.added
+    # The owner edited NOTES.md, which the new template dropped: copier removes it (as it does
+    # every file a template stops generating); its content stays in git history.
+    assert "docs/NOTES.md" in result.removed
+    assert "Our own notes." in git(project, "show", "HEAD:docs/NOTES.md")
+    assert answers(project)["_commit"] == ensure_version()
+    for edit in edits:
+        if not edit.conflicts_by_design:
+            assert edit.text in (project / edit.path).read_text(), edit
+    assert not (project / DELETED).exists()
+    assert status(project).behind is False
+
+
+def test_a_development_build_whose_template_changed_upgrades_from_the_right_content(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An editable install keeps its version while its template changes: each content keeps a tag."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    first = ensure_version(source=old_template(tmp_path / "before-edit"))
+    assert first == version_tag()
+    project = render_at(first, tmp_path / "churn-model", level=0)
+
+    result = upgrade(project)  # the same version number, the edited template
+    assert result.from_version == first and result.to_version.startswith(
+        f"{first}{'.' if '+' in first else '+'}t"
+    )
+    readme = (project / "README.md").read_text()
+    assert "## Quick start" in readme and "## Getting started" not in readme
+    assert "docs/adr/README.md" in result.added and result.conflicts == []
+
+
+def test_status_of_a_fresh_project(base_project: Callable[..., Path]) -> None:
+    start = built_levels()[0]
+    result = runner.invoke(app, ["status", str(base_project(start)), "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["level"] == start and report["behind"] is False and report["ahead"] is False
+    assert report["template_version"] == report["installed_version"] == ensure_version()
+    assert report["template_available"] is True and report["uncommitted"] == []
+    following = next(lv for lv in all_levels() if lv.number == start + 1)
+    assert report["next_level"] == following.number
+    assert [c["key"] for c in report["next_capabilities"]] == [c.key for c in following.capabilities]
+    text = runner.invoke(app, ["status", str(base_project(start))])
+    assert (
+        text.exit_code == 0 and "up to date" in text.output and following.capabilities[0].title in text.output
+    )
+
+
+# --- migrations -------------------------------------------------------------------------------------
+
+
+def inline_template(root: Path, version: int) -> Path:
+    """A small template with the real migration machinery; version 2 renames an answer and moves a file."""
+    real = yaml.safe_load((REPO / "templates" / "project" / "copier.yml").read_text())
+    team = "team" if version == 1 else "owner_team"
+    config = {
+        "_subdirectory": "project",
+        "_templates_suffix": ".jinja",
+        "_answers_file": ".copier-answers.yml",
+        "_migrations": real["_migrations"],
+        "project_name": {"type": "str"},
+        "level": {"type": "int", "default": 0},
+        team: {"type": "str", "default": "ML team"},
+    }
+    (root / "migrations").mkdir(parents=True)
+    (root / "copier.yml").write_text(yaml.safe_dump(config, sort_keys=False))
+    shutil.copy(REPO / "templates" / "project" / "migrations" / "migrate.py", root / "migrations")
+    changes = (
+        []
+        if version == 1
+        else [
+            {
+                "version": "2.0.0",
+                "rename_answers": {"team": "owner_team"},
+                "move_files": {"docs/guide.md": "docs/handbook/guide.md"},
+            }
+        ]
+    )
+    (root / "migrations" / "changes.yml").write_text(yaml.safe_dump({"changes": changes}))
+    project = root / "project"
+    (project / "docs").mkdir(parents=True)
+    (project / "{{_copier_conf.answers_file}}.jinja").write_text("{{ _copier_answers|to_nice_yaml -}}\n")
+    (project / "README.md.jinja").write_text(f"# {{{{ project_name }}}}\n\nOwned by {{{{ {team} }}}}.\n")
+    guide = project / "docs" / ("guide.md" if version == 1 else "handbook/guide.md")
+    guide.parent.mkdir(parents=True, exist_ok=True)
+    guide.write_text("# Guide\n\nStep one.\n\nStep two.\n")
+    return root
+
+
+def test_migrations_carry_renamed_answers_and_moved_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    ensure_version("1.0.0", source=inline_template(tmp_path / "v1", 1))
+    project = render_at("v1.0.0", tmp_path / "svc", level=0, team="Churn squad")
+    assert answers(project)["team"] == "Churn squad"
+    guide = project / "docs" / "guide.md"
+    guide.write_text(guide.read_text().replace("Step one.", "Step one, as the churn squad does it."))
+    commit_all(project, "Our guide")
+
+    # Version 2.0.0 of the tool ships template 2, which renamed `team` and moved the guide.
+    monkeypatch.setattr(upgrade_module, "__version__", "2.0.0")
+    monkeypatch.setattr(template_store, "template_dir", lambda: tmp_path / "v2")
+    inline_template(tmp_path / "v2", 2)
+    result = upgrade(project)
+
+    recorded = answers(project)
+    assert recorded["owner_team"] == "Churn squad" and "team" not in recorded
+    assert recorded["_commit"] == "v2.0.0"
+    assert (project / "README.md").read_text() == "# svc\n\nOwned by Churn squad.\n"
+    assert not guide.exists()
+    moved = (project / "docs" / "handbook" / "guide.md").read_text()
+    assert "Step one, as the churn squad does it." in moved, "the owner's edit followed the file"
+    assert "docs/handbook/guide.md" in result.added + result.changed + result.conflicts
+    assert "docs/guide.md" in result.removed
+
+
+def test_migration_script_picks_the_changes_between_two_versions(tmp_path: Path) -> None:
+    sys.path.insert(0, str(REPO / "templates" / "project" / "migrations"))
+    try:
+        import migrate
+    finally:
+        sys.path.pop(0)
+    from packaging.version import Version
+
+    changes = [{"version": v} for v in ("0.2.0", "0.3.0", "0.10.0", "1.0.0")]
+    picked = migrate.pending(changes, Version("0.2.0"), Version("0.10.0"))
+    assert [c["version"] for c in picked] == ["0.3.0", "0.10.0"]
+    shipped = yaml.safe_load((REPO / "templates" / "project" / "migrations" / "changes.yml").read_text())
+    for change in shipped["changes"]:
+        Version(str(change["version"]))
+        assert set(change) <= {"version", "rename_answers", "move_files"}
+
+
+# --- refusals leave everything as it was --------------------------------------------------------------
+
+
+def make_dirty(project: Path) -> None:
+    (project / "README.md").write_text("edited, not committed\n")
+    (project / "scratch.py").write_text("x = 1\n")
+
+
+def make_newer(project: Path) -> None:
+    text = (project / ".copier-answers.yml").read_text()
+    (project / ".copier-answers.yml").write_text(re.sub(r"(?m)^_commit: .*$", "_commit: v999.0.0", text))
+    commit_all(project, "From the future")
+
+
+def make_unknown_version(project: Path) -> None:
+    text = (project / ".copier-answers.yml").read_text()
+    (project / ".copier-answers.yml").write_text(re.sub(r"(?m)^_commit: .*$", "_commit: v0.0.0a9", text))
+    commit_all(project, "From a build this machine never had")
+
+
+def make_foreign(project: Path) -> None:
+    text = (project / ".copier-answers.yml").read_text()
+    (project / ".copier-answers.yml").write_text(text.replace(STORE_URL, "gh:someone/other-template"))
+    commit_all(project, "Another template")
+
+
+REFUSALS = [
+    # (name, start level, preparation, extra args, exit code, words in the message)
+    ("dirty", 0, make_dirty, ["--level", "1"], 13, ["uncommitted", "README.md", "scratch.py"]),
+    ("unknown-level", 0, None, ["--level", "9"], 4, ["Level '9' does not exist"]),
+    ("not-a-number", 0, None, ["--level", "one"], 4, ["does not exist"]),
+    ("level-downgrade", 1, None, ["--level", "0"], 14, ["downgrade", "level 1"]),
+    ("version-downgrade", 0, make_newer, [], 14, ["downgrade", "v999.0.0"]),
+    ("version-unknown", 0, make_unknown_version, [], 15, ["v0.0.0a9", "cannot"]),
+    ("foreign-template", 0, make_foreign, [], 11, ["another template"]),
+]
+
+
+@pytest.mark.parametrize(
+    ("start", "prepare", "args", "code", "words"),
+    [r[1:] for r in REFUSALS],
+    ids=[r[0] for r in REFUSALS],
+)
+def test_refusals_leave_the_project_byte_for_byte_unchanged(
+    tmp_path: Path,
+    base_project: Callable[..., Path],
+    start: int,
+    prepare: Callable[[Path], None] | None,
+    args: list[str],
+    code: int,
+    words: list[str],
+) -> None:
+    if start not in built_levels():
+        pytest.skip(f"level {start} is not built")
+    project = copy_of(base_project(start), tmp_path)
+    if prepare:
+        prepare(project)
+    status_porcelain(project)  # let git settle the copied index before taking the snapshot
+    before = state(project)
+    for dry_run in ([], ["--dry-run"]):
+        result = runner.invoke(app, ["upgrade", str(project), *args, *dry_run])
+        assert result.exit_code == code, result.output
+        assert "Fix:" in result.output
+        for word in words:
+            assert word.lower() in result.output.lower(), (word, result.output)
+        assert state(project) == before
+
+
+@pytest.mark.skipif(all(lv.built for lv in all_levels()), reason="every level is built")
+def test_level_not_built_yet_is_refused(tmp_path: Path, base_project: Callable[..., Path]) -> None:
+    unbuilt = next(lv.number for lv in all_levels() if not lv.built)
+    project = copy_of(base_project(built_levels()[0]), tmp_path)
+    status_porcelain(project)
+    before = state(project)
+    result = runner.invoke(app, ["upgrade", str(project), "--level", str(unbuilt)])
+    assert result.exit_code == 5, result.output
+    assert "not available yet" in result.output
+    assert state(project) == before
+
+
+def test_not_a_project_and_not_git_are_refused(tmp_path: Path) -> None:
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    (plain / "notes.txt").write_text("hello\n")
+    before = snapshot(plain)
+    for target, code in ((plain, 11), (tmp_path / "missing", 11), (plain / "notes.txt", 11)):
+        result = runner.invoke(app, ["upgrade", str(target), "--level", "1"])
+        assert result.exit_code == code, result.output
+        assert "not a project generated by mlops-scaffold" in result.output
+    assert snapshot(plain) == before
+
+    no_git = new_project(tmp_path / "no-git", 0, extra=("--no-git",))
+    before = snapshot(no_git)
+    result = runner.invoke(app, ["upgrade", str(no_git), "--level", "1"])
+    assert result.exit_code == 12, result.output
+    assert "git init" in result.output
+    assert snapshot(no_git) == before
+
+    # status reports on both without refusing what it can describe.
+    assert runner.invoke(app, ["status", str(plain)]).exit_code == 11
+    report = runner.invoke(app, ["status", str(no_git), "--json"])
+    assert report.exit_code == 0, report.output
+    assert json.loads(report.stdout)["uncommitted"] is None
+    assert "not a git repository" in runner.invoke(app, ["status", str(no_git)]).output
+    assert snapshot(no_git) == before
+
+
+# --- failures midway restore the project -----------------------------------------------------------------
+
+
+def fail_on_call(name: str, number: int, error: BaseException) -> Callable[..., None]:
+    """``upgrade_module.<name>`` that raises ``error`` on its ``number``-th call."""
+    original = getattr(upgrade_module, name)
+    calls: list[object] = []
+
+    def patched(*args: object) -> None:
+        calls.append(args)
+        if len(calls) == number:
+            raise error
+        original(*args)
+
+    return patched
+
+
+@pytest.mark.parametrize(
+    ("name", "number", "error", "code"),
+    [
+        ("_copy_entry", 3, OSError(28, "No space left on device"), 16),
+        ("_copy_entry", 5, KeyboardInterrupt(), 130),
+        ("_update_index", 1, OSError(5, "Input/output error"), 16),  # after every file was written
+    ],
+    ids=["disk-full-writing-files", "interrupted", "index-update"],
+)
+def test_failure_midway_restores_files_and_index(
+    tmp_path: Path,
+    base_project: Callable[..., Path],
+    monkeypatch: pytest.MonkeyPatch,
+    name: str,
+    number: int,
+    error: BaseException,
+    code: int,
+) -> None:
+    start, target = PATHS[0]
+    project = copy_of(base_project(start), tmp_path)
+    make_user_edits(project, PACKAGE)
+    plan = upgrade(project, level=target, dry_run=True)
+    assert plan.conflicts and len(plan.added + plan.changed) > number  # so each fault hits midway
+    status_porcelain(project)
+    before = state(project)
+    monkeypatch.setattr(upgrade_module, name, fail_on_call(name, number, error))
+    result = runner.invoke(app, ["upgrade", str(project), "--level", str(target)])
+    assert result.exit_code == code, result.output
+    assert "exactly as it was" in result.output
+    assert state(project) == before
+
+
+def test_copier_failure_changes_nothing(
+    tmp_path: Path, base_project: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import copier
+    from copier.errors import UserMessageError
+
+    start, target = PATHS[0]
+    project = copy_of(base_project(start), tmp_path)
+    status_porcelain(project)
+    before = state(project)
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise UserMessageError("simulated failure")
+
+    monkeypatch.setattr(copier, "run_update", broken)
+    result = runner.invoke(app, ["upgrade", str(project), "--level", str(target)])
+    assert result.exit_code == 16, result.output
+    assert "simulated failure" in result.output
+    assert state(project) == before
