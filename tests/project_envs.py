@@ -11,6 +11,7 @@ template builds a fresh one.
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import subprocess
 import sys
@@ -55,3 +56,28 @@ def ensure_env(project: Path) -> Path:
         raise RuntimeError(f"installing {reqs} failed:\n{done.stdout}\n{done.stderr}")
     (env / ".complete").write_text("\n".join(reqs))
     return env / "bin"
+
+
+def run_in_env(
+    cmd: list[str],
+    project: Path,
+    bin_dir: Path,
+    extra_env: dict[str, str] | None = None,
+    timeout: float = 1800,
+) -> subprocess.CompletedProcess[str]:
+    """Run ``cmd`` in ``project`` with its environment first on PATH; fail the test if it fails.
+
+    PYTHONPATH=src stands in for the editable install `uv sync` makes. Variables that point a
+    project at other resources (MLOPS_*, MLFLOW_*, AWS_*) are not inherited, only set explicitly.
+    """
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("MLOPS_", "MLFLOW_", "AWS_"))},
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+        "PYTHONPATH": str(project / "src"),
+        "VIRTUAL_ENV": str(bin_dir.parent),
+        **(extra_env or {}),
+    }
+    env.pop("PYTHONHOME", None)
+    done = subprocess.run(cmd, cwd=project, env=env, capture_output=True, text=True, timeout=timeout)
+    assert done.returncode == 0, f"{' '.join(cmd)} failed in {project}:\n{done.stdout}\n{done.stderr}"
+    return done

@@ -17,25 +17,13 @@ import pytest
 import yaml
 from helpers import git, new_project
 from project_envs import ensure_env
+from project_envs import run_in_env as run
 
 from mlops_scaffold.levels import built_levels
 
 pytestmark = pytest.mark.slow
 
 MATRIX = list(itertools.product([0, 1], ["sklearn", "pytorch"], ["github", "gitlab"]))
-
-
-def run(cmd: list[str], project: Path, bin_dir: Path) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
-        "PYTHONPATH": str(project / "src"),  # what `uv sync` achieves with its editable install
-        "VIRTUAL_ENV": str(bin_dir.parent),
-    }
-    env.pop("PYTHONHOME", None)
-    done = subprocess.run(cmd, cwd=project, env=env, capture_output=True, text=True, timeout=900)
-    assert done.returncode == 0, f"{' '.join(cmd)} failed in {project}:\n{done.stdout}\n{done.stderr}"
-    return done
 
 
 @pytest.mark.parametrize(("level", "framework", "ci"), MATRIX)

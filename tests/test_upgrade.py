@@ -6,7 +6,6 @@ Level pairs come from `built_levels()`, so levels 2-4 join these tests as soon a
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -17,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 from helpers import git, new_project, runner, snapshot, tree_files
-from project_envs import ensure_env
+from project_envs import ensure_env, run_in_env
 from upgrade_support import (
     DELETED,
     Edit,
@@ -174,21 +173,9 @@ def test_upgraded_project_passes_its_own_tests(
     result = upgrade_along(project, path)
     check_upgraded(project, result, edits, path[0], "sklearn")
     bin_dir = ensure_env(project)  # from the upgraded pyproject.toml: holds the owner's joblib too
-    env = {
-        **os.environ,
-        "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
-        "PYTHONPATH": str(project / "src"),  # what `uv sync` achieves with its editable install
-        "VIRTUAL_ENV": str(bin_dir.parent),
-    }
-    done = subprocess.run(
-        [str(bin_dir / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider"],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
+    done = run_in_env(
+        [str(bin_dir / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider"], project, bin_dir
     )
-    assert done.returncode == 0, done.stdout + done.stderr
     assert " passed" in done.stdout and "failed" not in done.stdout
 
 
