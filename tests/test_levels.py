@@ -24,7 +24,7 @@ def test_manifest_has_the_five_levels_with_google_mapping() -> None:
     assert levels[1].name == "DevOps, no MLOps"
     keys = [c.key for c in capabilities_up_to(4)]
     assert len(keys) == len(set(keys)), "capability keys must be unique"
-    assert built_levels() == [0, 1, 2]
+    assert built_levels() == [0, 1, 2, 3, 4]
 
 
 @pytest.mark.parametrize("value", ["x", "", "1.5", 9, -1])
@@ -40,7 +40,7 @@ def test_levels_json_prints_all_five_levels() -> None:
     assert [entry["level"] for entry in payload] == [0, 1, 2, 3, 4]
     assert payload[4]["name"] == "Full automated operations"
     assert {c["key"] for c in payload[2]["capabilities"]} >= {"training_pipeline", "experiment_tracking"}
-    assert [entry["built"] for entry in payload] == [True, True, True, False, False]
+    assert [entry["built"] for entry in payload] == [True, True, True, True, True]
 
 
 def test_levels_table_names_every_level() -> None:
@@ -81,8 +81,11 @@ def test_template_content_agrees_with_manifest(tmp_path: Path, level: int, frame
     maturity = (project / "MATURITY.md").read_text()
     for capability in capabilities_up_to(level):
         assert capability.title in maturity
-    nxt = get_level(level + 1)
-    assert f"What level {nxt.number} ({nxt.name}) would add" in maturity
+    if level < 4:
+        nxt = get_level(level + 1)
+        assert f"What level {nxt.number} ({nxt.name}) would add" in maturity
+    else:
+        assert "This is the highest level of the scale." in maturity
 
 
 def test_template_level_question_reads_the_manifest() -> None:

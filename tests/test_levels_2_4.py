@@ -9,10 +9,18 @@ against the one LocalStack of this session (tests/localstack.py). They must pass
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import re
+import signal
+import socket
 import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 
@@ -27,6 +35,13 @@ from mlops_scaffold.levels import built_levels
 from mlops_scaffold.resources import template_dir
 
 ABOVE_1 = [level for level in built_levels() if level >= 2]
+# Which frameworks run each level's whole toolchain. Levels are cumulative, so a level-4 project
+# runs every level-3 test too: level 3 runs with PyTorch (serving a torch model) and level 4 with
+# scikit-learn, which keeps the suite within CI's time budget; every combination is still
+# rendered, linted for stray template syntax and checked against its golden file list in
+# test_new.py.
+FRAMEWORKS = {2: ["sklearn", "pytorch"], 3: ["pytorch"], 4: ["sklearn"]}
+CASES = [(level, framework) for level in ABOVE_1 for framework in FRAMEWORKS[level]]
 
 
 def run(
@@ -80,8 +95,7 @@ def _summary(output: str) -> str:
 
 @pytest.mark.slow
 @pytest.mark.localstack
-@pytest.mark.parametrize("framework", ["sklearn", "pytorch"])
-@pytest.mark.parametrize("level", ABOVE_1)
+@pytest.mark.parametrize(("level", "framework"), CASES)
 def test_generated_project_lifecycle_runs_locally_and_on_localstack(
     tmp_path: Path, localstack: LocalStack, level: int, framework: str
 ) -> None:
@@ -119,3 +133,94 @@ def test_localstack_harness_serves_s3_and_ssm(localstack: LocalStack) -> None:
         Name="/mlops/harness/it/data-bucket", Value="harness-check", Type="String", Overwrite=True
     )
     assert ssm.get_parameter(Name="/mlops/harness/it/data-bucket")["Parameter"]["Value"] == "harness-check"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextmanager
+def _serving(project: Path, bin_dir: Path, env: dict[str, str], port: int) -> Iterator[str]:
+    """`make serve ENV=localstack PORT=...` in the background, until /ping answers; then stopped."""
+    full_env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("MLOPS_", "MLFLOW_", "AWS_"))},
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+        "PYTHONPATH": str(project / "src"),
+        "VIRTUAL_ENV": str(bin_dir.parent),
+        **env,
+    }
+    log = (project.parent / "serve.log").open("wb")
+    process = subprocess.Popen(
+        ["make", "serve", "RUN=", "ENV=localstack", f"PORT={port}"],
+        cwd=project,
+        env=full_env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # its own process group: make and the server stop together
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert process.poll() is None, (project.parent / "serve.log").read_text()
+            try:
+                with urllib.request.urlopen(f"{url}/ping", timeout=2) as answer:
+                    if answer.status == 200:
+                        break
+            except (urllib.error.URLError, ConnectionError):
+                pass
+            assert time.monotonic() < deadline, "no /ping answer within 120 s"
+            time.sleep(0.5)
+        yield url
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+        log.close()
+
+
+def _json(output: str) -> dict[str, object]:
+    """The JSON document a command printed last (make echoes the command line before it)."""
+    start = output.index("\n{") + 1 if "\n{" in output else output.index("{")
+    loaded: dict[str, object] = json.loads(output[start:])
+    return loaded
+
+
+@pytest.mark.slow
+@pytest.mark.localstack
+@pytest.mark.skipif(4 not in built_levels(), reason="level 4 is not built")
+def test_level_4_documented_loop_on_one_machine(tmp_path: Path, localstack: LocalStack) -> None:
+    """The README's loop of a level-4 project, command by command, against LocalStack: train,
+    register, promote, serve, inject drift, detect it, retrain once, then the cooldown holds."""
+    project = new_project(tmp_path / "churn-model", 4, framework="sklearn")
+    bin_dir = ensure_env(project)
+    aws = localstack.env()
+
+    def make(*args: str) -> str:
+        return run(["make", *args, "RUN="], project, bin_dir, aws).stdout
+
+    devstack = _json(make("devstack"))
+    assert any(str(name).endswith("/alerts-topic-arn") for name in devstack["parameters"])  # type: ignore[union-attr]
+    assert "registered churn-model version 1" in make("pipeline", "ENV=localstack")
+    assert _json(make("promote", "ENV=localstack"))["promoted"] is True
+    with _serving(project, bin_dir, aws, _free_port()) as url:
+        assert _json(make("smoke", f"URL={url}"))["version"] == "1"
+        assert "sent 300 rows" in make("traffic", f"URL={url}")
+        calm = _json(make("drift", "ENV=localstack"))
+        assert calm["verdict"] == "no drift", calm
+        assert isinstance(calm["published"], int) and calm["published"] > 0
+        assert "sent 300 shifted rows" in make("traffic", f"URL={url}", "DRIFT=1")
+    found = _json(make("drift", "ENV=localstack"))
+    assert found["verdict"] == "drift" and found["rows"] == 605, found  # smoke + calm + shifted
+    retrained = _json(make("retrain", "ENV=localstack"))
+    assert retrained["triggered"] is True and retrained["registered_version"] == "2", retrained
+    assert str(retrained["execution_arn"]).startswith("arn:aws:states:")
+    held = _json(make("retrain", "ENV=localstack"))
+    assert held["triggered"] is False and str(held["reason"]).startswith("cooldown"), held
+    assert git(project, "status", "--porcelain") == "", "lifecycle outputs must be git-ignored"

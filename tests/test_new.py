@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -74,6 +75,27 @@ LEVEL_2 = {
     "tests/test_validation.py",
 }
 CI_FILES = {"github": {".github/workflows/ci.yml"}, "gitlab": {".gitlab-ci.yml"}}
+LEVEL_3 = {
+    "Dockerfile.serve",
+    "src/{pkg}/deploy.py",
+    "src/{pkg}/promotion.py",
+    "src/{pkg}/serve.py",
+    "tests/test_deploy.py",
+    "tests/test_promotion.py",
+    "tests/test_serve.py",
+    "tests/test_serving_localstack.py",
+}
+DEPLOY_FILES = {"github": {".github/workflows/deploy.yml"}, "gitlab": {".gitlab/deploy.yml"}}
+LEVEL_4 = {
+    "src/{pkg}/alerts.py",
+    "src/{pkg}/drift.py",
+    "src/{pkg}/model_card.py",
+    "src/{pkg}/retrain.py",
+    "tests/test_alerts.py",
+    "tests/test_drift.py",
+    "tests/test_monitoring_localstack.py",
+    "tests/test_retrain.py",
+}
 
 
 def golden(level: int, framework: str, ci: str, pkg: str) -> set[str]:
@@ -84,10 +106,14 @@ def golden(level: int, framework: str, ci: str, pkg: str) -> set[str]:
             files.add("uv.lock")
     if level >= 2:
         files |= LEVEL_2
+    if level >= 3:
+        files |= LEVEL_3 | DEPLOY_FILES[ci]
+    if level >= 4:
+        files |= LEVEL_4
     return {f.format(pkg=pkg) for f in files}
 
 
-MATRIX = list(itertools.product([0, 1, 2], ["sklearn", "pytorch"], ["github", "gitlab"]))
+MATRIX = list(itertools.product([0, 1, 2, 3, 4], ["sklearn", "pytorch"], ["github", "gitlab"]))
 
 
 @pytest.mark.parametrize(("level", "framework", "ci"), MATRIX)
@@ -178,8 +204,6 @@ def test_python_api_without_cli(tmp_path: Path) -> None:
         (["--level", "7"], 4, "Level '7' does not exist"),
         (["--level", "-1"], 4, "does not exist"),
         (["--level", "one"], 4, "Level 'one' does not exist"),
-        (["--level", "3"], 5, "Level 3 (Automated model deployment) is not available yet"),
-        (["--level", "4"], 5, "drift monitoring"),
         (["--level", "1", "--data", "colour=blue"], 7, "'colour' is not a question"),
         (["--level", "1", "--data", "novalue"], 2, "KEY=VALUE"),
         (["--level", "1", "--framework", "tensorflow"], 2, "framework"),
@@ -200,12 +224,23 @@ def test_bad_input_fails_cleanly_and_writes_nothing(
     assert not (tmp_path / "parent").exists()
 
 
-def test_level_not_built_names_what_is_missing(tmp_path: Path) -> None:
-    result = runner.invoke(app, ["new", str(tmp_path / "p"), "--level", "3", "--defaults"])
+def test_level_not_built_names_what_is_missing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every level is built now; a manifest marking level 4 unbuilt shows the refusal."""
+    from mlops_scaffold import generate as generate_module
+    from mlops_scaffold import levels
+
+    manifest = tuple(replace(lv, built=False) if lv.number == 4 else lv for lv in levels.all_levels())
+    monkeypatch.setattr(levels, "all_levels", lambda: manifest)
+    monkeypatch.setattr(generate_module, "all_levels", lambda: manifest)
+    dst = tmp_path / "p"
+    result = runner.invoke(app, ["new", str(dst), "--level", "4", "--defaults"])
+    assert result.exit_code == 5, result.output
     output = " ".join(result.output.split())
-    for missing in ("serving app and image", "staged deployment with approval", "champion/challenger gate"):
+    assert "Level 4 (Full automated operations) is not available yet" in output
+    for missing in ("drift monitoring", "alerts", "automated retraining", "model cards"):
         assert missing in output
-    assert "level 2 or lower" in output
+    assert "level 3 or lower" in output
+    assert not dst.exists()
 
 
 def test_non_empty_destination_is_left_untouched(tmp_path: Path) -> None:
