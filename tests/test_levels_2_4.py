@@ -29,6 +29,7 @@ import yaml
 from helpers import git, new_project
 from localstack import LocalStack
 from project_envs import ensure_env
+from project_envs import run_in_env as run
 
 from mlops_scaffold.contract import parameters
 from mlops_scaffold.levels import built_levels
@@ -42,22 +43,6 @@ ABOVE_1 = [level for level in built_levels() if level >= 2]
 # test_new.py.
 FRAMEWORKS = {2: ["sklearn", "pytorch"], 3: ["pytorch"], 4: ["sklearn"]}
 CASES = [(level, framework) for level in ABOVE_1 for framework in FRAMEWORKS[level]]
-
-
-def run(
-    cmd: list[str], project: Path, bin_dir: Path, extra_env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("MLOPS_", "MLFLOW_", "AWS_"))},
-        "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
-        "PYTHONPATH": str(project / "src"),  # what `uv sync` achieves with its editable install
-        "VIRTUAL_ENV": str(bin_dir.parent),
-        **(extra_env or {}),
-    }
-    env.pop("PYTHONHOME", None)
-    done = subprocess.run(cmd, cwd=project, env=env, capture_output=True, text=True, timeout=1800)
-    assert done.returncode == 0, f"{' '.join(cmd)} failed in {project}:\n{done.stdout}\n{done.stderr}"
-    return done
 
 
 def _load(path: Path, name: str) -> ModuleType:
