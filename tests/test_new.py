@@ -226,12 +226,10 @@ def test_bad_input_fails_cleanly_and_writes_nothing(
 
 def test_level_not_built_names_what_is_missing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every level is built now; a manifest marking level 4 unbuilt shows the refusal."""
-    from mlops_scaffold import generate as generate_module
     from mlops_scaffold import levels
 
     manifest = tuple(replace(lv, built=False) if lv.number == 4 else lv for lv in levels.all_levels())
     monkeypatch.setattr(levels, "all_levels", lambda: manifest)
-    monkeypatch.setattr(generate_module, "all_levels", lambda: manifest)
     dst = tmp_path / "p"
     result = runner.invoke(app, ["new", str(dst), "--level", "4", "--defaults"])
     assert result.exit_code == 5, result.output

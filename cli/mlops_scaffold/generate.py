@@ -26,12 +26,11 @@ from mlops_scaffold.errors import (
     DestinationNotWritableError,
     InvalidInputError,
     InvalidNameError,
-    LevelNotBuiltError,
     ScaffoldError,
     TemplateError,
     UnknownDataKeyError,
 )
-from mlops_scaffold.levels import all_levels, built_levels, get_level
+from mlops_scaffold.levels import require_built
 from mlops_scaffold.resources import template_dir
 
 Progress = Callable[[str], None]
@@ -105,19 +104,6 @@ def parse_data(pairs: list[str], *, option: str = "--data") -> dict[str, str]:
             )
         data[key.strip()] = value
     return data
-
-
-def _check_level(level: object) -> int:
-    chosen = get_level(level)
-    if not chosen.built:
-        missing = [
-            c.title.lower()
-            for lv in all_levels()
-            if lv.number <= chosen.number and not lv.built
-            for c in lv.capabilities
-        ]
-        raise LevelNotBuiltError(level=chosen.number, name=chosen.name, missing=missing, built=built_levels())
-    return chosen.number
 
 
 def _check_destination(dst: Path) -> None:
@@ -204,7 +190,7 @@ def generate(
     for key in answers:
         if key not in known:
             raise UnknownDataKeyError(key=key, known=known)
-    answers["level"] = _check_level(answers.get("level") if level is None else level)
+    answers["level"] = require_built(answers.get("level") if level is None else level).number
     project_name = name or str(answers.get("project_name") or dst.name)
     answers["project_name"] = project_name
     answers.setdefault("package_name", package_name_for(project_name))

@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from mlops_scaffold.errors import InvalidLevelError
+from mlops_scaffold.errors import InvalidLevelError, LevelNotBuiltError
 from mlops_scaffold.resources import template_dir
 
 CI_VENDORS = ("github", "gitlab")
@@ -90,6 +90,20 @@ def get_level(level: object) -> Level:
         if candidate.number == number:
             return candidate
     raise InvalidLevelError(level=level, levels=numbers)
+
+
+def require_built(level: object) -> Level:
+    """The level, if the template builds it; LevelNotBuiltError naming what is missing otherwise."""
+    chosen = get_level(level)
+    if not chosen.built:
+        missing = [
+            c.title.lower()
+            for lv in all_levels()
+            if lv.number <= chosen.number and not lv.built
+            for c in lv.capabilities
+        ]
+        raise LevelNotBuiltError(level=chosen.number, name=chosen.name, missing=missing, built=built_levels())
+    return chosen
 
 
 def built_levels() -> list[int]:

@@ -35,8 +35,8 @@ import yaml
 from packaging.version import InvalidVersion, Version
 
 from mlops_scaffold import __version__
-from mlops_scaffold.errors import LevelNotBuiltError, NotAGeneratedProjectError, ScaffoldError
-from mlops_scaffold.levels import all_levels, built_levels, get_level
+from mlops_scaffold.errors import NotAGeneratedProjectError, ScaffoldError
+from mlops_scaffold.levels import all_levels, get_level, require_built
 
 Progress = Callable[[str], None]
 
@@ -413,15 +413,7 @@ def _target_level(project: Project, level: object) -> int:
             requested=f"level {chosen.number}",
             fix=f"Choose --level {project.level} or higher (or leave --level out to stay at this level).",
         )
-    if not chosen.built:
-        missing = [
-            c.title.lower()
-            for lv in all_levels()
-            if project.level < lv.number <= chosen.number and not lv.built
-            for c in lv.capabilities
-        ]
-        raise LevelNotBuiltError(level=chosen.number, name=chosen.name, missing=missing, built=built_levels())
-    return chosen.number
+    return require_built(chosen.number).number
 
 
 def _check_version(project: Project, target_tag: str) -> None:
