@@ -72,6 +72,8 @@ def run_in_env(
     """
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("MLOPS_", "MLFLOW_", "AWS_"))},
+        # Not a sub-make of ours (`make test`): its output would gain "make[1]: Entering ..." lines.
+        **dict.fromkeys(("MAKEFLAGS", "MAKELEVEL", "MFLAGS"), ""),
         "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
         "PYTHONPATH": str(project / "src"),
         "VIRTUAL_ENV": str(bin_dir.parent),
