@@ -88,7 +88,9 @@ LEVEL_3 = {
 DEPLOY_FILES = {"github": {".github/workflows/deploy.yml"}, "gitlab": {".gitlab/deploy.yml"}}
 LEVEL_4 = {
     "src/{pkg}/alerts.py",
+    "src/{pkg}/capture.py",
     "src/{pkg}/drift.py",
+    "src/{pkg}/drift_report.py",
     "src/{pkg}/model_card.py",
     "src/{pkg}/retrain.py",
     "tests/test_alerts.py",
