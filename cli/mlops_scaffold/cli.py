@@ -124,6 +124,13 @@ def new(
     git: Annotated[
         bool, typer.Option("--git/--no-git", help="Initialise a git repository with a first commit.")
     ] = True,
+    lock: Annotated[
+        bool,
+        typer.Option(
+            "--lock/--no-lock",
+            help="PyTorch projects: create uv.lock with `uv lock` (needs PyPI and PyTorch's index).",
+        ),
+    ] = True,
     json_output: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Create a new ML project at an MLOps maturity level."""
@@ -136,7 +143,9 @@ def new(
                 answers[key] = value
         interactive = not defaults and sys.stdin.isatty()
         if interactive or json_output:
-            result = generate(path, level=level, name=name, data=answers, defaults=not interactive, git=git)
+            result = generate(
+                path, level=level, name=name, data=answers, defaults=not interactive, git=git, lock=lock
+            )
         else:
             with err_console.status("Starting") as status:
                 result = generate(
@@ -146,6 +155,7 @@ def new(
                     data=answers,
                     defaults=True,
                     git=git,
+                    lock=lock,
                     on_progress=lambda message: status.update(f"{message}..."),
                 )
     if json_output:
