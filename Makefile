@@ -4,15 +4,20 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 
 .DEFAULT_GOAL := help
-.PHONY: help venv localstack test lint unit bench history clean
+.PHONY: help venv localstack test lint unit slow bench bench-suite history clean
+
+# pytest-xdist workers: one per CPU by default. Slow tests are scheduled first (tests/conftest.py).
+WORKERS ?= auto
+PYTEST := $(PY) -m pytest -n $(WORKERS) --durations=15
 
 help: ## List the tasks
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-12s %s\n", $$1, $$2}'
 
+# uv installs in seconds from its cache (~/.cache/uv, shared with the generated projects the tests run).
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev,infra]'
+	$(PY) -m pip install --quiet --disable-pip-version-check 'uv>=0.5'
+	$(VENV)/bin/uv pip install --quiet --python $(PY) -e '.[dev,infra]'
 	touch $@
 
 venv: $(VENV)/.installed ## Create .venv with the package and everything the tests need
@@ -28,15 +33,22 @@ lint: venv ## ruff and mypy
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 
-test: venv localstack lint ## The whole test suite (what CI runs)
-	$(PY) -m pytest
+test: venv localstack lint ## The whole suite, what CI runs: unit + slow tiers (about 15 min on 2 cores)
+	$(PYTEST)
 
-unit: venv ## The fast tests only (skips running generated projects' toolchains)
-	$(PY) -m pytest -m "not slow"
+unit: venv ## Fast tier: everything that neither installs a generated project nor needs LocalStack (~2 min)
+	$(PYTEST) -m "not slow and not localstack"
 
-bench: venv ## Print the benchmark figures
+slow: venv localstack ## Slow tier only: generated projects installed and run as users do, LocalStack
+	$(PYTEST) -m "slow or localstack"
+
+bench: venv ## Print the benchmark figures (quick ones; bench-suite times the whole suite)
 	$(PY) benchmarks/bench_new.py
 	$(PY) benchmarks/bench_plan.py
+	$(PY) benchmarks/bench_generated.py
+
+bench-suite: venv ## Time .ci/run on a fresh clone and the fast tier against their targets (~20 min)
+	$(PY) benchmarks/bench_suite.py
 
 history: venv ## Rebuild templates/project/history.bundle from the v* release tags (run before tagging a release)
 	$(PY) scripts/build_template_history.py
