@@ -15,10 +15,10 @@ import pulumi_aws as aws
 from mlops_platform.common import (
     TYPE_PREFIX,
     Scope,
+    check_fields,
     kms_use_statement,
     policy_document,
     publish_parameters,
-    require,
     statement,
 )
 from mlops_platform.naming import feast_project
@@ -49,19 +49,15 @@ class FeatureStoreArgs:
     offline_prefix: str = "feature-store/offline"
 
     def __post_init__(self) -> None:
-        require(
-            bool(self.package_name) and self.package_name.isidentifier(),
-            component="FeatureStoreArgs",
-            field="package_name",
-            value=self.package_name,
-            reason="not a Python package name",
-        )
-        require(
-            bool(self.offline_prefix) and self.offline_prefix.strip("/") == self.offline_prefix,
-            component="FeatureStoreArgs",
-            field="offline_prefix",
-            value=self.offline_prefix,
-            reason="give a prefix without leading or trailing '/'",
+        check_fields(
+            self,
+            {
+                "package_name": (lambda v: bool(v) and v.isidentifier(), "not a Python package name"),
+                "offline_prefix": (
+                    lambda v: bool(v) and v.strip("/") == v,
+                    "give a prefix without leading or trailing '/'",
+                ),
+            },
         )
 
 
