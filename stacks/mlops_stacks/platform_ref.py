@@ -33,7 +33,8 @@ def stack_reference_name(config: StackConfig) -> str:
     name = config.platform_reference
     if "/" in name:
         return name
-    return f"{pulumi.get_organization()}/{pulumi.get_project()}/{name}"
+    # DIY state backends (files, S3) call every organization "organization".
+    return f"{pulumi.get_organization() or 'organization'}/{pulumi.get_project()}/{name}"
 
 
 def platform_outputs(config: StackConfig) -> PlatformOutputs:
