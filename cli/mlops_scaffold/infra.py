@@ -157,6 +157,7 @@ class PlannedResource:
     properties: dict[str, Any]  # the security-relevant ones (KEY_PROPERTIES), for the human view
     inputs: dict[str, Any] = field(default_factory=dict)  # everything `pulumi up` would send
     monthly_idle_usd: float = 0.0
+    ignore_changes: tuple[str, ...] = ()  # properties `pulumi up` leaves alone once created
 
     @property
     def policies(self) -> dict[str, Any]:
@@ -170,6 +171,7 @@ class PlannedResource:
             "name": self.name,
             "properties": self.properties,
             "inputs": self.inputs,
+            "ignore_changes": list(self.ignore_changes),
             "monthly_idle_usd": round(self.monthly_idle_usd, 2),
         }
 
@@ -281,6 +283,7 @@ def plan(
                 key_properties(r.type, r.inputs),
                 parsed_inputs(r.inputs),
                 idle.get((r.type, r.name), 0.0),
+                r.ignore_changes,
             )
             for r in run.resources
         ),

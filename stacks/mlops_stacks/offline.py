@@ -85,6 +85,8 @@ class RecordedResource:
     component: str | None  # e.g. "Storage"; None for resources outside any component
     inputs: dict[str, Any]
     refs: dict[str, frozenset[str]] = field(default_factory=dict)  # input -> URNs of resources it points at
+    ignore_changes: tuple[str, ...] = ()  # properties `pulumi up` leaves as they are once created
+    outputs: dict[str, Any] = field(default_factory=dict)  # what the mocks answered (made-up IDs, ARNs)
 
     @property
     def is_component(self) -> bool:
@@ -199,10 +201,24 @@ def _component_of(urn: str) -> str | None:
     return components[-1] if components else None
 
 
-def use_mocks(*, stack: str = "plan") -> tuple[RecordingMocks, pulumi_mocks.MockMonitor]:
+class RecordingMonitor(pulumi_mocks.MockMonitor):
+    """The mock monitor, also remembering the resource options the engine would see."""
+
+    def __init__(self, mocks: RecordingMocks) -> None:
+        super().__init__(mocks)
+        self.ignore_changes: dict[str, tuple[str, ...]] = {}
+
+    def RegisterResource(self, request: Any) -> Any:
+        response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
+        if request.ignoreChanges:
+            self.ignore_changes[response.urn] = tuple(request.ignoreChanges)
+        return response
+
+
+def use_mocks(*, stack: str = "plan") -> tuple[RecordingMocks, RecordingMonitor]:
     """Reset Pulumi's process-wide runtime settings and install fresh recording mocks."""
     mocks = RecordingMocks()
-    monitor = pulumi_mocks.MockMonitor(mocks)
+    monitor = RecordingMonitor(mocks)
     pulumi_settings.reset_options(project=PULUMI_PROJECT, stack=stack, preview=False)
     pulumi.runtime.set_mocks(mocks, project=PULUMI_PROJECT, stack=stack, preview=False, monitor=monitor)
     return mocks, monitor
@@ -210,7 +226,7 @@ def use_mocks(*, stack: str = "plan") -> tuple[RecordingMocks, pulumi_mocks.Mock
 
 def run_program(
     program: Callable[[], Any], *, stack: str = "plan"
-) -> tuple[Any, RecordingMocks, pulumi_mocks.MockMonitor]:
+) -> tuple[Any, RecordingMocks, RecordingMonitor]:
     """Run ``program`` to completion under fresh mocks; returns its result, the mocks and the monitor."""
     mocks, monitor = use_mocks(stack=stack)
     outcome: dict[str, Any] = {}
@@ -244,7 +260,18 @@ def run_offline(config: AnyConfig, *, aws_config: dict[str, Any] | None = None) 
         for value in (physical_id, own_arn):
             if isinstance(value, str):
                 by_value[value] = urn
-        recorded.append(RecordedResource(type_token, name, urn, physical_id, _component_of(urn), inputs))
+        recorded.append(
+            RecordedResource(
+                type_token,
+                name,
+                urn,
+                physical_id,
+                _component_of(urn),
+                inputs,
+                ignore_changes=monitor.ignore_changes.get(urn, ()),
+                outputs=dict(state),
+            )
+        )
 
     def strings(value: Any) -> list[str]:
         if isinstance(value, dict):
@@ -264,7 +291,9 @@ def run_offline(config: AnyConfig, *, aws_config: dict[str, Any] | None = None) 
         return found
 
     resources = [
-        RecordedResource(r.type, r.name, r.urn, r.id, r.component, r.inputs, refs(r.inputs))
+        RecordedResource(
+            r.type, r.name, r.urn, r.id, r.component, r.inputs, refs(r.inputs), r.ignore_changes, r.outputs
+        )
         for r in recorded
         if not r.is_component and not r.type.startswith("pulumi:")
     ]

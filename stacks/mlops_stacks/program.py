@@ -246,7 +246,7 @@ def build_project(config: StackConfig, provider: pulumi.ProviderResource | None 
                 kms_key_arn=storage.kms_key_arn,
                 artifact_bucket_name=storage.artifact_bucket_name,
                 artifact_bucket_arn=storage.artifact_bucket_arn,
-                deploy_role_name=ci.deploy_role.name,
+                deploy_role=ci.deploy_role.id,
                 registry_read_statements=tracking.read_statements(),
                 subnet_ids=platform.subnet_ids if provisioned else None,
                 security_group_id=platform.security_group_id if provisioned else None,

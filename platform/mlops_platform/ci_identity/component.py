@@ -118,7 +118,9 @@ class CiIdentity(pulumi.ComponentResource):
             f"{name}-deploy-role",
             description=f"CI of {args.repository} deploys {scope.project} ({scope.env})",
             assume_role_policy=pulumi.Output.json_dumps(
-                trust_policy(vendor=args.vendor, provider_arn=args.provider_arn, subject=args.subject)
+                trust_policy(
+                    vendor=args.vendor, provider_arn=args.provider_arn, subject=args.subject, environment=scope.env
+                )
             ),
             max_session_duration=3600,
             tags={PRINCIPAL_TAG: DEPLOY_PRINCIPAL},

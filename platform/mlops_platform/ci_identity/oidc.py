@@ -88,9 +88,21 @@ def subject(vendor: str, repository: str, *, environment: str, branch: str = "ma
     return check_subject(f"project_path:{repository}:ref_type:branch:ref:{branch}")
 
 
-def trust_policy(*, vendor: str, provider_arn: Any, subject: str) -> dict[str, Any]:
-    """Trust policy for AssumeRoleWithWebIdentity from that one subject, for our audience only."""
+def trust_policy(*, vendor: str, provider_arn: Any, subject: str, environment: str) -> dict[str, Any]:
+    """Trust policy for AssumeRoleWithWebIdentity from that one subject, for our audience only.
+
+    Besides ``sub`` and ``aud``, STS takes some provider claims as condition keys
+    (https://docs.aws.amazon.com/service-authorization/latest/reference/list_awssecuritytokenservice.html):
+    a GitHub token must also name the environment (``token.actions.githubusercontent.com:environment``,
+    which still holds when GitHub's immutable subjects change the ``sub`` format), and a GitLab
+    token must come from a protected ref (``gitlab.com:ref_protected``).
+    """
     issuer = ISSUERS[check_vendor(vendor)]
+    extra = (
+        {f"{issuer.host}:environment": environment}
+        if vendor == "github"
+        else {f"{issuer.host}:ref_protected": "true"}
+    )
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -102,6 +114,7 @@ def trust_policy(*, vendor: str, provider_arn: Any, subject: str) -> dict[str, A
                     "StringEquals": {
                         f"{issuer.host}:aud": issuer.audience,
                         f"{issuer.host}:sub": check_subject(subject),
+                        **extra,
                     },
                 },
             }

@@ -55,7 +55,7 @@ class ServingArgs:
     kms_key_arn: pulumi.Input[str]
     artifact_bucket_name: pulumi.Input[str]
     artifact_bucket_arn: pulumi.Input[str]
-    deploy_role_name: pulumi.Input[str]  # the CI deploy role of this environment (ci_identity)
+    deploy_role: pulumi.Input[str]  # the CI deploy role of this environment (ci_identity): its ID (= name)
     registry_read_statements: Sequence[dict[str, Any]] = ()  # MLflow reads of the deploy (tracking)
     subnet_ids: pulumi.Input[Sequence[str]] | None = None  # the platform VPC (provisioned endpoints)
     security_group_id: pulumi.Input[str] | None = None
@@ -245,7 +245,7 @@ class Serving(pulumi.ComponentResource):
         models = scope.arn("sagemaker", f"model/{self.endpoint_name}-*")
         aws.iam.RolePolicy(
             f"{name}-deploy-policy",
-            role=args.deploy_role_name,
+            role=args.deploy_role,
             policy=policy_document(
                 *push_statements(repository_arn),
                 args.scope.contract_read_statement(),
@@ -278,11 +278,12 @@ class Serving(pulumi.ComponentResource):
                 # endpoint's volumes and captures with the caller's rights.
                 # https://docs.aws.amazon.com/sagemaker/latest/dg/api-permissions-reference.html
                 statement(
-                    ["kms:CreateGrant", "kms:DescribeKey"],
+                    ["kms:CreateGrant"],
                     [args.kms_key_arn],
                     condition={"Bool": {"kms:GrantIsForAWSResource": "true"}},
                     sid="EndpointKeyGrants",
                 ),
+                statement(["kms:DescribeKey"], [args.kms_key_arn], sid="EndpointKey"),
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )

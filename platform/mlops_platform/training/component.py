@@ -123,7 +123,7 @@ class Training(pulumi.ComponentResource):
             opts=child,
         )
         aws.iam.RolePolicyAttachment(
-            f"{name}-instance-ecs", role=instance_role.name, policy_arn=ECS_INSTANCE_POLICY, opts=child
+            f"{name}-instance-ecs", role=instance_role.id, policy_arn=ECS_INSTANCE_POLICY, opts=child
         )
         instance_profile = aws.iam.InstanceProfile(
             f"{name}-instance-profile", role=instance_role.name, opts=child
@@ -218,7 +218,7 @@ class Training(pulumi.ComponentResource):
         )
         for index, policy_arn in enumerate(args.job_policy_arns):
             aws.iam.RolePolicyAttachment(
-                f"{name}-job-extra-{index}", role=job.role.name, policy_arn=policy_arn, opts=child
+                f"{name}-job-extra-{index}", role=job.role.id, policy_arn=policy_arn, opts=child
             )
         job_definition = aws.batch.JobDefinition(
             f"{name}-job",
