@@ -86,7 +86,7 @@ def test_level_zero_creates_nothing_and_reads_no_platform() -> None:
 def test_the_platform_stack_holds_what_an_account_and_environment_share() -> None:
     run = platform()
     assert run.components == ["Network", "CiOidc", "AccessLogs"]
-    assert PER_ACCOUNT <= run.types()
+    assert run.types() >= PER_ACCOUNT
     providers = {r.inputs["url"] for r in run.of_type("aws:iam/openIdConnectProvider:OpenIdConnectProvider")}
     assert providers == {"https://token.actions.githubusercontent.com", "https://gitlab.com"}
     assert len(run.of_type("aws:ec2/vpc:Vpc")) == 1

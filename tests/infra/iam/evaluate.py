@@ -211,7 +211,7 @@ def node_ready() -> str | None:
     if shutil.which("node") is None:
         return "Node.js is not installed (the IAM simulator is an npm package)"
     if not (HERE / "node_modules" / "@cloud-copilot" / "iam-simulate").is_dir():
-        return f"the simulator is not installed: run `npm ci --prefix {HERE.relative_to(HERE.parents[2])}` (make iam-sim)"
+        return "the simulator is not installed: run `make iam-sim` (npm ci --prefix tests/infra/iam)"
     return None
 
 

@@ -151,8 +151,8 @@ class _AfterImport:
 
 
 if _LOG:
-    try:
+    import contextlib
+
+    with contextlib.suppress(ImportError):  # a process without botocore makes no AWS calls
         _install_botocore()
-    except ImportError:  # a process without botocore makes no AWS calls
-        pass
     sys.meta_path.insert(0, _AfterImport())
