@@ -108,15 +108,23 @@ def fill(template: str, values: Mapping[str, str], *, samples: bool = True) -> s
 
 
 def pattern(template: str, values: Mapping[str, str]) -> re.Pattern[str]:
-    """A regular expression matching what ``template`` stands for."""
+    """A regular expression matching what ``template`` stands for. A ``${...}`` placeholder
+    without a value (a recording that never resolved it) matches any value: an ARN
+    (``...-arn``) anything, others one path segment."""
     parts = []
     position = 0
-    filled = _PLACEHOLDER.sub(lambda m: values.get(m.group(1), "\0" + m.group(1) + "\0"), template)
-    for match in _FREE.finditer(filled):
-        parts.append(re.escape(filled[position : match.start()]))
-        parts.append(".+" if match.group(2) else "[^/]+")
+    tokens = re.compile(r"\$\{([a-z0-9-]+)\}|\{([a-z0-9-]+)(\.\.\.)?\}")
+    for match in tokens.finditer(template):
+        parts.append(re.escape(template[position : match.start()]))
+        placeholder, free, rest = match.groups()
+        if placeholder is not None and placeholder in values:
+            parts.append(re.escape(values[placeholder]))
+        elif placeholder is not None:
+            parts.append(".+" if placeholder.endswith("-arn") else "[^/]+")
+        else:
+            parts.append(".+" if rest else "[^/]+")
         position = match.end()
-    parts.append(re.escape(filled[position:]))
+    parts.append(re.escape(template[position:]))
     return re.compile("".join(parts) + r"\Z")
 
 

@@ -89,7 +89,7 @@ def _install_botocore() -> None:
 
     def create_recording_client(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         client = create_client(self, *args, **kwargs)
-        client.meta.events.register("before-call.*.*", _on_call)
+        client.meta.events.register("before-parameter-build.*.*", _on_call)
         client.meta.events.register("after-call.*.*", _on_response)
         return client
 
