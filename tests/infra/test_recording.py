@@ -20,7 +20,9 @@ from botocore.stub import Stubber
 
 
 def deploy(endpoint: str) -> None:
-    client = boto3.client("sagemaker", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    client = boto3.client(
+        "sagemaker", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
+    )
     with Stubber(client) as stub:
         stub.add_response("describe_endpoint", {
             "EndpointName": endpoint, "EndpointArn": "arn:aws:sagemaker:us-east-1:1:endpoint/" + endpoint,

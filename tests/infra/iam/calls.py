@@ -116,7 +116,7 @@ def pattern(template: str, values: Mapping[str, str]) -> re.Pattern[str]:
     tokens = re.compile(r"\$\{([a-z0-9-]+)\}|\{([a-z0-9-]+)(\.\.\.)?\}")
     for match in tokens.finditer(template):
         parts.append(re.escape(template[position : match.start()]))
-        placeholder, free, rest = match.groups()
+        placeholder, _free, rest = match.groups()
         if placeholder is not None and placeholder in values:
             parts.append(re.escape(values[placeholder]))
         elif placeholder is not None:
