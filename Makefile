@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 
 .DEFAULT_GOAL := help
-.PHONY: help venv localstack test lint unit bench history clean
+.PHONY: help venv localstack iam-sim test lint unit bench history clean
 
 help: ## List the tasks
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-8s %s\n", $$1, $$2}'
@@ -24,6 +24,12 @@ venv: $(VENV)/.installed ## Create .venv with the package and everything the tes
 
 localstack: .venv-localstack/.installed ## Install LocalStack for the tests (.venv-localstack)
 
+# The IAM simulator of the IAM sufficiency tests (tests/infra/test_iam_sufficiency.py): Node >= 20.
+tests/infra/iam/node_modules/.package-lock.json: tests/infra/iam/package-lock.json
+	npm ci --prefix tests/infra/iam --no-audit --no-fund
+
+iam-sim: tests/infra/iam/node_modules/.package-lock.json ## Install the IAM simulator (npm ci) for the IAM tests
+
 lint: venv ## ruff and mypy
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
@@ -37,6 +43,7 @@ unit: venv ## The fast tests only (skips running generated projects' toolchains)
 bench: venv ## Print the benchmark figures
 	$(PY) benchmarks/bench_new.py
 	$(PY) benchmarks/bench_plan.py
+	$(PY) benchmarks/bench_cost.py
 
 history: venv ## Rebuild templates/project/history.bundle from the v* release tags (run before tagging a release)
 	$(PY) scripts/build_template_history.py
