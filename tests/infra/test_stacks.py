@@ -352,3 +352,18 @@ def test_the_pulumi_program_reads_a_platform_stack_config(monkeypatch: pytest.Mo
     assert json.loads(provider["defaultTags"])["tags"]["mlops:tier"] == "platform"
     assert any(typ == "aws:ec2/natGateway:NatGateway" for typ, _ in registered)
     assert not any(typ.startswith("mlops:platform:Training") for typ, _ in registered)
+
+
+def test_every_policy_exception_is_documented() -> None:
+    from mlops_platform.policy.rules import exceptions
+
+    docs = (ROOT / "docs" / "infrastructure.md").read_text(encoding="utf-8")
+    runs = [platform(), platform(egress="nat")] + [
+        offline(level, **settings)
+        for level in LEVELS
+        for settings in ({}, {"servingImage": SERVING_IMAGE}, {"servingImage": SERVING_IMAGE, "env": "prod"})
+    ]
+    found = {(e.rule, e.reason) for run in runs for e in exceptions(policy_resources(run))}
+    assert len(found) == 5
+    for rule, reason in found:
+        assert f"| `{rule}` |" in docs and reason in docs, (rule, reason)
