@@ -27,6 +27,7 @@ from types import ModuleType
 import pytest
 import yaml
 from helpers import git, new_project
+from infra.iam.recording import assert_calls_covered, recording_env
 from localstack import LocalStack
 from project_envs import ensure_env
 from project_envs import run_in_env as run
@@ -93,10 +94,17 @@ def test_generated_project_lifecycle_runs_locally_and_on_localstack(
     summary = _summary(out)
     assert "passed" in summary and "failed" not in summary and "skipped" not in summary, summary
 
-    out = run(["make", "integration", "RUN="], project, bin_dir, localstack.env()).stdout
+    calls = tmp_path / "aws-calls.jsonl"  # every AWS call must be one the IAM tests evaluate
+    out = run(
+        ["make", "integration", "RUN="],
+        project,
+        bin_dir,
+        localstack.env() | recording_env(calls, project / "src"),
+    ).stdout
     summary = _summary(out)
     assert "passed" in summary, summary
     assert not re.search(r"failed|skipped|error", summary), f"integration tests must all pass: {summary}"
+    assert_calls_covered(calls, level)
 
     # The documented command trains and registers on local backends from a clean checkout.
     out = run(["make", "pipeline", "RUN="], project, bin_dir).stdout
@@ -185,7 +193,8 @@ def test_level_4_documented_loop_on_one_machine(tmp_path: Path, localstack: Loca
     register, promote, serve, inject drift, detect it, retrain once, then the cooldown holds."""
     project = new_project(tmp_path / "churn-model", 4, framework="sklearn")
     bin_dir = ensure_env(project)
-    aws = localstack.env()
+    calls = tmp_path / "aws-calls.jsonl"
+    aws = localstack.env() | recording_env(calls, project / "src")
 
     def make(*args: str) -> str:
         return run(["make", *args, "RUN="], project, bin_dir, aws).stdout
@@ -208,4 +217,5 @@ def test_level_4_documented_loop_on_one_machine(tmp_path: Path, localstack: Loca
     assert str(retrained["execution_arn"]).startswith("arn:aws:states:")
     held = _json(make("retrain", "ENV=localstack"))
     assert held["triggered"] is False and str(held["reason"]).startswith("cooldown"), held
+    assert_calls_covered(calls, 4)
     assert git(project, "status", "--porcelain") == "", "lifecycle outputs must be git-ignored"
