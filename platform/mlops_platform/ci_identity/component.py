@@ -73,13 +73,18 @@ def image_repository(
     return repository
 
 
+PULL_ACTIONS = ("ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer")
+# GetAuthorizationToken has no resource-level permissions
+# (https://docs.aws.amazon.com/AmazonECR/latest/userguide/security_iam_id-based-policy-examples.html).
+ECR_LOGIN = statement(["ecr:GetAuthorizationToken"], ["*"], sid="EcrLogin")
+
+
 def push_statements(*repository_arns: pulumi.Input[str]) -> list[dict[str, object]]:
-    return [
-        # GetAuthorizationToken has no resource-level permissions
-        # (https://docs.aws.amazon.com/AmazonECR/latest/userguide/security_iam_id-based-policy-examples.html).
-        statement(["ecr:GetAuthorizationToken"], ["*"], sid="EcrLogin"),
-        statement(list(PUSH_ACTIONS), list(repository_arns), sid="PushProjectImages"),
-    ]
+    return [ECR_LOGIN, statement(list(PUSH_ACTIONS), list(repository_arns), sid="PushProjectImages")]
+
+
+def pull_statements(*repository_arns: pulumi.Input[str]) -> list[dict[str, object]]:
+    return [ECR_LOGIN, statement(list(PULL_ACTIONS), list(repository_arns), sid="PullImages")]
 
 
 @dataclass(frozen=True)
@@ -119,7 +124,10 @@ class CiIdentity(pulumi.ComponentResource):
             description=f"CI of {args.repository} deploys {scope.project} ({scope.env})",
             assume_role_policy=pulumi.Output.json_dumps(
                 trust_policy(
-                    vendor=args.vendor, provider_arn=args.provider_arn, subject=args.subject, environment=scope.env
+                    vendor=args.vendor,
+                    provider_arn=args.provider_arn,
+                    subject=args.subject,
+                    environment=scope.env,
                 )
             ),
             max_session_duration=3600,

@@ -20,6 +20,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from mlops_platform.ci_identity.component import pull_statements
 from mlops_platform.common import (
     TYPE_PREFIX,
     Scope,
@@ -248,14 +249,7 @@ class Monitoring(pulumi.ComponentResource):
             description="Pulls the drift job's image and writes its logs",
             source_arn=scope.arn("ecs", "*"),
             statements=[
-                statement(
-                    ["ecr:GetAuthorizationToken"], ["*"], sid="EcrLogin"
-                ),  # no resource-level permissions
-                statement(
-                    ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
-                    [args.training_repository_arn],
-                    sid="PullTrainingImage",
-                ),
+                *pull_statements(args.training_repository_arn),
                 statement(
                     ["logs:CreateLogStream", "logs:PutLogEvents"],
                     [pulumi.Output.concat(log_group.arn, ":*")],

@@ -28,7 +28,7 @@ import pulumi
 import pulumi_aws as aws
 
 from mlops_platform.ci_identity import image_repository
-from mlops_platform.ci_identity.component import push_statements
+from mlops_platform.ci_identity.component import pull_statements, push_statements
 from mlops_platform.common import (
     TYPE_PREFIX,
     Scope,
@@ -163,12 +163,7 @@ class Serving(pulumi.ComponentResource):
         scope = args.scope
         statements = [
             # https://docs.aws.amazon.com/sagemaker/latest/dg/sagemaker-roles.html#sagemaker-roles-createmodel-perms
-            statement(["ecr:GetAuthorizationToken"], ["*"], sid="EcrLogin"),  # no resource-level permissions
-            statement(
-                ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
-                [repository_arn],
-                sid="PullServingImage",
-            ),
+            *pull_statements(repository_arn),
             statement(
                 ["s3:GetObject"],
                 [pulumi.Output.concat(args.artifact_bucket_arn, "/models/*")],

@@ -109,18 +109,18 @@ def fill(template: str, values: Mapping[str, str], *, samples: bool = True) -> s
 
 def pattern(template: str, values: Mapping[str, str]) -> re.Pattern[str]:
     """A regular expression matching what ``template`` stands for. A ``${...}`` placeholder
-    without a value (a recording that never resolved it) matches any value: an ARN
-    (``...-arn``) anything, others one path segment."""
+    without a value (a recording that never resolved it, e.g. a unit test's made-up endpoint)
+    matches anything from there on: the resource is then matched up to it."""
     parts = []
     position = 0
     tokens = re.compile(r"\$\{([a-z0-9-]+)\}|\{([a-z0-9-]+)(\.\.\.)?\}")
     for match in tokens.finditer(template):
         parts.append(re.escape(template[position : match.start()]))
         placeholder, _free, rest = match.groups()
-        if placeholder is not None and placeholder in values:
+        if placeholder is not None and placeholder not in values:
+            return re.compile("".join(parts) + ".*")
+        if placeholder is not None:
             parts.append(re.escape(values[placeholder]))
-        elif placeholder is not None:
-            parts.append(".+" if placeholder.endswith("-arn") else "[^/]+")
         else:
             parts.append(".+" if rest else "[^/]+")
         position = match.end()
@@ -177,6 +177,11 @@ MLFLOW_ACTION = {
     "search_experiments": "SearchExperiments",
     "search_runs": "SearchRuns",
     "get_metric_history": "GetMetricHistory",
+    "get_model_version_download_uri": "GetDownloadURIForModelVersionArtifacts",
+    "get_latest_versions": "GetLatestModelVersions",
+    "search_registered_models": "SearchRegisteredModels",
+    "search_logged_models": "SearchLoggedModels",
+    "delete_registered_model_alias": "DeleteRegisteredModelAlias",
 }
 
 
