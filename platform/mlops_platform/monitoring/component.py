@@ -189,7 +189,7 @@ class Monitoring(pulumi.ComponentResource):
             service="events.amazonaws.com",
             principal="retrain-trigger",
             description="EventBridge starts retraining on drift",
-            # https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html
+            # https://docs.aws.amazon.com/eventbridge/latest/userguide/cross-service-confused-deputy-prevention.html
             source_arn=scope.arn("events", f"rule/{rule_name}"),
             statements=[statement(["states:StartExecution"], [args.state_machine_arn], sid="StartTraining")],
         )

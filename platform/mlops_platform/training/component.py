@@ -266,7 +266,7 @@ class Training(pulumi.ComponentResource):
             service="states.amazonaws.com",
             principal="pipeline",
             description="Training state machine",
-            # https://docs.aws.amazon.com/step-functions/latest/dg/procedure-create-iam-role.html
+            # https://docs.aws.amazon.com/step-functions/latest/dg/procedure-create-iam-role.html#prevent-cross-service-confused-deputy
             source_arn=machine_arn,
             statements=[
                 # https://docs.aws.amazon.com/step-functions/latest/dg/batch-iam.html
