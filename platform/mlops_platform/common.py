@@ -59,10 +59,11 @@ class Scope:
         return parameter_path(project=self.project, env=self.env, name="data-bucket").rsplit("/", 1)[0]
 
     def contract_read_statement(self) -> dict[str, Any]:
-        """Read the project's SSM contract. GetParametersByPath is authorised on the path itself
-        (``parameter/mlops/p/e``), GetParameter(s) on each parameter below it."""
+        """Read the project's SSM contract, as the project's settings.resolve does: one
+        GetParametersByPath, authorised on the path (``parameter/mlops/p/e``, or with the trailing
+        slash the project passes)."""
         return statement(
-            ["ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath"],
+            ["ssm:GetParametersByPath"],
             [
                 self.arn("ssm", f"parameter{self.parameter_prefix}"),
                 self.arn("ssm", f"parameter{self.parameter_prefix}/*"),
@@ -161,9 +162,9 @@ def service_trust_policy(
 
 
 def kms_use_statement(key_arn: pulumi.Input[str]) -> dict[str, Any]:
-    return statement(
-        ["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"], [key_arn], sid="UseProjectKey"
-    )
+    """What S3 calls the project key for on the caller's behalf (SSE-KMS): GenerateDataKey to
+    write, Decrypt to read (https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingKMSEncryption.html)."""
+    return statement(["kms:Decrypt", "kms:GenerateDataKey"], [key_arn], sid="UseProjectKey")
 
 
 @dataclass(frozen=True)

@@ -18,12 +18,11 @@ from mlops_platform.common import PRINCIPAL_TAG, TYPE_PREFIX, Scope, check_field
 from mlops_platform.naming import physical_name
 
 DEPLOY_PRINCIPAL = "ci-deploy"
+# What `docker push` calls (https://docs.aws.amazon.com/AmazonECR/latest/userguide/image-push-iam.html).
 PUSH_ACTIONS = (
     "ecr:BatchCheckLayerAvailability",
     "ecr:BatchGetImage",
     "ecr:CompleteLayerUpload",
-    "ecr:DescribeImages",
-    "ecr:GetDownloadUrlForLayer",
     "ecr:InitiateLayerUpload",
     "ecr:PutImage",
     "ecr:UploadLayerPart",

@@ -23,19 +23,15 @@ from mlops_platform.common import (
 )
 from mlops_platform.naming import feast_project
 
+# What Feast's DynamoDB online store calls when the pipeline applies the feature definitions and
+# materialises (feast/infra/online_stores/dynamodb.py: update, online_write_batch); the generated
+# project reads no online features on AWS.
 DYNAMODB_ACTIONS = (
-    "dynamodb:BatchGetItem",
     "dynamodb:BatchWriteItem",
     "dynamodb:CreateTable",
-    "dynamodb:DeleteItem",
     "dynamodb:DeleteTable",
     "dynamodb:DescribeTable",
-    "dynamodb:GetItem",
-    "dynamodb:PutItem",
-    "dynamodb:Query",
-    "dynamodb:UpdateItem",
-    "dynamodb:UpdateTable",
-    "dynamodb:TagResource",
+    "dynamodb:ListTagsOfResource",
 )
 
 
@@ -79,9 +75,7 @@ class FeatureStore(pulumi.ComponentResource):
                 statement(
                     ["s3:GetBucketLocation", "s3:ListBucket"], [args.data_bucket_arn], sid="ListDataLake"
                 ),
-                statement(
-                    ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], [offline_objects], sid="OfflineStore"
-                ),
+                statement(["s3:GetObject", "s3:PutObject"], [offline_objects], sid="OfflineStore"),
                 statement(
                     list(DYNAMODB_ACTIONS),
                     [scope.arn("dynamodb", f"table/{table_prefix}*")],

@@ -268,7 +268,7 @@ class Monitoring(pulumi.ComponentResource):
             statements=[
                 scope.contract_read_statement(),
                 *args.registry_read_statements,
-                statement(["s3:GetBucketLocation", "s3:ListBucket"], [artifacts], sid="ListArtifacts"),
+                statement(["s3:ListBucket"], [artifacts], sid="ListArtifacts"),
                 statement(
                     ["s3:GetObject"],
                     [

@@ -48,24 +48,20 @@ MLFLOW_WRITE_ACTIONS = (
     "GetExperiment",
     "GetExperimentByName",
     "GetLoggedModel",
+    "GetMetricHistory",
     "GetModelVersion",
-    "GetModelVersionByAlias",
     "GetRegisteredModel",
     "GetRun",
     "LogBatch",
-    "LogInputs",
-    "LogLoggedModelParams",
     "LogModel",
     "LogOutputs",
-    "SearchModelVersions",
     "SetLoggedModelTags",
     "SetModelVersionTag",
-    "SetTag",
     "UpdateModelVersion",
     "UpdateRun",
 )
 # ... and deploys and the drift job only read the champion.
-MLFLOW_READ_ACTIONS = ("GetModelVersion", "GetModelVersionByAlias")
+MLFLOW_READ_ACTIONS = ("GetExperiment", "GetModelVersion", "GetModelVersionByAlias")
 
 
 @dataclass(frozen=True)

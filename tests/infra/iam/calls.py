@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -107,20 +107,23 @@ def fill(template: str, values: Mapping[str, str], *, samples: bool = True) -> s
     return text
 
 
-def pattern(template: str, values: Mapping[str, str]) -> re.Pattern[str]:
-    """A regular expression matching what ``template`` stands for. A ``${...}`` placeholder
-    without a value (a recording that never resolved it, e.g. a unit test's made-up endpoint)
-    matches anything from there on: the resource is then matched up to it."""
+def pattern(template: str, values: Mapping[str, str | Collection[str]]) -> re.Pattern[str]:
+    """A regular expression matching what ``template`` stands for. A ``${...}`` placeholder may
+    have several values (a recording of several runs); one without a value (a recording that
+    never resolved it, e.g. a unit test's made-up endpoint) matches anything from there on: the
+    resource is then matched up to it."""
     parts = []
     position = 0
     tokens = re.compile(r"\$\{([a-z0-9-]+)\}|\{([a-z0-9-]+)(\.\.\.)?\}")
     for match in tokens.finditer(template):
         parts.append(re.escape(template[position : match.start()]))
         placeholder, _free, rest = match.groups()
-        if placeholder is not None and placeholder not in values:
+        if placeholder is not None and not values.get(placeholder):
             return re.compile("".join(parts) + ".*")
         if placeholder is not None:
-            parts.append(re.escape(values[placeholder]))
+            value = values[placeholder]
+            options = [value] if isinstance(value, str) else sorted(value)
+            parts.append("(?:" + "|".join(re.escape(option) for option in options) + ")")
         else:
             parts.append(".+" if rest else "[^/]+")
         position = match.end()
@@ -255,7 +258,7 @@ def principal_of(stack: list[str], package: str) -> str | None:
     return found
 
 
-def matches(call: Call, action: str, resource: str, values: Mapping[str, str]) -> bool:
+def matches(call: Call, action: str, resource: str, values: Mapping[str, str | Collection[str]]) -> bool:
     if call.action != action:
         return False
     return any(

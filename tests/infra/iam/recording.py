@@ -26,14 +26,6 @@ from .calls import ENTRY_POINTS, matches, principal_of, principals, recorded_act
 
 RECORDER = Path(__file__).with_name("recorder")
 LOCALSTACK_ACCOUNT = "000000000000"
-# SSM contract names -> calls.yaml placeholders
-CONTRACT_PLACEHOLDERS = {
-    "data-bucket": "data-bucket",
-    "artifact-bucket": "artifact-bucket",
-    "training-state-machine-arn": "state-machine-arn",
-    "serving-endpoint-name": "endpoint",
-    "drift-metric-namespace": "namespace",
-}
 
 
 def recording_env(log_path: Path | str, pythonpath: Path | str | None = None) -> dict[str, str]:
@@ -61,17 +53,25 @@ def package_of(entries: Iterable[dict[str, Any]]) -> str | None:
     return None
 
 
-def contract_values(entries: Iterable[dict[str, Any]]) -> dict[str, str]:
-    """Placeholder values from what the project resolved from its SSM contract."""
-    values = {"region": "us-east-1", "account": LOCALSTACK_ACCOUNT}
+def bucket_values(entries: Iterable[dict[str, Any]]) -> dict[str, set[str]]:
+    """Which recorded buckets are the data and which the artifact bucket: those the project
+    resolved from its SSM contract, and, for runs that set their buckets otherwise (tests pass
+    settings directly), the LocalStack stand-ins' names (``<project>-<env>-data-...``,
+    ``...-artifacts-...``). Only the buckets are told apart: other placeholders match any value
+    in a recording (``calls.pattern``)."""
+    values: dict[str, set[str]] = {"data-bucket": set(), "artifact-bucket": set()}
     for entry in entries:
-        if entry.get("kind") != "contract":
-            continue
-        for name, value in entry["values"].items():
-            _, _, project, env, key = name.split("/", 4)
-            values |= {"project": project, "env": env}
-            if key in CONTRACT_PLACEHOLDERS:
-                values[CONTRACT_PLACEHOLDERS[key]] = value
+        if entry.get("kind") == "contract":
+            for name, value in entry["values"].items():
+                key = name.rsplit("/", 1)[-1]
+                if key in values:
+                    values[key].add(value)
+        bucket = (entry.get("params") or {}).get("Bucket")
+        if entry.get("service") == "s3" and bucket:
+            if "artifact" in bucket:
+                values["artifact-bucket"].add(bucket)
+            elif "data" in bucket:
+                values["data-bucket"].add(bucket)
     return values
 
 
@@ -86,11 +86,11 @@ class RecordedCall:
         return f"{self.principal}: {self.action} on {self.resource} (from {self.where})"
 
 
-def recorded_calls(log_path: Path | str) -> tuple[list[RecordedCall], dict[str, str]]:
+def recorded_calls(log_path: Path | str) -> tuple[list[RecordedCall], dict[str, set[str]]]:
     """The attributed calls of a recording (calls of local-only code and of tests themselves are
-    left out) and the placeholder values it resolved."""
+    left out) and the bucket names it used."""
     entries = read_log(log_path)
-    values = contract_values(entries)
+    values = bucket_values(entries)
     package = package_of(entries)
     found = []
     for entry in entries:
@@ -99,7 +99,7 @@ def recorded_calls(log_path: Path | str) -> tuple[list[RecordedCall], dict[str, 
         principal = principal_of(entry.get("stack", []), package)
         if principal in (None, "local"):
             continue
-        mapped = recorded_action_and_resource(entry, values["region"], values["account"])
+        mapped = recorded_action_and_resource(entry, "us-east-1", LOCALSTACK_ACCOUNT)
         if mapped is None:
             continue
         where = next((f for f in reversed(entry["stack"]) if f.startswith(f"{package}.")), "?")

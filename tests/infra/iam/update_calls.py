@@ -19,26 +19,26 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
     from infra.iam.calls import CALLS_FILE
-    from infra.iam.recording import RecordedCall, recorded_calls, uncovered
+    from infra.iam.recording import LOCALSTACK_ACCOUNT, RecordedCall, recorded_calls, uncovered
 else:
     from .calls import CALLS_FILE
-    from .recording import RecordedCall, recorded_calls, uncovered
+    from .recording import LOCALSTACK_ACCOUNT, RecordedCall, recorded_calls, uncovered
 
 
-def generalise(call: RecordedCall, values: dict[str, str]) -> str:
+def generalise(call: RecordedCall, values: dict[str, set[str]]) -> str:
     """The resource of a recorded call as a calls.yaml template."""
     resource = call.resource
-    for name, value in sorted(values.items(), key=lambda item: -len(item[1])):
-        if name not in ("region", "account") and value and len(value) > 3:
-            resource = resource.replace(value, "${" + name + "}")
-    resource = resource.replace(f":{values['region']}:", ":${region}:").replace(
-        f":{values['account']}:", ":${account}:"
+    for name, names in values.items():
+        for value in sorted(names, key=len, reverse=True):
+            resource = resource.replace(f":::{value}", ":::${" + name + "}")
+    resource = resource.replace(":us-east-1:", ":${region}:").replace(
+        f":{LOCALSTACK_ACCOUNT}:", ":${account}:"
     )
     s3 = re.match(r"^(arn:aws:s3:::[^/]+/[^/]+)/.+$", resource)
     return f"{s3.group(1)}/{{path...}}" if s3 else resource
 
 
-def entry_line(call: RecordedCall, level: int, values: dict[str, str]) -> str:
+def entry_line(call: RecordedCall, level: int, values: dict[str, set[str]]) -> str:
     return (
         f'      - {{action: {call.action}, resource: "{generalise(call, values)}", level: {level}, '
         f"source: recorded, where: {call.where}}}"

@@ -25,7 +25,7 @@ _KEEP = (
     "Names",
     "Path",
     "Namespace",
-    "StateMachineArn",
+    "stateMachineArn",
     "jobQueue",
     "jobDefinition",
     "EndpointName",
