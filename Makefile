@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 
 .DEFAULT_GOAL := help
-.PHONY: help venv localstack test lint unit slow bench bench-suite history clean
+.PHONY: help venv localstack iam-sim test lint unit slow bench bench-suite history clean
 
 # pytest-xdist workers: one per CPU by default. Slow tests are scheduled first (tests/conftest.py).
 WORKERS ?= auto
@@ -29,14 +29,20 @@ venv: $(VENV)/.installed ## Create .venv with the package and everything the tes
 
 localstack: .venv-localstack/.installed ## Install LocalStack for the tests (.venv-localstack)
 
+# The IAM simulator of the IAM sufficiency tests (tests/infra/test_iam_sufficiency.py): Node >= 20.
+tests/infra/iam/node_modules/.package-lock.json: tests/infra/iam/package-lock.json
+	npm ci --prefix tests/infra/iam --no-audit --no-fund
+
+iam-sim: tests/infra/iam/node_modules/.package-lock.json ## Install the IAM simulator (npm ci) for the IAM tests
+
 lint: venv ## ruff and mypy
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 
-test: venv localstack lint ## The whole suite, what CI runs: unit + slow tiers (about 15 min on 2 cores)
+test: venv localstack iam-sim lint ## The whole suite, what CI runs: unit + slow tiers (about 15 min on 2 cores)
 	$(PYTEST)
 
-unit: venv ## Fast tier: everything that neither installs a generated project nor needs LocalStack (~2 min)
+unit: venv iam-sim ## Fast tier: everything that neither installs a generated project nor needs LocalStack (~2 min)
 	$(PYTEST) -m "not slow and not localstack"
 
 slow: venv localstack ## Slow tier only: generated projects installed and run as users do, LocalStack
@@ -45,6 +51,7 @@ slow: venv localstack ## Slow tier only: generated projects installed and run as
 bench: venv ## Print the benchmark figures (quick ones; bench-suite times the whole suite)
 	$(PY) benchmarks/bench_new.py
 	$(PY) benchmarks/bench_plan.py
+	$(PY) benchmarks/bench_cost.py
 	$(PY) benchmarks/bench_generated.py
 
 bench-suite: venv ## Time .ci/run on a fresh clone and the fast tier against their targets (~20 min)

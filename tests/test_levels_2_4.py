@@ -28,6 +28,7 @@ from types import ModuleType
 import pytest
 import yaml
 from helpers import git, new_project
+from infra.iam.recording import assert_calls_covered, recording_env
 from localstack import LocalStack
 from project_envs import make, run, user_env
 from pytorch_index import PytorchCpuIndex
@@ -97,10 +98,13 @@ def test_generated_project_lifecycle_runs_on_localstack(
     index = request.getfixturevalue("pytorch_index") if framework == "pytorch" else None
     project, net = synced_project(tmp_path / "churn-model", level, framework, index)
 
-    out = make(project, "integration", extra_env={**net, **localstack.env()})
+    calls = tmp_path / "aws-calls.jsonl"  # every AWS call must be one the IAM tests evaluate
+    aws = localstack.env() | recording_env(calls)
+    out = make(project, "integration", extra_env={**net, **aws})
     summary = _summary(out)
     assert "passed" in summary, summary
     assert not re.search(r"failed|skipped|error", summary), f"integration tests must all pass: {summary}"
+    assert_calls_covered(calls, level)
 
     # The documented command trains and registers on local backends from a clean checkout.
     assert "registered churn-model version 1" in make(project, "pipeline", extra_env=net)
@@ -180,7 +184,8 @@ def test_level_4_documented_loop_on_one_machine(tmp_path: Path, localstack: Loca
     """The README's loop of a level-4 project, command by command, against LocalStack: train,
     register, promote, serve, inject drift, detect it, retrain once, then the cooldown holds."""
     project, _ = synced_project(tmp_path / "churn-model", 4, "sklearn", None)
-    aws = localstack.env()
+    calls = tmp_path / "aws-calls.jsonl"
+    aws = localstack.env() | recording_env(calls)
 
     def step(*args: str) -> str:
         return make(project, *args, extra_env=aws)
@@ -203,4 +208,5 @@ def test_level_4_documented_loop_on_one_machine(tmp_path: Path, localstack: Loca
     assert str(retrained["execution_arn"]).startswith("arn:aws:states:")
     held = _json(step("retrain", "ENV=localstack"))
     assert held["triggered"] is False and str(held["reason"]).startswith("cooldown"), held
+    assert_calls_covered(calls, 4)
     assert git(project, "status", "--porcelain") == "", "lifecycle outputs must be git-ignored"

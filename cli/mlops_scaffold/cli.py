@@ -197,6 +197,9 @@ def plan(
     level: Annotated[
         str | None, typer.Option("--level", "-l", help="Plan a level, 0-4, for an example project.")
     ] = None,
+    platform: Annotated[
+        bool, typer.Option("--platform", help="Plan the environment's platform stack (platform-<env>).")
+    ] = False,
     env: Annotated[str, typer.Option(help="Environment (stack) name.")] = "dev",
     settings: Annotated[
         list[str] | None,
@@ -206,45 +209,102 @@ def plan(
             show_default=False,
         ),
     ] = None,
+    show_policies: Annotated[
+        bool, typer.Option("--show-policies", help="Print every IAM, key and bucket policy document.")
+    ] = False,
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON for machines.")] = False,
 ) -> None:
-    """Show what `pulumi up` would create, offline (Pulumi mocks; no cloud, no credentials)."""
+    """Show what `pulumi up` would create and what it costs idle, offline (Pulumi mocks; no cloud,
+    no credentials)."""
     from mlops_scaffold.generate import parse_data
     from mlops_scaffold.infra import PolicyViolationError
     from mlops_scaffold.infra import plan as plan_infra
 
     with _handle_errors():
         values = parse_data(settings or [], option="--set")
-        result = plan_infra(level=level, project_path=project_path, env=env, settings=values)
+        result = plan_infra(
+            level=level, project_path=project_path, env=env, settings=values, platform=platform
+        )
     if json_output:
         typer.echo(json.dumps(result.to_dict(), indent=2, default=str))
     else:
-        console.print(
-            f"[bold]{result.project}-{result.env}[/]: level {result.level}, {result.count} resources",
-            highlight=False,
-        )
-        for component, resources in result.by_component().items():
-            console.print(f"\n[bold]{component}[/] ({len(resources)})", highlight=False)
-            width = max(len(_short_type(r.type)) for r in resources)
-            for resource in resources:
-                props = ", ".join(f"{k}={v}" for k, v in resource.properties.items())
-                console.print(
-                    f"  {_short_type(resource.type):<{width}}  {resource.name}"
-                    + (f"  [dim]{props}[/]" if props else ""),
-                    highlight=False,
-                    soft_wrap=True,
-                )
-        console.print()
-        for note in result.notes:
-            err_console.print(f"[yellow]Note:[/] {note}", highlight=False)
-        for violation in result.violations:
-            where = f"{violation.resource_type} {violation.resource_name}"
-            err_console.print(f"[red]{violation.rule}[/] {where}: {violation.message}", highlight=False)
-        if not result.violations:
-            console.print(f"{result.count} resources, 0 policy violations.", highlight=False)
+        _print_plan(result, show_policies=show_policies)
     if result.violations:
         with _handle_errors():
             raise PolicyViolationError(count=len(result.violations))
+
+
+def _print_plan(result: Any, *, show_policies: bool) -> None:
+    what = "platform" if result.tier == "platform" else f"level {result.level}"
+    console.print(f"[bold]{result.stack}[/]: {what}, {result.count} resources", highlight=False)
+    for component, resources in result.by_component().items():
+        console.print(f"\n[bold]{component}[/] ({len(resources)})", highlight=False)
+        width = max(len(_short_type(r.type)) for r in resources)
+        for resource in resources:
+            props = ", ".join(f"{k}={v}" for k, v in resource.properties.items())
+            cost = (
+                f"  [cyan]${resource.monthly_idle_usd:,.2f}/month idle[/]"
+                if resource.monthly_idle_usd
+                else ""
+            )
+            console.print(
+                f"  {_short_type(resource.type):<{width}}  {resource.name}"
+                + (f"  [dim]{props}[/]" if props else "")
+                + cost,
+                highlight=False,
+                soft_wrap=True,
+            )
+            if show_policies:
+                for key, document in resource.policies.items():
+                    console.print(f"    [dim]{key}:[/]", highlight=False)
+                    console.print_json(json.dumps(document), indent=2)
+    _print_cost(result.cost)
+    console.print()
+    for note in result.notes:
+        err_console.print(f"[yellow]Note:[/] {note}", highlight=False, soft_wrap=True)
+    for exception in result.exceptions:
+        err_console.print(
+            f"[dim]Exception[/] {exception.rule} {exception.resource_name}: {exception.reason}",
+            highlight=False,
+        )
+    for violation in result.violations:
+        where = f"{violation.resource_type} {violation.resource_name}"
+        err_console.print(f"[red]{violation.rule}[/] {where}: {violation.message}", highlight=False)
+    if not result.violations:
+        idle = result.cost.monthly_idle_usd
+        console.print(
+            f"{result.count} resources, 0 policy violations, ${idle:,.2f}/month idle.", highlight=False
+        )
+
+
+def _print_cost(cost: Any) -> None:
+    from rich.table import Table
+
+    table = Table(
+        title=f"Idle cost per month ({cost.region}, list prices as of {cost.prices_as_of})",
+        title_justify="left",
+    )
+    table.add_column("Resource")
+    table.add_column("Basis", style="dim")
+    table.add_column("USD/month", justify="right")
+    paying = [c for c in cost.by_resource if c.monthly_usd]
+    for item in paying:
+        table.add_row(f"{_short_type(item.type)} {item.name}", item.basis, f"{item.monthly_usd:,.2f}")
+    free = len(cost.by_resource) - len(paying)
+    table.add_row(f"{free} other resources", "no charge while idle", "0.00")
+    table.add_row("[bold]Total[/]", "", f"[bold]{cost.monthly_idle_usd:,.2f}[/]")
+    console.print()
+    console.print(table)
+    if cost.usage:
+        usage = Table(title="Billed by use (unit prices)", title_justify="left")
+        usage.add_column("Item")
+        usage.add_column("USD", justify="right")
+        usage.add_column("Per")
+        for price in cost.usage:
+            usage.add_row(
+                price.item, f"{price.usd:g}", price.unit + (f" ({price.note})" if price.note else "")
+            )
+        console.print(usage)
 
 
 def _short_type(token: str) -> str:
@@ -260,7 +320,7 @@ def infra_config(
     output: Annotated[
         Path | None,
         typer.Option(
-            help="Directory for Pulumi.<project>-<env>.yaml (default: the Pulumi project root).",
+            help="Directory for the stack files (default: the Pulumi project root).",
             show_default=False,
         ),
     ] = None,
@@ -270,7 +330,7 @@ def infra_config(
     ] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON for machines.")] = False,
 ) -> None:
-    """Write the Pulumi stack config that matches a project's maturity level."""
+    """Write the Pulumi stack files of a project (its level) and of its environment's platform."""
     from mlops_scaffold.infra import write_stack_config
 
     with _handle_errors():
@@ -278,6 +338,10 @@ def infra_config(
     if json_output:
         typer.echo(json.dumps(result.to_dict(), indent=2, default=str))
         return
+    change = "Wrote" if result.platform_created else "Kept"
+    console.print(
+        f"[green]{change}[/] {result.platform_path}: stack {result.platform_stack}", highlight=False
+    )
     change = "Wrote" if result.created else "Updated"
     moved = "" if result.previous_level in (None, result.level) else f" (was level {result.previous_level})"
     console.print(
@@ -285,8 +349,13 @@ def infra_config(
         highlight=False,
     )
     for note in result.notes:
-        err_console.print(f"[yellow]Note:[/] {note}", highlight=False)
-    console.print(f"Next: pulumi stack select --create {result.stack} && pulumi up", highlight=False)
+        err_console.print(f"[yellow]Note:[/] {note}", highlight=False, soft_wrap=True)
+    console.print(
+        f"Next: pulumi up --stack {result.platform_stack} (once per account and environment), "
+        f"then pulumi up --stack {result.stack}",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 @app.command()
