@@ -545,20 +545,17 @@ def _print_assessment(result: Any) -> None:
     heading, plan = _assessment_lines(result)
     for line in heading:
         console.print(line, highlight=False, soft_wrap=True)
-    table = Table()
+    table = Table(caption="* required for the level; the others are recommended practices")
     table.add_column("Level", justify="center")
     table.add_column("Capability")
-    table.add_column("Kind")
     table.add_column("Found", justify="center")
     table.add_column("Evidence", overflow="fold")
     for finding in result.findings:
         table.add_row(
             str(finding.level),
-            finding.title,
-            "required" if finding.required else "recommended",
+            finding.title + (" *" if finding.required else ""),
             "[green]yes[/]" if finding.found else "[red]no[/]",
-            "\n".join(f"{e.path} ({e.why})" for e in finding.evidence)
-            + (f"\n... and {finding.more} more" if finding.more else ""),
+            "\n".join(e.path for e in finding.evidence) + (f"\n(+{finding.more} more)" if finding.more else ""),
         )
     console.print(table)
     for note in result.notes:

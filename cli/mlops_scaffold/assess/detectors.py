@@ -1589,4 +1589,9 @@ def run_detectors(repo: Repository) -> dict[str, list[Evidence]]:
         ctx.found[key] = unique
         if key == "training_pipeline":
             ctx.__dict__.pop("training_modules", None)  # entry points and pipelines are both known now
+            if not ctx.found["entry_points"]:
+                # A training pipeline is a scripted way to train from a clean checkout too.
+                ctx.found["entry_points"] = [
+                    Evidence(e.path, "a training pipeline (the training entry point)", e.tool) for e in unique
+                ]
     return ctx.found

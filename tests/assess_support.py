@@ -1,0 +1,62 @@
+"""Helpers for the assess, adopt and fleet tests: fixture repositories built inside the tests."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+from mlops_scaffold.assess import Assessment
+
+
+def build_tree(root: Path, files: dict[str, str | bytes]) -> Path:
+    """Write ``files`` (relative path -> content) under ``root``; return ``root``."""
+    root.mkdir(parents=True, exist_ok=True)
+    for name, content in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8")
+    return root
+
+
+def found(result: Assessment) -> dict[str, list[str]]:
+    """capability key -> evidence paths, for the capabilities found."""
+    return {f.key: [e.path for e in f.evidence] for f in result.findings if f.found}
+
+
+def git_commit_all(root: Path, message: str = "Owner's work") -> None:
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "Owner",
+        "GIT_AUTHOR_EMAIL": "owner@example.com",
+        "GIT_COMMITTER_NAME": "Owner",
+        "GIT_COMMITTER_EMAIL": "owner@example.com",
+    }
+    if not (root / ".git").exists():
+        subprocess.run(["git", "init", "--quiet", "--initial-branch=main"], cwd=root, check=True, env=env)
+    for args in (["add", "--all"], ["-c", "commit.gpgsign=false", "commit", "--quiet", "--no-verify", "-m", message]):
+        subprocess.run(["git", *args], cwd=root, check=True, env=env, capture_output=True)
+
+
+def notebook(*cells: str) -> str:
+    return json.dumps({"cells": [{"cell_type": "code", "source": cell.splitlines(keepends=True)} for cell in cells]})
+
+
+# A minimal ML project at level 0: package, declared dependencies, a training script, a test.
+LEVEL_0 = {
+    "pyproject.toml": '[project]\nname = "churn"\ndependencies = ["scikit-learn"]\n',
+    "churn/__init__.py": "",
+    "churn/train.py": "from sklearn.linear_model import LogisticRegression\n\n\n"
+    "def main() -> None:\n    LogisticRegression().fit([[0.0], [1.0]], [0, 1])\n\n\n"
+    'if __name__ == "__main__":\n    main()\n',
+    "tests/test_train.py": "from churn.train import main\n\n\ndef test_main() -> None:\n    main()\n",
+}
+GITHUB_CI = {
+    ".github/workflows/ci.yml": "on: push\njobs:\n  test:\n    runs-on: ubuntu-latest\n"
+    "    steps:\n      - uses: actions/checkout@v4\n      - run: pytest\n",
+}
+LEVEL_1 = {**LEVEL_0, **GITHUB_CI}
