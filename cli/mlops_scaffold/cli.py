@@ -555,7 +555,8 @@ def _print_assessment(result: Any) -> None:
             str(finding.level),
             finding.title + (" *" if finding.required else ""),
             "[green]yes[/]" if finding.found else "[red]no[/]",
-            "\n".join(e.path for e in finding.evidence) + (f"\n(+{finding.more} more)" if finding.more else ""),
+            "\n".join(e.path for e in finding.evidence)
+            + (f"\n(+{finding.more} more)" if finding.more else ""),
         )
     console.print(table)
     for note in result.notes:

@@ -162,14 +162,9 @@ def _imported(facts: PyFacts, table: dict[str, str]) -> list[str]:
     return [label for module, label in table.items() if module in facts.imports]
 
 
-def _resource_types(documents: Iterable[dict[str, Any]]) -> set[str]:
-    """CloudFormation/SAM resource types and Kubernetes kinds in parsed mappings."""
-    found: set[str] = set()
-    for mapping in documents:
-        kind = mapping.get("Type") or mapping.get("kind")
-        if isinstance(kind, str) and len(kind) < 80:
-            found.add(kind)
-    return found
+def scalar_text(value: Any) -> str:
+    """A parsed scalar as text; '' for containers (which may be shared a billion times over)."""
+    return str(value) if isinstance(value, str | int | float | bool) else ""
 
 
 def _strings(node: Any) -> Iterator[str]:
@@ -183,6 +178,16 @@ def _strings(node: Any) -> Iterator[str]:
                 yield value
     if isinstance(node, str):
         yield node
+
+
+def _trains(words: set[str]) -> bool:
+    """Whether words speak of training: 'train', 'trained', 'training', 'retrain', 'finetune', 'fit'."""
+    return any(w.startswith(("train", "retrain", "finetun")) or w == "fit" for w in words)
+
+
+def _touches(facts: PyFacts, names: set[str]) -> bool:
+    """Whether a call goes through one of ``names`` (``aiplatform.Endpoint.create`` touches Endpoint)."""
+    return any(names.intersection(call.split(".")) for call in facts.calls)
 
 
 def _words(texts: Iterable[str]) -> set[str]:
@@ -294,14 +299,17 @@ def _gitlab(pipeline: Pipeline, doc: dict[str, Any]) -> None:
         ]
         only = job.get("only")
         only = _commands(only.get("refs") if isinstance(only, dict) else only)
-        if any("schedule" in str(c) and "!=" not in str(c) for c in conditions) or "schedules" in only:
+        if (
+            any("schedule" in scalar_text(c) and "!=" not in scalar_text(c) for c in conditions)
+            or "schedules" in only
+        ):
             pipeline.schedules.append(f"GitLab pipeline schedule ({job_id})")
 
 
 def _azure(pipeline: Pipeline, doc: dict[str, Any]) -> None:
     for schedule in doc.get("schedules") or []:
         if isinstance(schedule, dict) and present(schedule.get("cron")):
-            pipeline.schedules.append(str(schedule["cron"]))
+            pipeline.schedules.append(scalar_text(schedule["cron"]))
     for node in nodes([doc]):
         if not isinstance(node, dict):
             continue
@@ -407,6 +415,7 @@ class Context:
     def __init__(self, repo: Repository) -> None:
         self.repo = repo
         self.found: dict[str, list[Evidence]] = {}  # results of the detectors run so far
+        self._file_trains: dict[str, bool] = {}
 
     @cached_property
     def python(self) -> list[tuple[File, PyFacts]]:
@@ -436,7 +445,10 @@ class Context:
         """Files declaring CloudFormation resources or Kubernetes objects, with their types."""
         out = []
         for file in self.configs:
-            types = _resource_types(self.repo.mappings(file))
+            keys = self.repo.keys(file)
+            types = {
+                t for k in ("Type", "kind") for t in keys.get(k, []) if isinstance(t, str) and len(t) < 80
+            }
             if types:
                 out.append((file, types))
         return out
@@ -456,7 +468,7 @@ class Context:
     def trains(self, texts: Iterable[str]) -> bool:
         """Whether commands or names refer to training: a training word or a training module."""
         texts = [text for text in texts if len(text) < 2000]
-        if _words(texts) & TRAIN_WORDS:
+        if _trains(_words(texts)):
             return True
         modules = self.training_modules
         return bool(modules) and any(
@@ -466,6 +478,12 @@ class Context:
             if piece
             for module in modules
         )
+
+    def file_trains(self, file: File) -> bool:
+        """Whether a configuration file's strings refer to training (see ``trains``)."""
+        if file.path not in self._file_trains:
+            self._file_trains[file.path] = self.trains(self.repo.strings(file))
+        return self._file_trains[file.path]
 
     def dependencies(self) -> Iterator[tuple[File, str, str]]:
         """(file, normalised package name, version spec) of every declared dependency."""
@@ -488,7 +506,7 @@ class Context:
                     lines += list((poetry.get("dependencies") or {}).keys())
                     for group in (poetry.get("group") or {}).values():
                         lines += list(((group or {}).get("dependencies") or {}).keys())
-                for name, spec in requirement_names(str(line) for line in lines):
+                for name, spec in requirement_names(scalar_text(line) for line in lines):
                     yield file, name, spec
             elif file.name in ("environment.yml", "environment.yaml"):
                 deps = self.repo.first(file).get("dependencies") or []
@@ -573,6 +591,8 @@ def detect_layout(ctx: Context) -> list[Evidence]:
 
 
 def detect_entry_points(ctx: Context) -> list[Evidence]:
+    if not ctx.found.get("_ml"):
+        return []  # without ML there is no training: a trainer.py or `make train` is something else
     found = []
     for file, facts in ctx.python:
         if file.suffix != ".py":
@@ -597,18 +617,20 @@ def detect_entry_points(ctx: Context) -> list[Evidence]:
                 if "=" in line and ":" in line and not line.lstrip().startswith(("#", ";"))
             }
         for name, target in scripts.items():
-            if (tokens(str(name)) | tokens(str(target).split(":")[0].rsplit(".", 1)[-1])) & TRAIN_WORDS:
+            if _trains(
+                tokens(scalar_text(name)) | tokens(scalar_text(target).split(":")[0].rsplit(".", 1)[-1])
+            ):
                 found.append(Evidence(file.path, f"a training command ({name})"))
                 break
     for file in repo.named("makefile", "gnumakefile", "justfile", ".justfile"):
         targets = task_targets(repo.text(file) or "", just="just" in file.name)
-        trained = [t for t in targets if tokens(t) & TRAIN_WORDS]
+        trained = [t for t in targets if _trains(tokens(t))]
         if trained:
             found.append(Evidence(file.path, f"a training task ({trained[0]})"))
     for file in repo.named("dvc.yaml"):
         stages = repo.first(file).get("stages") or {}
         if isinstance(stages, dict) and any(
-            tokens(str(name)) & TRAIN_WORDS or ctx.trains(_commands((s or {}).get("cmd")))
+            _trains(tokens(scalar_text(name))) or ctx.trains(_commands((s or {}).get("cmd")))
             for name, s in stages.items()
             if isinstance(s, dict | type(None))
         ):
@@ -725,6 +747,8 @@ def _dockerfiles(repo: Repository) -> list[File]:
 
 
 def detect_training_image(ctx: Context) -> list[Evidence]:
+    if not ctx.found.get("_ml"):
+        return []
     found = []
     for file in _dockerfiles(ctx.repo):
         path_words = tokens(file.path)
@@ -736,7 +760,7 @@ def detect_training_image(ctx: Context) -> list[Evidence]:
         runs = [a for k, a in instructions if k in ("CMD", "ENTRYPOINT", "RUN")]
         starts = [a for k, a in instructions if k in ("CMD", "ENTRYPOINT")]
         base = " ".join(a.lower() for k, a in instructions if k == "FROM")
-        if path_words & TRAIN_WORDS or ctx.trains(runs):
+        if _trains(path_words) or ctx.trains(runs):
             found.append(Evidence(file.path, "an image that runs training"))
         elif _words(starts) & _SERVE_WORDS or path_words & _SERVE_WORDS:
             continue  # a serving image
@@ -899,6 +923,12 @@ _STAGE_WORDS = frozenset(
 )
 
 
+_DATABRICKS_TASKS = frozenset(
+    {"notebook_task", "spark_python_task", "python_wheel_task", "pipeline_task", "task_key"}
+)
+_ARGO_KINDS = frozenset({"Workflow", "WorkflowTemplate", "CronWorkflow"})
+
+
 def detect_training_pipeline(ctx: Context) -> list[Evidence]:
     found = _py(ctx, ML_PIPELINES, "a training pipeline")
     for file, facts in ctx.python:
@@ -911,7 +941,7 @@ def detect_training_pipeline(ctx: Context) -> list[Evidence]:
             and len(stage_words & _STAGE_WORDS) >= 2
         ):
             found.append(Evidence(file.path, "a training pipeline in code (its stages are functions)"))
-        if "google.cloud.aiplatform" in facts.imports and facts.called & {"PipelineJob", "submit"}:
+        if "google.cloud.aiplatform" in facts.imports and _touches(facts, {"PipelineJob"}):
             found.append(Evidence(file.path, "a training pipeline (Vertex AI Pipelines)", "vertex"))
         labels = _imported(facts, GENERAL_PIPELINES)
         if labels and (ctx.trains([*facts.functions, *facts.strings, file.stem]) or _ml_code(facts)):
@@ -925,7 +955,7 @@ def detect_training_pipeline(ctx: Context) -> list[Evidence]:
         doc = repo.first(file)
         if not doc:
             continue
-        schema = str(doc.get("$schema", ""))
+        schema = scalar_text(doc.get("$schema", ""))
         if (doc.get("type") == "pipeline" and isinstance(doc.get("jobs"), dict)) or "pipelineJob" in schema:
             found.append(Evidence(file.path, "a training pipeline (Azure ML pipelines)", "azureml"))
         elif "pipelineSpec" in doc or ("pipelineInfo" in doc and "root" in doc):
@@ -933,33 +963,18 @@ def detect_training_pipeline(ctx: Context) -> list[Evidence]:
         elif "StartAt" in doc and isinstance(doc.get("States"), dict) and ctx.trains(_strings(doc["States"])):
             found.append(Evidence(file.path, "a Step Functions training workflow", "stepfunctions"))
         else:
-            for mapping in repo.mappings(file):
-                tasks = mapping.get("tasks")
-                if (
-                    isinstance(tasks, list)
-                    and any(
-                        isinstance(t, dict)
-                        and {
-                            "notebook_task",
-                            "spark_python_task",
-                            "python_wheel_task",
-                            "pipeline_task",
-                            "task_key",
-                        }
-                        & set(t)
-                        for t in tasks
-                    )
-                    and ctx.trains(_strings(tasks))
-                ):
-                    found.append(Evidence(file.path, "a Databricks training job", "databricks"))
-                    break
-                if mapping.get("kind") in ("Workflow", "WorkflowTemplate", "CronWorkflow") and ctx.trains(
-                    _strings(mapping.get("spec"))
-                ):
-                    found.append(Evidence(file.path, "an Argo training workflow", "argo"))
-                    break
+            keys = repo.keys(file)
+            tasks = [t for value in keys.get("tasks", []) if isinstance(value, list) for t in value]
+            if any(isinstance(t, dict) and _DATABRICKS_TASKS & set(t) for t in tasks) and ctx.trains(
+                s for t in tasks for s in _strings(t)
+            ):
+                found.append(Evidence(file.path, "a Databricks training job", "databricks"))
+            elif _ARGO_KINDS.intersection(t for t in keys.get("kind", []) if isinstance(t, str)) and (
+                ctx.file_trains(file)
+            ):
+                found.append(Evidence(file.path, "an Argo training workflow", "argo"))
     for file, types in ctx.cloudformation:
-        if "AWS::StepFunctions::StateMachine" in types and ctx.trains(_strings(repo.data(file))):
+        if "AWS::StepFunctions::StateMachine" in types and ctx.file_trains(file):
             found.append(Evidence(file.path, "a Step Functions training workflow", "stepfunctions"))
         if "AWS::SageMaker::Pipeline" in types:
             found.append(Evidence(file.path, "a SageMaker pipeline", "sagemaker"))
@@ -1012,12 +1027,14 @@ def detect_experiment_tracking(ctx: Context) -> list[Evidence]:
     for file in repo.named("mlproject"):
         found.append(Evidence(file.path, "an MLflow Project", "mlflow"))
     for file in ctx.configs:
-        schema = str(repo.first(file).get("$schema", ""))
+        schema = scalar_text(repo.first(file).get("$schema", ""))
         if "azureml" in schema and ("commandJob" in schema or "model" in schema.lower()):
             found.append(Evidence(file.path, "an Azure ML job or model", "azureml"))
-        elif any(
-            isinstance(m.get("registered_models") or m.get("experiments"), dict) for m in repo.mappings(file)
-        ) and file.suffix in (".yml", ".yaml"):
+        elif file.suffix in (".yml", ".yaml") and any(
+            isinstance(v, dict)
+            for k in ("registered_models", "experiments")
+            for v in repo.keys(file).get(k, [])
+        ):
             found.append(Evidence(file.path, "Databricks experiments/registered models", "databricks"))
     for file, types in ctx.cloudformation:
         if types & {"AWS::SageMaker::ModelPackageGroup", "AWS::SageMaker::ModelPackage"}:
@@ -1055,13 +1072,9 @@ def detect_feature_store(ctx: Context) -> list[Evidence]:
     ]
     found += _py(ctx, FEATURE_STORES, "a feature store")
     for file, facts in ctx.python:
-        if facts.uses("google.cloud.aiplatform") and facts.called & {
-            "Featurestore",
-            "FeatureOnlineStore",
-            "FeatureView",
-            "EntityType",
-            "create_featurestore",
-        }:
+        if facts.uses("google.cloud.aiplatform") and _touches(
+            facts, {"Featurestore", "FeatureOnlineStore", "FeatureView", "EntityType", "create_featurestore"}
+        ):
             found.append(Evidence(file.path, "a feature store (Vertex AI Feature Store)", "vertex"))
         if facts.called & {"create_feature_group", "put_record"} and "boto3" in facts.imports:
             found.append(Evidence(file.path, "a feature store (SageMaker Feature Store)", "sagemaker"))
@@ -1107,7 +1120,9 @@ def _gpu_value(key: str, value: Any) -> bool:
     """Whether a setting requests an accelerator (the key normalised: lower case, no '_' or '-')."""
     if not present(value):
         return False
-    text = str(value).strip().lower()
+    value_text = scalar_text(value).strip().lower()
+    if not value_text:
+        return False  # a container is a section, not a setting
     if key in (
         "nvidia.com/gpu",
         "amd.com/gpu",
@@ -1118,13 +1133,13 @@ def _gpu_value(key: str, value: Any) -> bool:
         "acceleratorcount",
         "gpunum",
     ):
-        return text not in ("0", "false")
+        return value_text not in ("0", "false")
     if key in ("acceleratortype", "gputype"):
-        return text not in ("cpu", "auto") and "unspecified" not in text
+        return value_text not in ("cpu", "auto") and "unspecified" not in value_text
     if key in ("instancetype", "vmsize", "size", "nodetypeid", "drivernodetypeid", "machinetype"):
-        return bool(_GPU_INSTANCE.search(text))
+        return bool(_GPU_INSTANCE.search(value_text))
     if key == "usegpu":
-        return value is True or text == "true"
+        return value is True or value_text == "true"
     return False
 
 
@@ -1138,28 +1153,33 @@ def detect_gpu_training(ctx: Context) -> list[Evidence]:
     for file in ctx.configs:
         if file.name in ("package.json", "package-lock.json"):
             continue
-        for mapping in repo.mappings(file):
-            hit = next(
-                (k for k, v in mapping.items() if isinstance(k, str) and _gpu_value(_norm(k), v)), None
+        keys = repo.keys(file)
+        hit = next((k for k, values in keys.items() if any(_gpu_value(_norm(k), v) for v in values)), None)
+        # AWS Batch: {"type": "GPU", "value": "1"}
+        if (
+            hit is None
+            and "GPU" in [scalar_text(v).upper() for v in keys.get("type", [])]
+            and any(
+                scalar_text(m.get("type")).upper() == "GPU" and present(m.get("value"))
+                for m in repo.mappings(file)
             )
-            if (
-                hit is None
-                and str(mapping.get("type", "")).upper() == "GPU"
-                and present(mapping.get("value"))
-            ):
-                hit = "type: GPU"
-            if hit is None and "gpu" in [str(c).lower() for c in mapping.get("capabilities") or []]:
-                hit = "capabilities: [gpu]"
-            if hit is not None:
-                found.append(Evidence(file.path, f"a job spec that requests GPUs ({hit})"))
-                break
+        ):
+            hit = "type: GPU"
+        if hit is None and any(
+            "gpu" in [scalar_text(c).lower() for c in v]
+            for v in keys.get("capabilities", [])
+            if isinstance(v, list)
+        ):
+            hit = "capabilities: [gpu]"
+        if hit is not None:
+            found.append(Evidence(file.path, f"a job spec that requests GPUs ({hit})"))
     for file, facts in ctx.python:
-        keys = [
+        requested = [
             k for k in facts.kwargs if any(_gpu_value(_norm(k), v) for v in facts.kwargs[k] if v is not ...)
         ]
-        if keys or facts.called & {"set_gpu_limit", "set_accelerator_type", "set_accelerator_limit"}:
+        if requested or facts.called & {"set_gpu_limit", "set_accelerator_type", "set_accelerator_limit"}:
             found.append(
-                Evidence(file.path, f"a job that requests GPUs ({(keys or ['kfp accelerator'])[0]})")
+                Evidence(file.path, f"a job that requests GPUs ({(requested or ['kfp accelerator'])[0]})")
             )
     for file, _types, settings in ctx.terraform:
         if any(_gpu_value(_norm(k), v) for k, v in settings):
@@ -1210,17 +1230,13 @@ def detect_serving(ctx: Context) -> list[Evidence]:
             "boto3" in facts.imports and "create_endpoint" in facts.called
         ):
             found.append(Evidence(file.path, "a SageMaker endpoint", "sagemaker"))
-        elif facts.uses("google.cloud.aiplatform") and facts.called & {
-            "deploy",
-            "Endpoint",
-            "create_endpoint",
-        }:
+        elif facts.uses("google.cloud.aiplatform") and _touches(
+            facts, {"deploy", "Endpoint", "create_endpoint"}
+        ):
             found.append(Evidence(file.path, "a Vertex AI endpoint", "vertex"))
-        elif facts.uses("azure.ai.ml") and facts.called & {
-            "ManagedOnlineEndpoint",
-            "ManagedOnlineDeployment",
-            "KubernetesOnlineEndpoint",
-        }:
+        elif facts.uses("azure.ai.ml") and _touches(
+            facts, {"ManagedOnlineEndpoint", "ManagedOnlineDeployment", "KubernetesOnlineEndpoint"}
+        ):
             found.append(Evidence(file.path, "an Azure ML online endpoint", "azureml"))
         elif facts.calls & {"mlflow.models.serve", "mlflow.deployments.get_deploy_client"}:
             found.append(Evidence(file.path, "MLflow model serving", "mlflow"))
@@ -1230,10 +1246,10 @@ def detect_serving(ctx: Context) -> list[Evidence]:
         if kinds:
             found.append(Evidence(file.path, f"a model endpoint ({kinds[0]})", _tool(kinds[0])))
     for file in ctx.configs:
-        schema = str(repo.first(file).get("$schema", ""))
+        schema = scalar_text(repo.first(file).get("$schema", ""))
         if "OnlineEndpoint" in schema or "OnlineDeployment" in schema:
             found.append(Evidence(file.path, "an Azure ML online endpoint", "azureml"))
-        elif any(present(m.get("model_serving_endpoints")) for m in repo.mappings(file)):
+        elif any(present(v) for v in repo.keys(file).get("model_serving_endpoints", [])):
             found.append(Evidence(file.path, "a Databricks model serving endpoint", "databricks"))
     for file in repo.named("bentofile.yaml", "model-settings.json", "config.pbtxt"):
         found.append(Evidence(file.path, "a model server configuration", file.stem))
@@ -1281,7 +1297,9 @@ def detect_staged_deployment(ctx: Context) -> list[Evidence]:
     for file in repo.named("databricks.yml", "databricks.yaml", "bundle.yml"):
         targets = repo.first(file).get("targets") or repo.first(file).get("environments") or {}
         if isinstance(targets, dict):
-            envs.setdefault(file.path, set()).update(w for t in targets for w in tokens(str(t)) & ENV_WORDS)
+            envs.setdefault(file.path, set()).update(
+                w for t in targets for w in tokens(scalar_text(t)) & ENV_WORDS
+            )
     # Per-environment deployment configuration: deploy/staging-config.json, overlays/prod/, ...
     by_folder: dict[str, set[str]] = {}
     for file in repo.files:
@@ -1351,7 +1369,7 @@ def detect_drift_monitoring(ctx: Context) -> list[Evidence]:
     for file, facts in ctx.python:
         if facts.uses("google.cloud.aiplatform") and (
             facts.uses("google.cloud.aiplatform.model_monitoring")
-            or facts.called & {"ModelDeploymentMonitoringJob", "create_model_deployment_monitoring_job"}
+            or _touches(facts, {"ModelDeploymentMonitoringJob", "create_model_deployment_monitoring_job"})
         ):
             found.append(Evidence(file.path, "drift monitoring (Vertex AI model monitoring)", "vertex"))
         elif any(c.endswith("quality_monitors.create") for c in facts.calls):
@@ -1368,7 +1386,7 @@ def detect_drift_monitoring(ctx: Context) -> list[Evidence]:
             found.append(Evidence(file.path, "drift statistics computed in code"))
     repo = ctx.repo
     for file in ctx.configs:
-        if any(present(m.get("quality_monitors")) for m in repo.mappings(file)):
+        if any(present(v) for v in repo.keys(file).get("quality_monitors", [])):
             found.append(Evidence(file.path, "Databricks quality monitors", "databricks"))
     for file, types in ctx.cloudformation:
         if types & {"AWS::SageMaker::MonitoringSchedule", "AWS::SageMaker::DataQualityJobDefinition"}:
@@ -1398,10 +1416,11 @@ def detect_alerts(ctx: Context) -> list[Evidence]:
             found.append(Evidence(file.path, "monitoring alerts (Vertex AI)", "vertex"))
     repo = ctx.repo
     for file in ctx.configs:
-        mappings = list(repo.mappings(file))
-        if any(isinstance(m.get("alert"), str) and "expr" in m for m in mappings):
-            found.append(Evidence(file.path, "Prometheus alert rules", "prometheus"))
-        elif any("receivers" in m and "route" in m for m in mappings):
+        keys = repo.keys(file)
+        if "alert" in keys and "expr" in keys:
+            if any(isinstance(m.get("alert"), str) and "expr" in m for m in repo.mappings(file)):
+                found.append(Evidence(file.path, "Prometheus alert rules", "prometheus"))
+        elif "receivers" in keys and "route" in keys:
             found.append(Evidence(file.path, "Alertmanager routing", "prometheus"))
     for file, types in ctx.cloudformation:
         if types & {"AWS::CloudWatch::Alarm", "PrometheusRule", "AWS::CloudWatch::CompositeAlarm"}:
@@ -1434,6 +1453,14 @@ _TRIGGER_CALLS = frozenset(
         "run_job",
     }
 )
+_SCHEDULE_KEYS = (
+    "quartz_cron_expression",
+    "ScheduleExpression",
+    "schedule_expression",
+    "cron",
+    "schedule",
+    "expression",
+)
 _SCHEDULE_KWARGS = (
     "schedule_expression",
     "ScheduleExpression",
@@ -1460,30 +1487,10 @@ def detect_automated_retraining(ctx: Context) -> list[Evidence]:
     for file in ctx.configs:
         if file.path in ci_paths:
             continue
-        for mapping in repo.mappings(file):
-            schedule = next(
-                (
-                    v
-                    for k in (
-                        "quartz_cron_expression",
-                        "ScheduleExpression",
-                        "schedule_expression",
-                        "cron",
-                        "schedule",
-                        "expression",
-                    )
-                    if is_schedule(v := mapping.get(k))
-                ),
-                None,
-            )
-            if schedule is None and isinstance(mapping.get("Properties"), dict):
-                schedule = next(
-                    (v for k in ("ScheduleExpression",) if is_schedule(v := mapping["Properties"].get(k))),
-                    None,
-                )
-            if schedule is not None and ctx.trains(_strings(repo.data(file))):
-                found.append(Evidence(file.path, f"scheduled training ({schedule})"))
-                break
+        keys = repo.keys(file)
+        schedule = next((v for k in _SCHEDULE_KEYS for v in keys.get(k, []) if is_schedule(v)), None)
+        if schedule is not None and ctx.file_trains(file):
+            found.append(Evidence(file.path, f"scheduled training ({schedule})"))
     for file, facts in ctx.python:
         scheduled = [v for v in facts.kw(*_SCHEDULE_KWARGS) if is_schedule(v)]
         scheduled += ["@schedule"] * any(d.endswith(".schedule") or d == "schedule" for d in facts.decorators)

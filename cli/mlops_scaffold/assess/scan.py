@@ -269,7 +269,7 @@ def load_yaml(text: str) -> list[Any]:
         if isinstance(container, list):
             container.append(value)
         elif top[1] is _NO_KEY:
-            top[1] = value if isinstance(value, str | int | float | bool | None) else str(value)
+            top[1] = value if isinstance(value, str | int | float | bool | None) else "<complex key>"
         else:
             key, top[1] = top[1], _NO_KEY
             if key == "<<" and isinstance(value, dict):
@@ -750,6 +750,9 @@ class Repository:
         self._text: dict[str, str | None] = {}
         self._python: dict[str, PyFacts | None] = {}
         self._data: dict[str, list[Any]] = {}
+        self._mappings: dict[str, list[dict[str, Any]]] = {}
+        self._keys: dict[str, dict[str, list[Any]]] = {}
+        self._strings: dict[str, list[str]] = {}
 
     # selection
 
@@ -821,8 +824,35 @@ class Repository:
             self._data[file.path] = documents
         return self._data[file.path]
 
-    def mappings(self, file: File) -> Iterator[dict[str, Any]]:
-        return (node for node in nodes(self.data(file)) if isinstance(node, dict))
+    def mappings(self, file: File) -> list[dict[str, Any]]:
+        """Every mapping of the file's documents, each once (walked once, then kept)."""
+        if file.path not in self._mappings:
+            self._mappings[file.path] = [n for n in nodes(self.data(file)) if isinstance(n, dict)]
+        return self._mappings[file.path]
+
+    def keys(self, file: File) -> dict[str, list[Any]]:
+        """Every key of the file's mappings with the values it has (one index per file)."""
+        if file.path not in self._keys:
+            index: dict[str, list[Any]] = {}
+            for mapping in self.mappings(file):
+                for key, value in mapping.items():
+                    if isinstance(key, str):
+                        index.setdefault(key, []).append(value)
+            self._keys[file.path] = index
+        return self._keys[file.path]
+
+    def strings(self, file: File) -> list[str]:
+        """The file's string keys and values (those under 2000 characters)."""
+        if file.path not in self._strings:
+            found: list[str] = []
+            for mapping in self.mappings(file):
+                found.extend(k for k in mapping if isinstance(k, str) and len(k) < 2000)
+                found.extend(v for v in mapping.values() if isinstance(v, str) and len(v) < 2000)
+            for node in nodes(self.data(file)):
+                if isinstance(node, list):
+                    found.extend(v for v in node if isinstance(v, str) and len(v) < 2000)
+            self._strings[file.path] = found
+        return self._strings[file.path]
 
     def first(self, file: File) -> dict[str, Any]:
         """The first document when it is a mapping ({} otherwise)."""
