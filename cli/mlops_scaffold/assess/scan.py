@@ -27,6 +27,7 @@ import stat
 import tomllib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import yaml
@@ -75,9 +76,14 @@ _TEST_NAME = re.compile(r"^(?:test_.*|.*_tests?|tests|conftest)\.py$")
 _WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
 
 
+@lru_cache(maxsize=65536)
+def _tokens(text: str) -> frozenset[str]:
+    return frozenset(word.lower() for word in _WORD.findall(text))
+
+
 def tokens(text: str) -> set[str]:
     """The words of an identifier, path or command: 'TrainingJob' -> {'training', 'job'}."""
-    return {word.lower() for word in _WORD.findall(text)}
+    return set(_tokens(text))
 
 
 def shown(path: str) -> str:
@@ -470,12 +476,29 @@ def _identifier_words(node: ast.AST) -> set[str]:
     return words
 
 
-class _Reader(ast.NodeVisitor):
+# Fields that never hold what the reader looks for: skipping them halves the nodes visited.
+_SKIP_FIELDS = frozenset({"ctx", "type_comment", "annotation", "returns", "type_params"})
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+class _Scope:
+    __slots__ = ("compares", "moves", "name", "words")
+
+    def __init__(self, name: str, words: set[str]) -> None:
+        self.name = name
+        self.words = words
+        self.compares = False  # compares a metric with an ordering operator
+        self.moves = False  # moves a model version in a registry
+
+
+class _Reader:
+    """One pass over a syntax tree, in source order, with an explicit stack (no recursion)."""
+
     def __init__(self, facts: PyFacts, module_words: set[str]) -> None:
         self.facts = facts
         self.aliases: dict[str, str] = {}
-        # Per scope: [name words, compares metrics, moves a registry version]
-        self.scopes: list[list[Any]] = [[module_words, False, False, "<module>"]]
+        self.module = _Scope("<module>", module_words)
+        self.scopes: list[_Scope] = [self.module]
 
     def resolve(self, dotted: str) -> str:
         head, _, rest = dotted.partition(".")
@@ -489,15 +512,62 @@ class _Reader(ast.NodeVisitor):
         for index in range(1, len(parts) + 1):
             self.facts.imports.add(".".join(parts[:index]))
 
-    def visit_Import(self, node: ast.Import) -> None:
-        for alias in node.names:
-            self._module(alias.name)
-            if alias.asname:
-                self.aliases[alias.asname] = alias.name
-            else:
-                self.aliases.setdefault(alias.name.split(".")[0], alias.name.split(".")[0])
+    def read(self, tree: ast.AST) -> None:
+        stack: list[tuple[ast.AST, _Scope]] = [(tree, self.module)]
+        facts = self.facts
+        while stack:
+            node, scope = stack.pop()
+            kind = type(node)
+            if kind is ast.Call:
+                self._call(node, scope)  # type: ignore[arg-type]
+            elif kind is ast.Import:
+                for alias in node.names:  # type: ignore[attr-defined]
+                    self._module(alias.name)
+                    head = alias.name.split(".")[0]
+                    self.aliases[alias.asname or head] = alias.name if alias.asname else head
+                continue
+            elif kind is ast.ImportFrom:
+                self._import_from(node)  # type: ignore[arg-type]
+                continue
+            elif kind is ast.Compare:
+                if not scope.compares and _metric_compare(node):  # type: ignore[arg-type]
+                    scope.compares = True
+            elif kind is ast.Constant:
+                value = node.value  # type: ignore[attr-defined]
+                if isinstance(value, str) and len(value) <= 300 and len(facts.strings) < 2000:
+                    facts.strings.append(value)
+                continue
+            elif kind is ast.Name:
+                continue
+            elif kind in (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef):
+                scope = self._scope(node)  # type: ignore[arg-type]
+            elif kind is ast.If and scope is self.module:
+                test = node.test  # type: ignore[attr-defined]
+                if (
+                    isinstance(test, ast.Compare)
+                    and isinstance(test.left, ast.Name)
+                    and test.left.id == "__name__"
+                ):
+                    facts.main_guard = True
+            fields = _FIELDS.get(kind)
+            if fields is None:
+                fields = _FIELDS[kind] = tuple(f for f in kind._fields if f not in _SKIP_FIELDS)
+            children: list[tuple[ast.AST, _Scope]] = []
+            for name in fields:
+                value = getattr(node, name, None)
+                if isinstance(value, list):
+                    children.extend((item, scope) for item in value if isinstance(item, ast.AST))
+                elif isinstance(value, ast.AST):
+                    children.append((value, scope))
+            stack.extend(reversed(children))
 
-    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+    def finish(self) -> None:
+        """Name the scopes that compare metrics to decide a promotion (the gates)."""
+        for scope in self.scopes:
+            if scope.compares and (scope.moves or scope.words & GATE_WORDS):
+                self.facts.gates.append(scope.name)
+
+    def _import_from(self, node: ast.ImportFrom) -> None:
         if node.level or not node.module:
             return  # relative imports name the project's own modules
         self._module(node.module)
@@ -507,78 +577,53 @@ class _Reader(ast.NodeVisitor):
             self.facts.imports.add(f"{node.module}.{alias.name}")
             self.aliases[alias.asname or alias.name] = f"{node.module}.{alias.name}"
 
-    def _scope(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> None:
+    def _scope(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> _Scope:
+        facts = self.facts
         for decorator in node.decorator_list:
             target = decorator.func if isinstance(decorator, ast.Call) else decorator
             dotted = _dotted(target)
             if dotted:
-                self.facts.decorators.add(self.resolve(dotted))
+                facts.decorators.add(self.resolve(dotted))
         if isinstance(node, ast.ClassDef):
             for base in node.bases:
                 dotted = _dotted(base)
                 if dotted:
-                    self.facts.bases.add(self.resolve(dotted))
+                    facts.bases.add(self.resolve(dotted))
             if node.name.startswith("Test") or any(
                 (_dotted(b) or "").endswith("TestCase") for b in node.bases
             ):
-                self.facts.tests += 1
+                facts.tests += 1
         else:
-            self.facts.functions.add(node.name)
+            facts.functions.add(node.name)
             if node.name.startswith("test"):
-                self.facts.tests += 1
-        self.scopes.append([tokens(node.name) | self.scopes[0][0], False, False, node.name])
-        self.generic_visit(node)
-        words, compares, moves, name = self.scopes.pop()
-        if compares and (moves or words & GATE_WORDS):
-            self.facts.gates.append(name)
+                facts.tests += 1
+        scope = _Scope(node.name, tokens(node.name) | self.module.words)
+        self.scopes.append(scope)
+        return scope
 
-    visit_FunctionDef = visit_AsyncFunctionDef = visit_ClassDef = _scope
-
-    def visit_Call(self, node: ast.Call) -> None:
+    def _call(self, node: ast.Call, scope: _Scope) -> None:
+        facts = self.facts
         dotted = _dotted(node.func)
         if dotted:
             resolved = self.resolve(dotted)
-            self.facts.calls.add(resolved)
+            facts.calls.add(resolved)
             last = resolved.rsplit(".", 1)[-1]
-            self.facts.called.add(last)
+            facts.called.add(last)
             if last in REGISTRY_ACTIONS:
-                self.scopes[-1][2] = True
+                scope.moves = True
             if last in ("Condition", "If", "Elif") and any(
-                isinstance(arg, ast.Compare) and self._metric_compare(arg) for arg in node.args
+                isinstance(arg, ast.Compare) and _metric_compare(arg) for arg in node.args
             ):
-                self.facts.gates.append(f"{last}(...)")
+                facts.gates.append(f"{last}(...)")
         for keyword in node.keywords:
-            if keyword.arg is None:
-                continue
-            value = keyword.value
-            constant = value.value if isinstance(value, ast.Constant) else ...
-            self.facts.kwargs.setdefault(keyword.arg, []).append(constant)
-        self.generic_visit(node)
+            if keyword.arg is not None:
+                value = keyword.value
+                constant = value.value if isinstance(value, ast.Constant) else ...
+                facts.kwargs.setdefault(keyword.arg, []).append(constant)
 
-    def _metric_compare(self, node: ast.Compare) -> bool:
-        return any(isinstance(op, _ORDERING) for op in node.ops) and bool(
-            _identifier_words(node) & METRIC_WORDS
-        )
 
-    def visit_Compare(self, node: ast.Compare) -> None:
-        if self._metric_compare(node):
-            self.scopes[-1][1] = True
-        self.generic_visit(node)
-
-    def visit_If(self, node: ast.If) -> None:
-        test = node.test
-        if (
-            isinstance(test, ast.Compare)
-            and isinstance(test.left, ast.Name)
-            and test.left.id == "__name__"
-            and len(self.scopes) == 1
-        ):
-            self.facts.main_guard = True
-        self.generic_visit(node)
-
-    def visit_Constant(self, node: ast.Constant) -> None:
-        if isinstance(node.value, str) and len(node.value) <= 300 and len(self.facts.strings) < 2000:
-            self.facts.strings.append(node.value)
+def _metric_compare(node: ast.Compare) -> bool:
+    return any(isinstance(op, _ORDERING) for op in node.ops) and bool(_identifier_words(node) & METRIC_WORDS)
 
 
 def python_facts(sources: Iterable[str], module_words: set[str]) -> PyFacts | None:
@@ -589,15 +634,13 @@ def python_facts(sources: Iterable[str], module_words: set[str]) -> PyFacts | No
     for source in sources:
         try:
             tree = ast.parse(source)
-            reader.visit(tree)
-            parsed = True
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             continue
+        reader.read(tree)
+        parsed = True
     if not parsed:
         return None
-    words, compares, moves, _ = reader.scopes[0]
-    if compares and (moves or words & GATE_WORDS):
-        facts.gates.append("<module>")
+    reader.finish()
     return facts
 
 
