@@ -38,12 +38,17 @@ def git_commit_all(root: Path, message: str = "Owner's work") -> None:
     }
     if not (root / ".git").exists():
         subprocess.run(["git", "init", "--quiet", "--initial-branch=main"], cwd=root, check=True, env=env)
-    for args in (["add", "--all"], ["-c", "commit.gpgsign=false", "commit", "--quiet", "--no-verify", "-m", message]):
+    for args in (
+        ["add", "--all"],
+        ["-c", "commit.gpgsign=false", "commit", "--quiet", "--no-verify", "-m", message],
+    ):
         subprocess.run(["git", *args], cwd=root, check=True, env=env, capture_output=True)
 
 
 def notebook(*cells: str) -> str:
-    return json.dumps({"cells": [{"cell_type": "code", "source": cell.splitlines(keepends=True)} for cell in cells]})
+    return json.dumps(
+        {"cells": [{"cell_type": "code", "source": cell.splitlines(keepends=True)} for cell in cells]}
+    )
 
 
 # A minimal ML project at level 0: package, declared dependencies, a training script, a test.

@@ -38,7 +38,12 @@ def test_each_generated_level_is_assessed_as_that_level(
     generated: dict[tuple[int, str], Path], level: int, ci: str
 ) -> None:
     result = assess(generated[level, ci])
-    assert (result.level, result.generated, result.generated_level, result.ml_project) == (level, True, level, True)
+    assert (result.level, result.generated, result.generated_level, result.ml_project) == (
+        level,
+        True,
+        level,
+        True,
+    )
     evidence = found(result)
     for finding in result.findings:
         if finding.level <= level:
@@ -60,7 +65,7 @@ def test_each_generated_level_is_assessed_as_that_level(
 def test_detectors_alone_place_a_generated_project_at_its_level(
     generated: dict[tuple[int, str], Path], level: int, ci: str, tmp_path: Path
 ) -> None:
-    """Without its answers file (no manifest paths), the parsed signals give the same level and nothing more."""
+    """Without its answers file (no manifest paths), parsed signals give the same level, nothing more."""
     copy = tmp_path / "churn-model"
     shutil.copytree(generated[level, ci], copy, ignore=shutil.ignore_patterns(".git"))
     (copy / ".copier-answers.yml").unlink()
@@ -148,7 +153,8 @@ def test_scores_count_every_capability_and_the_level_only_required_ones(tmp_path
 LEVEL_2 = {
     **LEVEL_1,
     "pipelines/training.py": "from kfp import dsl\n\n\n@dsl.pipeline\ndef training() -> None: ...\n",
-    "churn/tracking.py": "import mlflow\n\nmlflow.sklearn.log_model(None, 'model', registered_model_name='churn')\n",
+    "churn/tracking.py": "import mlflow\n\n"
+    "mlflow.sklearn.log_model(None, 'model', registered_model_name='churn')\n",
 }
 LEVEL_3 = {
     **LEVEL_2,
@@ -220,7 +226,7 @@ def test_tools_environments_and_tests_are_not_evidence(tmp_path: Path) -> None:
     assert not result.ml_project
 
 
-# --- odd layouts ---------------------------------------------------------------------------------------------
+# --- odd layouts -------------------------------------------------------------------------------------------
 
 
 def test_odd_layouts_do_not_crash(tmp_path: Path) -> None:
@@ -293,7 +299,11 @@ def test_cli_prints_evidence_scores_and_the_plan(tmp_path: Path) -> None:
     }
     ci = next(f for f in report["findings"] if f["key"] == "ci")
     assert ci["found"] is True and ci["required"] is True
-    assert ci["evidence"][0] == {"path": ".github/workflows/ci.yml", "why": "CI configuration (GitHub Actions)", "tool": "github"}
+    assert ci["evidence"][0] == {
+        "path": ".github/workflows/ci.yml",
+        "why": "CI configuration (GitHub Actions)",
+        "tool": "github",
+    }
     assert [s["key"] for s in report["plan"]["required"]] == ["training_pipeline", "experiment_tracking"]
     assert {m["key"] for m in report["missing_recommended"]} >= {"adr", "lineage"}
     assert report["stack"]["ci"] == ["github"]

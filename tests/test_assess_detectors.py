@@ -1,3 +1,5 @@
+# Fixture tables hold one file per line, as the repositories would: long lines read better here.
+# ruff: noqa: E501
 """The classes of defects issue 10 found in `assess`, each with fixture repositories built here.
 
 2. vendors: every CI vendor, task runner, tracker, orchestrator, feature store, validator, server,
@@ -91,7 +93,11 @@ STEP_FUNCTION = json.dumps(
     {
         "StartAt": "Train",
         "States": {
-            "Train": {"Type": "Task", "Resource": "arn:aws:states:::sagemaker:createTrainingJob.sync", "End": True}
+            "Train": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::sagemaker:createTrainingJob.sync",
+                "End": True,
+            }
         },
     }
 )
@@ -342,7 +348,9 @@ def test_a_promotion_gate_is_a_comparison_of_metrics(tmp_path: Path) -> None:
         "cond = ConditionGreaterThanOrEqualTo(left=JsonGet(step_name='Evaluate', json_path='auc'), right=0.8)\n"
     )
     kfp = "from kfp import dsl\n\n@dsl.pipeline\ndef p(auc: float) -> None:\n    with dsl.If(auc > 0.8):\n        ...\n"
-    result = assess(build_tree(tmp_path / "repo", {**ML, "gate.py": gate, "sm.py": sagemaker, "kfp_gate.py": kfp}))
+    result = assess(
+        build_tree(tmp_path / "repo", {**ML, "gate.py": gate, "sm.py": sagemaker, "kfp_gate.py": kfp})
+    )
     assert set(found(result)["promotion_gate"]) == {"gate.py", "sm.py", "kfp_gate.py"}
 
 
@@ -350,8 +358,8 @@ def test_training_entry_points_and_images_are_judged_by_role(tmp_path: Path) -> 
     files = {
         **ML,
         "src/churn/modeling/train.py": "def main() -> None: ...\n",
-        "docker/Dockerfile": "FROM python:3.12\nCOPY . .\nENTRYPOINT [\"python\", \"-m\", \"churn.modeling.train\"]\n",
-        "Dockerfile.serve": "FROM python:3.12\nCMD [\"uvicorn\", \"churn.app:app\"]\n",
+        "docker/Dockerfile": 'FROM python:3.12\nCOPY . .\nENTRYPOINT ["python", "-m", "churn.modeling.train"]\n',
+        "Dockerfile.serve": 'FROM python:3.12\nCMD ["uvicorn", "churn.app:app"]\n',
     }
     evidence = found(assess(build_tree(tmp_path / "repo", files)))
     assert evidence["entry_points"] == ["src/churn/modeling/train.py"]
@@ -410,7 +418,11 @@ def test_copier_and_jinja_template_sources_are_not_scanned(tmp_path: Path) -> No
     result = assess(build_tree(tmp_path / "repo", files))
     assert result.level == 0
     assert set(found(result)) == {"layout", "entry_points", "unit_tests"}
-    assert {t.path for t in result.templates} == {"deploy/job.json.tmpl", "template/copier.yml", "template/project"}
+    assert {t.path for t in result.templates} == {
+        "deploy/job.json.tmpl",
+        "template/copier.yml",
+        "template/project",
+    }
 
 
 def test_templated_yaml_outside_template_folders_is_still_read(tmp_path: Path) -> None:
@@ -435,7 +447,9 @@ def test_pathological_inputs_are_read_without_blowing_up(tmp_path: Path) -> None
         for i in range(20)
     )  # 10**21 leaves if expanded
     braces = "key: " + "{{ " * 200_000 + "\n"
-    flow = "jobs: {" + ", ".join(f"j{i}: {{environment: staging, steps: [{{run: make deploy}}]}}" for i in range(20_000))
+    flow = "jobs: {" + ", ".join(
+        f"j{i}: {{environment: staging, steps: [{{run: make deploy}}]}}" for i in range(20_000)
+    )
     flow += ", prod: {environment: production, steps: [{run: make deploy}]}}\non: push\n"
     files = {
         **ML,
@@ -458,7 +472,7 @@ LIBRARY = {
     "src/textkit/trainer.py": "def fit_width(text: str, width: int) -> str:\n    return text[:width]\n",
     "tests/test_core.py": "from textkit import slugify\n\ndef test_slugify() -> None:\n    assert slugify('a b')\n",
     **{".github/workflows/ci.yml": LEVEL_1[".github/workflows/ci.yml"]},
-    "Dockerfile": "FROM python:3.12\nCMD [\"python\", \"-m\", \"textkit\"]\n",
+    "Dockerfile": 'FROM python:3.12\nCMD ["python", "-m", "textkit"]\n',
 }
 
 
@@ -477,7 +491,9 @@ def test_a_repository_without_ml_signals_is_not_an_ml_project(tmp_path: Path) ->
 
 
 def test_ml_signals_name_what_makes_a_project_ml(tmp_path: Path) -> None:
-    nb = json.dumps({"cells": [{"cell_type": "code", "source": ["%matplotlib inline\n", "import xgboost\n"]}]})
+    nb = json.dumps(
+        {"cells": [{"cell_type": "code", "source": ["%matplotlib inline\n", "import xgboost\n"]}]}
+    )
     result = assess(build_tree(tmp_path / "repo", {**LIBRARY, "notebooks/explore.ipynb": nb}))
     assert result.ml_project is True
     assert [(s.path, s.why) for s in result.ml_signals] == [("notebooks/explore.ipynb", "imports XGBoost")]
@@ -526,7 +542,10 @@ def test_plan_fits_gitlab_and_wandb(tmp_path: Path) -> None:
         "feature_store", "data_validation", "gpu_training",
     }  # fmt: skip
     steps = _steps(result)
-    assert ".gitlab-ci.yml" in steps["staged_deployment"] and "environment: production" in steps["staged_deployment"]
+    assert (
+        ".gitlab-ci.yml" in steps["staged_deployment"]
+        and "environment: production" in steps["staged_deployment"]
+    )
     assert "link_model" in steps["promotion_gate"] and "W&B" in steps["promotion_gate"]
     assert result.stack["ci"] == ["gitlab"] and result.stack["tracking"] == ["wandb"]
 
