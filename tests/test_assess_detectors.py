@@ -173,7 +173,7 @@ VENDORS: list[tuple[str, dict[str, str], str, str | None]] = [
                            "def training() -> None: ...\n"}, "pipelines/training.py", "zenml"),
     ("training_pipeline", {"flow.py": "from metaflow import FlowSpec, step\n\nclass ChurnFlow(FlowSpec):\n"
                            "    @step\n    def start(self) -> None: ...\n"}, "flow.py", "metaflow"),
-    ("training_pipeline", {"pipelines/abalone/pipeline.py": "from sagemaker.workflow.pipeline import Pipeline\n"},
+    ("training_pipeline", {"pipelines/abalone/pipeline.py": "from sagemaker.workflow.pipeline import Pipeline\n\nPipeline(name='abalone', steps=[])\n"},
      "pipelines/abalone/pipeline.py", "sagemaker"),
     ("training_pipeline", {"mlops/azureml/train/pipeline.yml": "$schema: https://azuremlschemas.azureedge.net/"
                            "latest/pipelineJob.schema.json\ntype: pipeline\njobs:\n  train_model:\n"

@@ -799,9 +799,8 @@ def detect_task_runner(ctx: Context) -> list[Evidence]:
         facts = repo.python(file)
         if facts and "nox" in facts.imports:
             found.append(Evidence(file.path, "nox sessions", "nox"))
-    for file in repo.named("tasks.py"):
-        facts = repo.python(file)
-        if facts and "invoke" in facts.imports:
+    for file, facts in ctx.python:  # tasks.py, or a tasks/ package of invoke collections
+        if "invoke" in facts.imports and any(d.startswith("invoke") for d in facts.decorators):
             found.append(Evidence(file.path, "invoke tasks", "invoke"))
     for file in repo.named("pyproject.toml", "hatch.toml"):
         tool = (
@@ -929,8 +928,30 @@ _DATABRICKS_TASKS = frozenset(
 _ARGO_KINDS = frozenset({"Workflow", "WorkflowTemplate", "CronWorkflow"})
 
 
+_PIPELINE_DEFINERS = frozenset(
+    {
+        "pipeline",
+        "flow",
+        "flowspec",
+        "dag",
+        "job",
+        "asset",
+        "workflow",
+        "statemachine",
+        "graph",
+        "definitions",
+    }
+)
+
+
+def _defines_pipeline(facts: PyFacts) -> bool:
+    """Whether the module defines a pipeline (@pipeline, @flow, @dag, FlowSpec, Pipeline()), not a step."""
+    names = [*facts.decorators, *facts.bases, *facts.calls]
+    return any(name.rsplit(".", 1)[-1].lower() in _PIPELINE_DEFINERS for name in names)
+
+
 def detect_training_pipeline(ctx: Context) -> list[Evidence]:
-    found = _py(ctx, ML_PIPELINES, "a training pipeline")
+    found = _py(ctx, ML_PIPELINES, "a training pipeline", require=_defines_pipeline)
     for file, facts in ctx.python:
         # A hand-written pipeline: a pipeline module whose functions are the stages, training among them.
         stage_words = {w for name in facts.functions for w in tokens(name)}
@@ -944,7 +965,11 @@ def detect_training_pipeline(ctx: Context) -> list[Evidence]:
         if "google.cloud.aiplatform" in facts.imports and _touches(facts, {"PipelineJob"}):
             found.append(Evidence(file.path, "a training pipeline (Vertex AI Pipelines)", "vertex"))
         labels = _imported(facts, GENERAL_PIPELINES)
-        if labels and (ctx.trains([*facts.functions, *facts.strings, file.stem]) or _ml_code(facts)):
+        if (
+            labels
+            and _defines_pipeline(facts)
+            and (ctx.trains([*facts.functions, *facts.strings, file.stem]) or _ml_code(facts))
+        ):
             found.append(Evidence(file.path, f"a training pipeline ({labels[0]})", _tool(labels[0])))
     repo = ctx.repo
     for file in repo.named("dvc.yaml"):
@@ -1213,6 +1238,12 @@ _SERVING_KINDS = {
 }
 
 
+# Batch deployment: SageMaker batch transform, Azure ML batch endpoints, Vertex batch prediction.
+_BATCH_CALLS = frozenset(
+    {"Transformer", "TransformStep", "BatchEndpoint", "ModelBatchDeployment", "batch_predict"}
+)
+
+
 def detect_serving(ctx: Context) -> list[Evidence]:
     found = _py(ctx, SERVERS, "model serving")
     ml_repo = bool(ctx.found.get("_ml"))
@@ -1238,6 +1269,8 @@ def detect_serving(ctx: Context) -> list[Evidence]:
             facts, {"ManagedOnlineEndpoint", "ManagedOnlineDeployment", "KubernetesOnlineEndpoint"}
         ):
             found.append(Evidence(file.path, "an Azure ML online endpoint", "azureml"))
+        elif "mlflow.pyfunc.spark_udf" in facts.calls or facts.called & _BATCH_CALLS:
+            found.append(Evidence(file.path, "batch inference with the registered model"))
         elif facts.calls & {"mlflow.models.serve", "mlflow.deployments.get_deploy_client"}:
             found.append(Evidence(file.path, "MLflow model serving", "mlflow"))
     repo = ctx.repo
@@ -1251,6 +1284,17 @@ def detect_serving(ctx: Context) -> list[Evidence]:
             found.append(Evidence(file.path, "an Azure ML online endpoint", "azureml"))
         elif any(present(v) for v in repo.keys(file).get("model_serving_endpoints", [])):
             found.append(Evidence(file.path, "a Databricks model serving endpoint", "databricks"))
+        elif "batchEndpoint" in schema or "batchDeployment" in schema:
+            found.append(Evidence(file.path, "an Azure ML batch endpoint", "azureml"))
+        else:
+            tasks = [t for v in repo.keys(file).get("tasks", []) if isinstance(v, list) for t in v]
+            if any(
+                isinstance(t, dict)
+                and _DATABRICKS_TASKS & set(t)
+                and _words(_strings(t)) & {"inference", "predict", "prediction", "scoring"}
+                for t in tasks
+            ):
+                found.append(Evidence(file.path, "a Databricks batch inference job", "databricks"))
     for file in repo.named("bentofile.yaml", "model-settings.json", "config.pbtxt"):
         found.append(Evidence(file.path, "a model server configuration", file.stem))
     for file, types, _ in ctx.terraform:
@@ -1300,26 +1344,26 @@ def detect_staged_deployment(ctx: Context) -> list[Evidence]:
             envs.setdefault(file.path, set()).update(
                 w for t in targets for w in tokens(scalar_text(t)) & ENV_WORDS
             )
-    # Per-environment deployment configuration: deploy/staging-config.json, overlays/prod/, ...
-    by_folder: dict[str, set[str]] = {}
-    for file in repo.files:
-        if not file.own or file.suffix not in (".json", ".yml", ".yaml", ".tfvars", ".env", ".conf"):
-            continue
-        folder_words = _words(file.dirs)
-        if not folder_words & (DEPLOY_WORDS | {"environments", "envs", "overlays", "stages", "infra", "k8s"}):
-            continue
-        words = (tokens(file.stem) | _words(file.dirs[-1:])) & ENV_WORDS
-        if words:
-            by_folder.setdefault("/".join(file.path.split("/")[:-1]), set()).update(words)
-    for folder, words in by_folder.items():
-        envs.setdefault(folder + "/", set()).update(words)
+    # Per-environment deployment configuration (deploy/staging-config.json, overlays/prod/, ...),
+    # deployed by the repository's CI.
+    if ctx.pipelines:
+        for file in repo.files:
+            if not file.own or file.suffix not in (".json", ".yml", ".yaml", ".tfvars", ".env", ".conf"):
+                continue
+            context_words = _words(file.dirs) | tokens(file.stem)
+            if not context_words & (DEPLOY_WORDS | {"environments", "envs", "overlays", "infra", "k8s"}):
+                continue
+            words = (tokens(file.stem) | _words(file.dirs[-1:])) & ENV_WORDS
+            if words:
+                folder = "/".join(file.path.split("/")[:-1])
+                envs.setdefault(f"{folder}/" if folder else file.path, set()).update(words)
     every = set().union(*envs.values()) if envs else set()
     if not (every & PROD_WORDS and every & (PREPROD_WORDS | {"test"})):
         return []
     return [
         Evidence(path, f"deploys to {', '.join(sorted(words))}")
         for path, words in sorted(envs.items())
-        if words & PROD_WORDS or words & PREPROD_WORDS
+        if words
     ]
 
 
