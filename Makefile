@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 
 .DEFAULT_GOAL := help
-.PHONY: help venv localstack test lint unit bench history clean
+.PHONY: help venv localstack browser test lint unit bench history clean
 
 help: ## List the tasks
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-8s %s\n", $$1, $$2}'
@@ -24,6 +24,11 @@ venv: $(VENV)/.installed ## Create .venv with the package and everything the tes
 
 localstack: .venv-localstack/.installed ## Install LocalStack for the tests (.venv-localstack)
 
+# Chromium for the fleet report's headless-browser test (tests/test_fleet_browser.py); only when absent.
+browser: ## Install Chromium for the browser test (Debian package), if missing
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
 lint: venv ## ruff and mypy
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
@@ -37,6 +42,7 @@ unit: venv ## The fast tests only (skips running generated projects' toolchains)
 bench: venv ## Print the benchmark figures
 	$(PY) benchmarks/bench_new.py
 	$(PY) benchmarks/bench_plan.py
+	$(PY) benchmarks/bench_assess.py
 
 history: venv ## Rebuild templates/project/history.bundle from the v* release tags (run before tagging a release)
 	$(PY) scripts/build_template_history.py

@@ -65,3 +65,24 @@ GITHUB_CI = {
     "    steps:\n      - uses: actions/checkout@v4\n      - run: pytest\n",
 }
 LEVEL_1 = {**LEVEL_0, **GITHUB_CI}
+LEVEL_2 = {
+    **LEVEL_1,
+    "pipelines/training.py": "from kfp import dsl\n\n\n@dsl.pipeline\ndef training() -> None: ...\n",
+    "churn/tracking.py": "import mlflow\n\n"
+    "mlflow.sklearn.log_model(None, 'model', registered_model_name='churn')\n",
+}
+LEVEL_3 = {
+    **LEVEL_2,
+    "churn/app.py": "from fastapi import FastAPI\n\napp = FastAPI()\n",
+    ".github/workflows/deploy.yml": "on: workflow_dispatch\njobs:\n  staging:\n    runs-on: ubuntu-latest\n"
+    "    environment: staging\n    steps:\n      - run: make deploy\n  production:\n"
+    "    runs-on: ubuntu-latest\n    environment: production\n    steps:\n      - run: make deploy\n",
+    "churn/promote.py": "def promote(champion_auc: float, challenger_auc: float, margin: float) -> bool:\n"
+    "    return challenger_auc > champion_auc + margin\n",
+}
+LEVEL_4 = {
+    **LEVEL_3,
+    "monitoring/checks.py": "from evidently import Report\n",
+    ".github/workflows/retrain.yml": "on:\n  schedule:\n    - cron: '0 3 * * 1'\njobs:\n  retrain:\n"
+    "    runs-on: ubuntu-latest\n    steps:\n      - run: python -m churn.train\n",
+}

@@ -13,7 +13,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from assess_support import LEVEL_0, LEVEL_1, build_tree, found
+from assess_support import LEVEL_0, LEVEL_1, LEVEL_2, LEVEL_3, LEVEL_4, build_tree, found
 from helpers import new_project, runner
 
 from mlops_scaffold.assess import MAX_TEXT_BYTES, assess
@@ -149,28 +149,6 @@ def test_scores_count_every_capability_and_the_level_only_required_ones(tmp_path
 
 
 # --- hand-made repositories at each level -----------------------------------------------------------------
-
-LEVEL_2 = {
-    **LEVEL_1,
-    "pipelines/training.py": "from kfp import dsl\n\n\n@dsl.pipeline\ndef training() -> None: ...\n",
-    "churn/tracking.py": "import mlflow\n\n"
-    "mlflow.sklearn.log_model(None, 'model', registered_model_name='churn')\n",
-}
-LEVEL_3 = {
-    **LEVEL_2,
-    "churn/app.py": "from fastapi import FastAPI\n\napp = FastAPI()\n",
-    ".github/workflows/deploy.yml": "on: workflow_dispatch\njobs:\n  staging:\n    runs-on: ubuntu-latest\n"
-    "    environment: staging\n    steps:\n      - run: make deploy\n  production:\n"
-    "    runs-on: ubuntu-latest\n    environment: production\n    steps:\n      - run: make deploy\n",
-    "churn/promote.py": "def promote(champion_auc: float, challenger_auc: float, margin: float) -> bool:\n"
-    "    return challenger_auc > champion_auc + margin\n",
-}
-LEVEL_4 = {
-    **LEVEL_3,
-    "monitoring/checks.py": "from evidently import Report\n",
-    ".github/workflows/retrain.yml": "on:\n  schedule:\n    - cron: '0 3 * * 1'\njobs:\n  retrain:\n"
-    "    runs-on: ubuntu-latest\n    steps:\n      - run: python -m churn.train\n",
-}
 
 
 @pytest.mark.parametrize(

@@ -43,7 +43,7 @@ REFERENCE_PACKAGE = {  # an MLOps reference package: invoke tasks, MLflow regist
     '[project.scripts]\nbikes = "bikes.scripts:main"\n',
     "uv.lock": "version = 1\n",
     "MLproject": "name: bikes\npython_env: python_env.yaml\nentry_points:\n  main:\n    command: 'bikes {conf_file}'\n",
-    "Dockerfile": "FROM ghcr.io/astral-sh/uv:python3.12-bookworm\nCOPY dist/*.whl .\nRUN uv pip install --system *.whl\nCMD [\"bikes\", \"--help\"]\n",
+    "Dockerfile": 'FROM ghcr.io/astral-sh/uv:python3.12-bookworm\nCOPY dist/*.whl .\nRUN uv pip install --system *.whl\nCMD ["bikes", "--help"]\n',
     ".github/workflows/check.yml": "on: pull_request\njobs:\n  checks:\n    runs-on: ubuntu-latest\n    steps:\n"
     "      - uses: actions/checkout@v4\n      - run: uv run invoke checks\n",
     ".pre-commit-config.yaml": "repos:\n  - repo: https://github.com/astral-sh/ruff-pre-commit\n    rev: v0.8.0\n    hooks: [{id: ruff}]\n",
@@ -245,7 +245,9 @@ def test_databricks_mlops_stacks(tmp_path: Path) -> None:
     assert evidence["automated_retraining"] == ["resources/model-workflow-resource.yml"]
     assert evidence["drift_monitoring"] == ["resources/monitoring-resource.yml"]
     assert evidence["promotion_gate"] == ["validation/notebooks/ModelValidation.py"]
-    assert {".github/workflows/churn-bundle-cd-prod.yml", "databricks.yml"} <= set(evidence["staged_deployment"])
+    assert {".github/workflows/churn-bundle-cd-prod.yml", "databricks.yml"} <= set(
+        evidence["staged_deployment"]
+    )
     assert set(evidence["serving"]) == {
         "deployment/batch_inference/notebooks/BatchInference.py",
         "resources/batch-inference-workflow-resource.yml",

@@ -496,6 +496,9 @@ def _emit(text: str, output: Path | None) -> None:
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
             stream.write(text)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(partial, 0o666 & ~umask)  # a report, readable like any file the user writes
         os.replace(partial, target)
     except BaseException as error:
         Path(partial).unlink(missing_ok=True)
@@ -570,21 +573,30 @@ def _print_fleet(rows: list[Any]) -> None:
 
     if not rows:
         return
-    table = Table(title=f"MLOps maturity (installed template {rows[0].installed})")
-    table.add_column("Repository")
-    table.add_column("Level", justify="center")
+    table = Table(
+        title=f"MLOps maturity (installed template {rows[0].installed})",
+        caption="L0-L4: capabilities found/total; * required for the next level",
+    )
+    table.add_column("Repository", no_wrap=True)
+    table.add_column("Level", no_wrap=True)
     for score in rows[0].assessment.scores:
-        table.add_column(f"L{score.level}", justify="center")
-    table.add_column("Template")
-    table.add_column("Top missing capability")
+        table.add_column(f"L{score.level}", justify="center", no_wrap=True)
+    table.add_column("Template", no_wrap=True)
+    table.add_column("Top missing", overflow="fold")
     for row in rows:
         a = row.assessment
         level = str(a.level) if a.ml_project else f"{a.level} (not ML)"
-        template = row.template()
-        table.add_row(
-            row.name, level, *row.scores(), f"[red]{template}[/]" if row.lags else template, row.top_missing
-        )
-    console.print(table)
+        template = a.template_version or "-"
+        if row.lags:
+            template += " [red]behind[/]"
+        step = (a.plan.required + a.plan.recommended)[:1]
+        if not a.ml_project:
+            missing = "(not an ML project)"
+        else:
+            missing = f"{step[0].title} (L{step[0].level}){' *' if step[0].required else ''}" if step else "-"
+        table.add_row(row.name, level, *row.scores(), template, missing)
+    # On a terminal the table fits its width; piped into a file or a CI log it keeps whole rows.
+    (console if console.is_terminal else Console(width=160)).print(table)
 
 
 @app.command()

@@ -108,7 +108,8 @@ def to_json(report: list[Row]) -> dict[str, Any]:
 
 
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    """A Markdown table cell: pipes escaped, no line breaks, no raw HTML."""
+    return text.replace("|", "\\|").replace("\n", " ").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def to_markdown(report: list[Row]) -> str:
