@@ -207,3 +207,4 @@ def test_plan_exits_24_and_lists_violations(monkeypatch: pytest.MonkeyPatch) -> 
     result = runner.invoke(app, ["plan", "--level", "1"])
     assert result.exit_code == 24, result.output
     assert "kms-key-rotation-enabled" in result.output and "breaks 1 security rule" in result.output
+
