@@ -37,7 +37,8 @@ import shutil
 import stat
 import subprocess
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -738,21 +739,22 @@ def _apply(changes: list[_Change], root: Path, top: Path, scratch: Path) -> None
     staged.mkdir()
     try:
         tracked = machinery._index_entries(top, rel or ".")
-        updates: dict[str, list[str]] = {}
         for number, change in enumerate(changes):
             source = staged / str(number)
             source.write_bytes(change.data)
             os.chmod(source, change.mode)
             machinery._copy_entry(source, root / change.path, backup)
+        # Conflicts become unmerged paths, as git and `copier update` leave them: stage 1 the
+        # cookiecutter base (when there is one), stage 2 yours (HEAD's blob), stage 3 the template's.
+        updates: dict[str, list[str]] = {}
+        for change in changes:
             path = prefix + change.path
-            if change.kind != "conflict" or path not in tracked:
-                continue
-            ours = [meta for meta in tracked[path] if meta.split()[2] == "0"]
-            if not ours:
-                continue
-            mode = ours[0].split()[0]
+            ours = [meta for meta in tracked.get(path, []) if meta.split()[2] == "0"]
+            if change.kind != "conflict" or not ours:
+                continue  # an untracked (ignored) file has no index entry to mark
+            mode, ours_sha = ours[0].split()[:2]
             theirs = machinery._git(top, "hash-object", "-w", "--stdin", stdin=change.theirs).decode().strip()
-            stages = [f"{mode} {ours[0].split()[1]} 2", f"{mode} {theirs} 3"]
+            stages = [f"{mode} {ours_sha} 2", f"{mode} {theirs} 3"]
             if change.base is not None:
                 base = machinery._git(top, "hash-object", "-w", "--stdin", stdin=change.base).decode().strip()
                 stages.insert(0, f"{mode} {base} 1")
@@ -858,8 +860,7 @@ def adopt(
 
     report("Preparing the template")
     tag = ensure_version()
-    with tempfile.TemporaryDirectory(prefix="mlops-scaffold-adopt.") as scratch_name:
-        scratch = Path(scratch_name)
+    with _held_scratch() as scratch:
         report(f"Rendering the template at level {chosen}")
         render = scratch / "render"
         _render(tag, render, {**answers, "level": chosen}, defaults=True)
@@ -919,6 +920,24 @@ def adopt(
         merge_base=base_label,
         notes=notes,
     )
+
+
+@contextmanager
+def _held_scratch() -> Iterator[Path]:
+    """A scratch directory in the system temp, held with an exclusive flock while adopt works in it.
+
+    The lock is how mlops-scaffold's runs tell a working scratch directory from the leftover of a
+    killed one (the kernel drops it when the process dies): a sweep of leftovers never takes it.
+    """
+    import fcntl
+
+    with tempfile.TemporaryDirectory(prefix="mlops-scaffold-adopt.") as name:
+        handle = os.open(name, os.O_RDONLY)
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            yield Path(name)
+        finally:
+            os.close(handle)
 
 
 def _template_defaults() -> dict[str, Any]:
