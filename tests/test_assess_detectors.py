@@ -457,9 +457,13 @@ def test_pathological_inputs_are_read_without_blowing_up(tmp_path: Path) -> None
         "braces.yaml": braces,
         ".github/workflows/deploy.yml": flow,
         "staging.txt": "staging " * 200_000,
+        "Makefile": "a" + " " * 200_000 + "b\ntrain:\n\tpython -m churn.train\n",
+        "justfile": "a" + "b" * 200_000 + "=\n",
+        "infra/main.tf": "x = y" + " " * 200_000 + "z\n",
     }
     result = assess(build_tree(tmp_path / "repo", files))
     assert found(result)["staged_deployment"] == [".github/workflows/deploy.yml"]
+    assert "Makefile" in found(result)["task_runner"]
 
 
 # --- 6. not ML ---------------------------------------------------------------------------------------------------

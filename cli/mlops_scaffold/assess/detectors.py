@@ -1146,7 +1146,7 @@ def _gpu_value(key: str, value: Any) -> bool:
     if not present(value):
         return False
     value_text = scalar_text(value).strip().lower()
-    if not value_text:
+    if not value_text or len(value_text) > 200:
         return False  # a container is a section, not a setting
     if key in (
         "nvidia.com/gpu",

@@ -683,15 +683,28 @@ def dockerfile_instructions(text: str) -> list[tuple[str, str]]:
     return instructions
 
 
-_MAKE_TARGET = re.compile(r"^([A-Za-z0-9_.%/-][A-Za-z0-9_.%/ -]*?)\s*:(?!=)")
-_JUST_RECIPE = re.compile(r"^@?([A-Za-z0-9_-]+)[^:=]*:(?!=)")
+_MAKE_NAMES = re.compile(r"[A-Za-z0-9_.%/-][A-Za-z0-9_.%/ -]*")
+_JUST_NAME = re.compile(r"@?([A-Za-z0-9_-]+)")
+
+
+def _target_names(line: str, *, just: bool) -> list[str]:
+    """The targets a rule line defines (`train test:`, `train arg:` in a justfile); [] for others.
+
+    The line is split at its first ':' and each side checked whole, so a long line costs one pass.
+    """
+    head, colon, rest = line.partition(":")
+    if not colon or rest.startswith("=") or head.startswith((".", "export ", "set ")):
+        return []
+    if just:
+        match = _JUST_NAME.match(head)
+        return [match.group(1)] if match and "=" not in head else []
+    return head.split() if _MAKE_NAMES.fullmatch(head.rstrip()) else []
 
 
 def task_targets(text: str, *, just: bool = False) -> dict[str, list[str]]:
     """Targets (Makefile) or recipes (justfile) and their command lines."""
     targets: dict[str, list[str]] = {}
     current: list[str] | None = None
-    pattern = _JUST_RECIPE if just else _MAKE_TARGET
     for line in text.split("\n"):
         if line[:1] in ("\t", " ") and current is not None:
             command = line.strip()
@@ -700,18 +713,18 @@ def task_targets(text: str, *, just: bool = False) -> dict[str, list[str]]:
             continue
         if not line.strip() or line.lstrip().startswith("#"):
             continue
-        match = pattern.match(line)
-        if match and not line.startswith((".", "export ", "set ")):
-            current = []
-            for name in match.group(1).split():
-                targets.setdefault(name, current)
-        else:
+        names = _target_names(line, just=just)
+        if not names:
             current = None
+            continue
+        current = []
+        for name in names:
+            targets.setdefault(name, current)
     return targets
 
 
 _TF_RESOURCE = re.compile(r'^\s*(resource|data)\s+"([A-Za-z0-9_]+)"')
-_TF_SETTING = re.compile(r"^\s*([A-Za-z0-9_]+)\s*=\s*(.+?)\s*$")
+_TF_SETTING = re.compile(r"^\s*([A-Za-z0-9_]+)\s*=(.*)$")
 
 
 def terraform(text: str) -> tuple[set[str], list[tuple[str, str]]]:
