@@ -246,6 +246,7 @@ def test_adopt_a_plain_repository_then_upgrade(tmp_path: Path) -> None:
     dry = runner.invoke(app, ["adopt", str(repo), "--dry-run"])
     assert dry.exit_code == 0, dry.output
     assert "would be added" in dry.output and "would be conflict" in dry.output
+    assert "project_name=fraud-scores (pyproject.toml [project])" in dry.output  # not eaten as markup
     assert git(repo, "status", "--porcelain") == ""
 
     result = adopt(repo)
@@ -411,3 +412,34 @@ def test_adopt_in_a_subdirectory_of_a_monorepo(tmp_path: Path) -> None:
         for line in unmerged.splitlines()
     )
     assert subprocess.run(["git", "diff", "--quiet", "HEAD", "--", "README.md"], cwd=mono).returncode == 0
+
+
+def test_answers_from_setup_cfg_poetry_and_python_version(tmp_path: Path) -> None:
+    from mlops_scaffold.adopt import infer_answers
+
+    setup_cfg = build_tree(
+        tmp_path / "legacy",
+        {
+            "setup.cfg": "[metadata]\nname = Legacy Scorer\ndescription = Scores things\nauthor = Ops Team\n"
+            "author_email = ops@example.com\n[options]\npython_requires = >=3.10\n",
+            "scorer/__init__.py": "import lightgbm\n",
+        },
+    )
+    answers, sources, _ = infer_answers(setup_cfg, None)
+    assert answers["project_name"] == "Legacy-Scorer" and answers["package_name"] == "scorer"
+    assert (answers["author_email"], sources["author_email"]) == ("ops@example.com", "setup.cfg")
+    assert answers["python_version"] == "3.11"  # the oldest Python the template offers that it accepts
+
+    poetry = build_tree(
+        tmp_path / "poetry-proj",
+        {
+            "pyproject.toml": '[tool.poetry]\nname = "churn"\ndescription = "Churn"\n'
+            'authors = ["Ana Lima <ana@example.com>"]\n[tool.poetry.dependencies]\npython = "^3.12"\n',
+            ".python-version": "3.13.1\n",
+            ".gitlab-ci.yml": "test:\n  script: [pytest]\n",
+        },
+    )
+    answers, sources, _ = infer_answers(poetry, None)
+    assert (answers["author_name"], answers["author_email"]) == ("Ana Lima", "ana@example.com")
+    assert (answers["python_version"], sources["python_version"]) == ("3.13", ".python-version")
+    assert (answers["ci"], sources["ci"]) == ("gitlab", ".gitlab-ci.yml")

@@ -231,11 +231,14 @@ def test_odd_layouts_do_not_crash(tmp_path: Path) -> None:
     assert evidence["unit_tests"] == ["test_ok.py"]  # binary, piped, linked and oversized files are not
     assert evidence["training_image"] == ["/".join(f"d{i}" for i in range(60)) + "/train.Dockerfile"]
     assert evidence["entry_points"] == ["caf\ufffd/train_\ufffd.py"]
+    (repo / "[red]x[").mkdir()
+    (repo / "[red]x[" / "train.py").write_text("def main() -> None: ...\n")  # not rich markup either
     cli = runner.invoke(app, ["assess", str(repo), "--json"])
     assert cli.exit_code == 0, cli.output
     assert json.loads(cli.stdout)["level"] == 0
-    text = runner.invoke(app, ["assess", str(repo)])
+    text = runner.invoke(app, ["assess", str(repo)], terminal_width=200)
     assert text.exit_code == 0, text.output
+    assert "[red]x[/train.py" in text.output
 
 
 def test_empty_directory_is_not_an_ml_project(tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from mlops_scaffold import __version__
 from mlops_scaffold.errors import ScaffoldError
@@ -505,7 +506,7 @@ def _emit(text: str, output: Path | None) -> None:
         if isinstance(error, OSError):
             raise ReportNotWritableError(path=target, reason=error.strerror or str(error)) from None
         raise
-    err_console.print(f"Wrote {target}", highlight=False, soft_wrap=True)
+    err_console.print(f"Wrote {target}", highlight=False, soft_wrap=True, markup=False)
 
 
 def _assessment_lines(result: Any) -> tuple[list[str], list[str]]:
@@ -547,7 +548,7 @@ def _print_assessment(result: Any) -> None:
 
     heading, plan = _assessment_lines(result)
     for line in heading:
-        console.print(line, highlight=False, soft_wrap=True)
+        console.print(line, highlight=False, soft_wrap=True, markup=False)
     table = Table(caption="* required for the level; the others are recommended practices")
     table.add_column("Level", justify="center")
     table.add_column("Capability")
@@ -558,14 +559,14 @@ def _print_assessment(result: Any) -> None:
             str(finding.level),
             finding.title + (" *" if finding.required else ""),
             "[green]yes[/]" if finding.found else "[red]no[/]",
-            "\n".join(e.path for e in finding.evidence)
+            "\n".join(escape(e.path) for e in finding.evidence)
             + (f"\n(+{finding.more} more)" if finding.more else ""),
         )
     console.print(table)
     for note in result.notes:
-        err_console.print(f"[yellow]Note:[/] {note}", highlight=False, soft_wrap=True)
+        err_console.print(f"[yellow]Note:[/] {escape(note)}", highlight=False, soft_wrap=True)
     for line in plan:
-        console.print(line, highlight=False, soft_wrap=True)
+        console.print(line, highlight=False, soft_wrap=True, markup=False)
 
 
 def _print_fleet(rows: list[Any]) -> None:
@@ -586,7 +587,7 @@ def _print_fleet(rows: list[Any]) -> None:
     for row in rows:
         a = row.assessment
         level = str(a.level) if a.ml_project else f"{a.level} (not ML)"
-        template = a.template_version or "-"
+        template = escape(a.template_version or "-")
         if row.lags:
             template += " [red]behind[/]"
         step = (a.plan.required + a.plan.recommended)[:1]
@@ -594,7 +595,7 @@ def _print_fleet(rows: list[Any]) -> None:
             missing = "(not an ML project)"
         else:
             missing = f"{step[0].title} (L{step[0].level}){' *' if step[0].required else ''}" if step else "-"
-        table.add_row(row.name, level, *row.scores(), template, missing)
+        table.add_row(escape(row.name), level, *row.scores(), template, escape(missing))
     # On a terminal the table fits its width; piped into a file or a CI log it keeps whole rows.
     (console if console.is_terminal else Console(width=160)).print(table)
 
@@ -665,24 +666,27 @@ def adopt(
             f"({result.level_name}; assessed {result.assessed_level}), template {result.template_version}",
             highlight=False,
             soft_wrap=True,
+            markup=False,
         )
         if result.merge_base:
-            console.print(f"Merge base: {result.merge_base}", highlight=False, soft_wrap=True)
+            console.print(f"Merge base: {result.merge_base}", highlight=False, soft_wrap=True, markup=False)
         for label, style, paths in (
             ("added", "green", result.added),
             ("merged", "yellow", result.merged),
             ("conflict", "bold red", result.conflicts),
         ):
             for changed in paths:
-                console.print(f"  [{style}]{would}{label}[/] {changed}", highlight=False, soft_wrap=True)
+                console.print(
+                    f"  [{style}]{would}{label}[/] {escape(changed)}", highlight=False, soft_wrap=True
+                )
         inferred = ", ".join(
             f"{k}={v} ({result.answer_sources.get(k, '?')})"
             for k, v in result.answers.items()
             if k != "level"
         )
-        console.print(f"Answers: {inferred}", highlight=False, soft_wrap=True)
+        console.print(f"Answers: {inferred}", highlight=False, soft_wrap=True, markup=False)
         for note in result.notes:
-            err_console.print(f"[yellow]Note:[/] {note}", highlight=False, soft_wrap=True)
+            err_console.print(f"[yellow]Note:[/] {escape(note)}", highlight=False, soft_wrap=True)
     if result.conflicts and not result.dry_run:
         with _handle_errors():
             raise AdoptConflictsError(conflicts=result.conflicts)
