@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 from pathlib import Path
@@ -43,12 +42,6 @@ def git_commit_all(root: Path, message: str = "Owner's work") -> None:
         ["-c", "commit.gpgsign=false", "commit", "--quiet", "--no-verify", "-m", message],
     ):
         subprocess.run(["git", *args], cwd=root, check=True, env=env, capture_output=True)
-
-
-def notebook(*cells: str) -> str:
-    return json.dumps(
-        {"cells": [{"cell_type": "code", "source": cell.splitlines(keepends=True)} for cell in cells]}
-    )
 
 
 # A minimal ML project at level 0: package, declared dependencies, a training script, a test.
