@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 
 .DEFAULT_GOAL := help
-.PHONY: help venv localstack iam-sim test lint unit slow bench bench-suite history clean
+.PHONY: help venv localstack iam-sim browser test lint unit slow bench bench-suite history clean
 
 # pytest-xdist workers: one per CPU by default. Slow tests are scheduled first (tests/conftest.py).
 WORKERS ?= auto
@@ -35,11 +35,16 @@ tests/infra/iam/node_modules/.package-lock.json: tests/infra/iam/package-lock.js
 
 iam-sim: tests/infra/iam/node_modules/.package-lock.json ## Install the IAM simulator (npm ci) for the IAM tests
 
+# Chromium for the fleet report's headless-browser test (tests/test_fleet_browser.py); only when absent.
+browser: ## Install Chromium for the browser test (Debian package), if missing
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
 lint: venv ## ruff and mypy
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 
-test: venv localstack iam-sim lint ## The whole suite, what CI runs: unit + slow tiers (about 15 min on 2 cores)
+test: venv localstack iam-sim browser lint ## The whole suite, what CI runs: unit + slow tiers (about 15 min on 2 cores)
 	$(PYTEST)
 
 unit: venv iam-sim ## Fast tier: everything that neither installs a generated project nor needs LocalStack (~2 min)
@@ -53,6 +58,7 @@ bench: venv ## Print the benchmark figures (quick ones; bench-suite times the wh
 	$(PY) benchmarks/bench_plan.py
 	$(PY) benchmarks/bench_cost.py
 	$(PY) benchmarks/bench_generated.py
+	$(PY) benchmarks/bench_assess.py
 
 bench-suite: venv ## Time .ci/run on a fresh clone and the fast tier against their targets (~20 min)
 	$(PY) benchmarks/bench_suite.py
