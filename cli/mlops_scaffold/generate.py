@@ -21,6 +21,7 @@ from typing import Any
 
 import yaml
 
+from mlops_scaffold import locking
 from mlops_scaffold.errors import (
     DestinationNotEmptyError,
     DestinationNotWritableError,
@@ -174,6 +175,7 @@ def generate(
     data: Mapping[str, Any] | None = None,
     defaults: bool = True,
     git: bool = True,
+    lock: bool = True,
     on_progress: Progress | None = None,
 ) -> GenerateResult:
     """Render a project at ``level`` into ``dst`` (which must not exist or be empty).
@@ -212,6 +214,11 @@ def generate(
         report(f"Rendering {project_name} at level {answers['level']}")
         _render(tag, staging, answers, defaults=defaults)
         recorded = yaml.safe_load((staging / ".copier-answers.yml").read_text(encoding="utf-8"))
+        notes: list[str] = []
+        if lock and locking.needs_lock(recorded):
+            report("Locking dependencies (PyPI and PyTorch's CPU index)")
+            note = locking.lock(staging)
+            notes += [note] if note else []
         commit = None
         if git:
             report("Creating the git repository")
@@ -229,7 +236,8 @@ def generate(
         for parent in reversed(created_parents):
             shutil.rmtree(parent, ignore_errors=True)
         raise
-    notes = [] if commit or not git else ["git was not found: the project is not a git repository yet."]
+    if git and not commit:
+        notes.append("git was not found: the project is not a git repository yet.")
     return GenerateResult(
         path=dst,
         project_name=project_name,
