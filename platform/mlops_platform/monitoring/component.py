@@ -293,6 +293,10 @@ class Monitoring(pulumi.ComponentResource):
                     condition={"StringEquals": {"cloudwatch:namespace": namespace}},
                     sid="DriftMetrics",
                 ),
+                # The drift job reads its alarm's state back after publishing (alerts.alarm_states).
+                # DescribeAlarmsForMetric has no resource types, so it is granted on "*"
+                # (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatch.html).
+                statement(["cloudwatch:DescribeAlarmsForMetric"], ["*"], sid="DriftAlarmState"),
                 statement(["states:StartExecution"], [args.state_machine_arn], sid="Retrain"),
             ],
         )
