@@ -6,9 +6,10 @@ PY := $(VENV)/bin/python
 .DEFAULT_GOAL := help
 .PHONY: help venv localstack iam-sim browser test lint unit slow bench bench-suite history clean
 
-# pytest-xdist workers: one per CPU by default. Slow tests are scheduled first (tests/conftest.py).
+# pytest-xdist workers: one per CPU by default; slow tests are scheduled first (tests/conftest.py)
+# and an idle worker takes tests queued on a busy one (worksteal), so no worker idles at the end.
 WORKERS ?= auto
-PYTEST := $(PY) -m pytest -n $(WORKERS) --durations=15
+PYTEST := $(PY) -m pytest -n $(WORKERS) --dist worksteal --durations=15
 
 help: ## List the tasks
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-12s %s\n", $$1, $$2}'

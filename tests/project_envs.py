@@ -133,6 +133,23 @@ def run(
     return done
 
 
+def new(
+    dst: Path,
+    level: int,
+    *,
+    framework: str = "sklearn",
+    ci: str = "github",
+    python: str = "3.12",
+    extra_env: dict[str, str] | None = None,
+) -> Path:
+    """`mlops-scaffold new ... --defaults` as a user runs it, in a shell (a PyTorch project is
+    locked by it with uv: ``extra_env`` gives the network a user has, see pytorch_index.py)."""
+    cli = str(Path(sys.executable).with_name("mlops-scaffold"))
+    args = ["new", str(dst), "--level", str(level), "--framework", framework, "--ci", ci, "--python", python]
+    run([cli, *args, "--defaults"], dst.parent, extra_env)
+    return dst
+
+
 def sync(project: Path) -> Path:
     """`uv sync --locked`: the README's `uv sync`, refusing a lock that does not match pyproject.toml."""
     run(["uv", "sync", "--locked"], project)

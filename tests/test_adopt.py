@@ -353,7 +353,7 @@ def test_answers_not_found_are_asked_and_data_overrides(tmp_path: Path) -> None:
         return {"author_email": "me@example.com"}.get(key, default)
 
     result = adopt(repo, data={"description": "Churn experiments"}, ask=ask, dry_run=True)
-    assert asked == ["author_name", "author_email", "ci", "python_version"]
+    assert asked == ["author_name", "author_email", "python_version"]  # no CI question at level 0
     assert (
         result.answers["author_email"] == "me@example.com"
         and result.answer_sources["author_email"] == "asked"
@@ -363,7 +363,7 @@ def test_answers_not_found_are_asked_and_data_overrides(tmp_path: Path) -> None:
         "--data",
     )
     assert (result.answers["project_name"], result.answers["package_name"]) == ("Churn-Work", "churn_work")
-    assert (result.answers["framework"], result.answers["ci"]) == ("pytorch", "github")
+    assert result.answers["framework"] == "pytorch" and "ci" not in result.answers
     assert result.level == 0
 
 

@@ -19,12 +19,10 @@ from pathlib import Path
 import pytest
 import yaml
 from helpers import git, new_project
-from project_envs import make, require_python, run, user_env
-from pytorch_index import PytorchCpuIndex
+from project_envs import make, new, require_python, run, user_env
 
 from mlops_scaffold.levels import built_levels
 
-CLI = str(Path(sys.executable).with_name("mlops-scaffold"))
 PACKAGE = "churn_model"
 
 # (level, framework, ci, python)
@@ -44,15 +42,6 @@ MATRIX = [
 MATRIX = [combo for combo in MATRIX if combo[0] in built_levels()]
 
 
-def create(
-    dst: Path, level: int, framework: str, ci: str, python: str, index: PytorchCpuIndex | None
-) -> Path:
-    """`mlops-scaffold new`, as a user runs it (a PyTorch project is locked against the index)."""
-    args = [CLI, "new", str(dst), "--level", str(level), "--framework", framework, "--ci", ci]
-    run([*args, "--python", python, "--defaults"], dst.parent, index.env() if index else None)
-    return dst
-
-
 def pytest_summary(output: str) -> str:
     lines = [line for line in output.splitlines() if re.search(r"\d+ (passed|failed|error)", line)]
     assert lines, f"no pytest summary in:\n{output}"
@@ -69,7 +58,7 @@ def test_generated_project_works_as_its_readme_says(
     require_python(python)
     index = request.getfixturevalue("pytorch_index") if framework == "pytorch" else None
     net = index.env() if index else None  # a user's machine reaches PyTorch's index; ours, this one
-    project = create(tmp_path / "churn-model", level, framework, ci, python, index)
+    project = new(tmp_path / "churn-model", level, framework=framework, ci=ci, python=python, extra_env=net)
     if level >= 1:
         assert "uv.lock" in git(project, "ls-files").split(), "from level 1 every project ships its lock"
         run(["uv", "sync", "--locked"], project, net)  # the README's `uv sync`, refusing a stale lock

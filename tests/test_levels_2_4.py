@@ -27,10 +27,10 @@ from types import ModuleType
 
 import pytest
 import yaml
-from helpers import git, new_project
+from helpers import git
 from infra.iam.recording import assert_calls_covered, recording_env
 from localstack import LocalStack
-from project_envs import make, run, user_env
+from project_envs import make, new, run, user_env
 from pytorch_index import PytorchCpuIndex
 
 from mlops_scaffold.contract import parameters
@@ -84,7 +84,7 @@ def synced_project(
     """A new project, installed as its README says; and the environment a user's machine gives it."""
     net = index.env() if index else {}
     python = "3.11" if framework == "pytorch" else "3.12"  # the CPU wheel here is for Python 3.11
-    project = new_project(dst, level, framework=framework, python=python, lock=framework == "pytorch")
+    project = new(dst, level, framework=framework, python=python, extra_env=net)
     run(["uv", "sync", "--locked"], project, net)
     return project, net
 

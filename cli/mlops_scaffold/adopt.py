@@ -841,7 +841,7 @@ def adopt(
         answers[key], sources[key] = value, "--data"
     defaults = _template_defaults()
     for key in _QUESTIONS:
-        if key in answers:
+        if key in answers or (key == "ci" and chosen < 1):  # copier.yml asks `ci` from level 1 only
             continue
         default = str(defaults.get(key, ""))
         if ask is not None:
