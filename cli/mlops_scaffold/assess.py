@@ -486,7 +486,7 @@ def _manifest_sign(capability: Capability, package: str | None) -> _Sign:
 
 
 def _generated_answers(root: Path) -> dict[str, Any] | None:
-    from mlops_scaffold.upgrade import read_project
+    from mlops_scaffold.project import read_project
 
     try:
         return read_project(root).answers
