@@ -214,6 +214,8 @@ def _check_destination(dst: Path, *, git: bool, force_nested: bool, follow_symli
     """The directory to create the project in (``dst``, or where a symlink ``dst`` points)."""
     try:
         ancestor = _existing_ancestor(dst)
+        if ancestor != dst and not ancestor.is_dir():
+            raise DestinationNotWritableError(path=dst, reason=f"'{ancestor}' is a file, not a directory")
         longest = _name_max(ancestor)
         for part in dst.relative_to(ancestor).parts:
             if len(os.fsencode(part)) > longest:

@@ -157,5 +157,7 @@ def workspace(kind: str) -> Iterator[Path]:
         yield held.path
     finally:
         tempfile.tempdir = previous
-        shutil.rmtree(held.path, ignore_errors=True)
-        held.release()
+        try:
+            shutil.rmtree(held.path, ignore_errors=True)
+        finally:  # even when interrupted right here: the next run then sweeps the directory
+            held.release()
