@@ -50,7 +50,7 @@ OWNED = ", owned by the churn squad"
 BUILT = built_levels()
 # Every upward pair of built levels, directly; and the one stepwise path through all of them.
 DIRECT = [[a, b] for a in BUILT for b in BUILT if a < b]
-STEPWISE = BUILT if BUILT == list(range(BUILT[0], BUILT[-1] + 1)) else []
+STEPWISE = BUILT if list(range(BUILT[0], BUILT[-1] + 1)) == BUILT else []
 PATHS = DIRECT  # PATHS[0] is the lowest direct pair, used by the tests below
 
 
@@ -382,7 +382,7 @@ def test_status_of_a_fresh_project(base_project: Callable[..., Path]) -> None:
     )
 
 
-# --- migrations -------------------------------------------------------------------------------------
+# --- migrations -----------------------------------------------------------------------------------
 
 
 def inline_template(root: Path, version: int) -> Path:
@@ -468,7 +468,7 @@ def test_migration_script_picks_the_changes_between_two_versions(tmp_path: Path)
         assert set(change) <= {"version", "rename_answers", "move_files"}
 
 
-# --- refusals leave everything as it was --------------------------------------------------------------
+# --- refusals leave everything as it was ----------------------------------------------------------
 
 
 def make_dirty(project: Path) -> None:
@@ -583,7 +583,7 @@ def test_not_a_project_and_not_git_are_refused(tmp_path: Path) -> None:
     assert snapshot(no_git) == before
 
 
-# --- failures --------------------------------------------------------------------------------------------
+# --- failures -------------------------------------------------------------------------------------
 
 
 def test_copier_failure_changes_nothing(

@@ -79,7 +79,7 @@ def unmerged(project: Path) -> list[str]:
     return sorted(git(project, "diff", "--name-only", "--diff-filter=U").split())
 
 
-# --- rollback -----------------------------------------------------------------------------------------
+# --- rollback -------------------------------------------------------------------------------------
 
 
 def fail_on_call(number: int, error: BaseException, original: Callable[..., None]) -> Callable[..., None]:
@@ -127,7 +127,7 @@ def test_failure_midway_restores_files_and_index(
     assert state(project) == before
 
 
-# --- interruption -------------------------------------------------------------------------------------------
+# --- interruption ---------------------------------------------------------------------------------
 
 
 def test_ctrl_c_during_the_transaction_lets_it_finish_and_says_so(
@@ -276,10 +276,12 @@ def test_a_running_upgrades_scratch_directory_is_never_swept(temp_dir: Path) -> 
     assert scratch.sweep_temp() == [held]  # its process is gone
 
 
-# --- binary files ---------------------------------------------------------------------------------------------
+# --- binary files ---------------------------------------------------------------------------------
 
 
-def test_a_generated_file_the_owner_resaved_as_utf16_keeps_the_owners_bytes(tiny: Callable[..., Path]) -> None:
+def test_a_generated_file_the_owner_resaved_as_utf16_keeps_the_owners_bytes(
+    tiny: Callable[..., Path],
+) -> None:
     """The template does not change notes.txt: the owner's UTF-16 version stays, with no conflict."""
     project = tiny()
     ours = (project / "notes.txt").read_text().encode("utf-16")
@@ -311,7 +313,7 @@ def test_a_binary_file_both_changed_is_a_conflict_that_keeps_the_owners_bytes(
     assert answers(project)["level"] == 1
 
 
-# --- path-type clashes ---------------------------------------------------------------------------------------
+# --- path-type clashes ---------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -339,14 +341,16 @@ def test_a_path_whose_type_the_new_level_changes_is_refused_by_name(
     assert list(temp_dir.iterdir()) == []
 
 
-# --- the answers file's comments -------------------------------------------------------------------------------
+# --- the answers file's comments ------------------------------------------------------------------
 
 
 def test_comments_in_the_answers_file_survive_an_upgrade(tiny: Callable[..., Path]) -> None:
     project = tiny()
     answers_file = project / ".copier-answers.yml"
     text = answers_file.read_text()
-    text = text.replace("level: 0\n", "# Level 1 once the CI is in place.\nlevel: 0  # agreed with the platform team\n")
+    text = text.replace(
+        "level: 0\n", "# Level 1 once the CI is in place.\nlevel: 0  # agreed with the platform team\n"
+    )
     answers_file.write_text(text + "# Reviewed by the churn squad.\n")
     commit_all(project, "Our notes in the answers file")
     result = runner.invoke(app, ["upgrade", str(project), "--level", "1"])
@@ -373,7 +377,7 @@ def test_keep_comments(before: str, after: str, expected: str) -> None:
     assert yaml.safe_load(keep_comments(before, after)) == yaml.safe_load(after)
 
 
-# --- dry runs ----------------------------------------------------------------------------------------------------
+# --- dry runs -------------------------------------------------------------------------------------
 
 
 def test_dry_run_of_the_tiny_template_lists_exactly_what_the_upgrade_does(tiny: Callable[..., Path]) -> None:

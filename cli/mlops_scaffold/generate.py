@@ -207,7 +207,7 @@ def _name_max(directory: Path) -> int:
 
 
 def _existing_ancestor(path: Path) -> Path:
-    return next(p for p in (path, *path.parents) if p.exists())
+    return next(p for p in (path, *path.parents) if os.path.exists(p))  # False for names too long
 
 
 def _check_destination(dst: Path, *, git: bool, force_nested: bool, follow_symlink: bool) -> Path:
@@ -312,7 +312,7 @@ def _render(src_tag: str, dst: Path, data: dict[str, Any], *, defaults: bool) ->
             f"The template rejected an answer: {str(error).strip()}",
             fix="Correct that value (see `mlops-scaffold new --help`) and retry.",
         ) from None
-    except (CopierError, JinjaError) as error:
+    except (CopierError, JinjaError, OSError) as error:  # OSError: also git failing under copier
         raise TemplateError(
             f"copier could not render the template: {error}",
             fix="Re-run with the same options; if it fails again, report it with this message.",
@@ -465,14 +465,17 @@ def _create(
                     f"Start {answers['project_name']} at MLOps level {recorded['level']} "
                     f"(mlops-scaffold {tag})",
                 )
-        if fill:
-            for entry in list(staging.path.iterdir()):
-                entry.rename(dst / entry.name)
-                moved.append(dst / entry.name)
-            staging.path.rmdir()
-        else:
-            staging.path.rename(dst)
-    except BaseException as error:
+        try:
+            if fill:
+                for entry in list(staging.path.iterdir()):
+                    entry.rename(dst / entry.name)
+                    moved.append(dst / entry.name)
+                staging.path.rmdir()
+            else:
+                staging.path.rename(dst)
+        except OSError as error:
+            raise DestinationNotWritableError(path=dst, reason=error.strerror or str(error)) from None
+    except BaseException:
         shutil.rmtree(staging.path, ignore_errors=True)
         for entry in moved:
             if entry.is_dir() and not entry.is_symlink():
@@ -481,8 +484,6 @@ def _create(
                 entry.unlink(missing_ok=True)
         for parent in reversed(created_parents):
             shutil.rmtree(parent, ignore_errors=True)
-        if isinstance(error, OSError):
-            raise DestinationNotWritableError(path=dst, reason=error.strerror or str(error)) from None
         raise
     finally:
         staging.release()
