@@ -248,7 +248,7 @@ def test_ctrl_c_at_any_moment_prints_no_traceback_and_leaves_nothing(
     time.sleep(delay)
     process.send_signal(signal.SIGINT)
     _out, err = process.communicate(timeout=120)
-    assert b"mlops_scaffold" not in err and b"mlops-scaffold\", line" not in err, err.decode()
+    assert b"mlops_scaffold" not in err and b'mlops-scaffold", line' not in err, err.decode()
     if process.returncode == 0:  # it finished first
         return
     assert process.returncode in (130, -signal.SIGINT), err.decode()

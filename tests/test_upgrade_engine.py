@@ -313,6 +313,20 @@ def test_a_binary_file_both_changed_is_a_conflict_that_keeps_the_owners_bytes(
     assert answers(project)["level"] == 1
 
 
+def test_latin1_bytes_the_owner_added_survive_the_text_merge(tiny: Callable[..., Path]) -> None:
+    """copier's text patch drops bytes that are not UTF-8; the upgrade merges those files itself."""
+    project = tiny()
+    ours = "d\u00e9j\u00e0 vu, r\u00e9sum\u00e9\n".encode("latin-1")
+    for name in ("notes.txt", "changes.txt"):  # the template leaves the first alone, changes the second
+        (project / name).write_bytes((project / name).read_bytes() + ours)
+    commit_all(project, "Notes written by a Latin-1 editor")
+    result = runner.invoke(app, ["upgrade", str(project), "--level", "1"])
+    assert result.exit_code == 0, result.output
+    assert (project / "notes.txt").read_bytes().endswith(ours)
+    assert (project / "changes.txt").read_bytes() == LEVEL_1_CHANGES.encode() + ours
+    assert unmerged(project) == []
+
+
 # --- path-type clashes ---------------------------------------------------------------------------
 
 

@@ -35,6 +35,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from mlops_scaffold import __version__, scratch, transaction, vcs
 from mlops_scaffold.errors import (
     CONFLICT_END,
@@ -199,38 +201,74 @@ def _path_type_clashes(project: Project, work: Path, *, level: int, tag: str) ->
     return sorted(clashes)
 
 
-def _keep_binary_edits(project: Project, scratch_repo: Path, rel: str, work: Path) -> list[str]:
-    """Put back the owner's version of each file git treats as binary, which copier's text patch
-    cannot carry; when the template changed that file too, record a conflict (stages 1-3 in the
-    scratch index, the owner's version in the work tree). Returns those conflicts."""
-    changed = vcs.binary_changes(scratch_repo, rel or ".")
-    if not changed:
-        return []
-    old = work / "old-template"
-    _render(project.template_ref, old, _template_data(project, project.level))
-    conflicts: list[str] = []
-    updates: dict[str, list[str]] = {}
-    for full in changed:
-        path = full.removeprefix(f"{rel}/") if rel else full
+def _is_utf8(content: bytes) -> bool:
+    try:
+        content.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _redo_what_patches_lose(
+    project: Project, scratch_repo: Path, rel: str, work: Path, *, tag: str
+) -> list[str]:
+    """Redo, from the owner's bytes, the files that copier's text patches cannot carry.
+
+    copier moves the owner's edits onto the new template as a text diff: a file git treats as
+    binary (say, re-saved as UTF-16) comes out as the template's version, and bytes that are not
+    UTF-8 (a Latin-1 line) are dropped. For each such file that copier changed:
+
+    - binary: the owner's version stays; if the template changed the file too, that is a conflict
+      (stages 1-3 in the scratch index, the owner's version in the work tree, no markers);
+    - other text: a 3-way merge of the bytes (``git merge-file``, with copier's conflict labels).
+
+    Returns the binary conflicts.
+    """
+    spec = rel or "."
+    binary = set(vcs.binary_changes(scratch_repo, spec))
+    suspects = []
+    for full in vcs.changed_files(scratch_repo, spec):
         head = vcs.head_blob(scratch_repo, full)
         current = scratch_repo / full
         if head is None or current.is_symlink() or not current.is_file():
             continue  # not the owner's file, or one the new template removes (as copier does)
-        mode, owner_sha = head
-        owner = vcs.read_blob(scratch_repo, owner_sha)
-        before = old / path
-        generated = before.read_bytes() if before.is_file() and not before.is_symlink() else None
-        if owner == generated:
-            continue  # the owner never changed it: the template's new version stands
-        new = current.read_bytes()
-        current.write_bytes(owner)
+        owner = vcs.read_blob(scratch_repo, head[1])
+        if full in binary or not _is_utf8(owner):
+            suspects.append((full, head, owner))
+    if not suspects:
+        return []
+    old, new = work / "old-template", work / "new-template"
+    _render(project.template_ref, old, _template_data(project, project.level))
+    new_answers = (scratch_repo / rel / ANSWERS_FILE).read_text(encoding="utf-8")
+    new_project = Project(project.path, yaml.safe_load(new_answers), project.level, tag)
+    _render(tag, new, _template_data(new_project, int(new_project.answers["level"])))
+
+    def generated(root: Path, path: str) -> bytes | None:
+        file = root / path
+        return file.read_bytes() if file.is_file() and not file.is_symlink() else None
+
+    conflicts: list[str] = []
+    updates: dict[str, list[str]] = {}
+    for full, (mode, owner_sha), owner in suspects:
+        path = full.removeprefix(f"{rel}/") if rel else full
+        base, theirs = generated(old, path), generated(new, path)
+        current = scratch_repo / full
+        if owner == base or theirs is None:
+            continue  # the owner never changed it (the template's version stands), or it is removed
+        stages = [f"{mode} {vcs.write_blob(scratch_repo, base)} 1"] if base is not None else []
+        stages += [f"{mode} {owner_sha} 2", f"{mode} {vcs.write_blob(scratch_repo, theirs)} 3"]
+        if full in binary:
+            current.write_bytes(owner)
+            if theirs != base:
+                updates[full] = stages
+                conflicts.append(path)
+            else:
+                updates[full] = [f"{mode} {owner_sha} 0"]
+        else:
+            merged, conflicted = vcs.merge_file(work, owner, base or b"", theirs)
+            current.write_bytes(merged)
+            updates[full] = stages if conflicted else [f"{mode} {owner_sha} 0"]
         os.chmod(current, 0o755 if mode == "100755" else 0o644)
-        if new == generated:
-            continue  # only the owner changed it: their version stands, as in HEAD
-        stages = [f"{mode} {vcs.write_blob(scratch_repo, generated)} 1"] if generated is not None else []
-        stages += [f"{mode} {owner_sha} 2", f"{mode} {vcs.write_blob(scratch_repo, new)} 3"]
-        updates[full] = stages
-        conflicts.append(path)
     if updates:
         vcs.set_index_entries(scratch_repo, updates)
     return sorted(conflicts)
@@ -249,7 +287,7 @@ def _plan_in_scratch(project: Project, repo: Path, work: Path, *, level: int, ta
     answers_before = (scratch_project / ANSWERS_FILE).read_text(encoding="utf-8")
 
     _copier_update(project, scratch_project, work, level=level, tag=tag)
-    binary_conflicts = _keep_binary_edits(project, scratch_repo, rel, work)
+    binary_conflicts = _redo_what_patches_lose(project, scratch_repo, rel, work, tag=tag)
     answers_file = scratch_project / ANSWERS_FILE
     answers_after = answers_file.read_text(encoding="utf-8")
     kept = keep_comments(answers_before, answers_after)

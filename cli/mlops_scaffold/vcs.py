@@ -99,6 +99,29 @@ def binary_changes(repo: Path, spec: str) -> list[str]:
     return paths
 
 
+def changed_files(repo: Path, spec: str) -> list[str]:
+    """Paths (from the repository root) whose work-tree content or mode differs from HEAD."""
+    out = git(repo, "diff", "--name-only", "-z", "--no-renames", "HEAD", "--", spec).decode()
+    return [path for path in out.split("\0") if path]
+
+
+def merge_file(work: Path, ours: bytes, base: bytes, theirs: bytes) -> tuple[bytes, bool]:
+    """A 3-way merge of three versions of a file, byte for byte (``git merge-file``), with the
+    conflict labels copier uses; returns the result and whether it has conflicts."""
+    sides = []
+    for name, content in (("ours", ours), ("base", base), ("theirs", theirs)):
+        side = work / f"merge-{name}"
+        side.write_bytes(content)
+        sides.append(str(side))
+    labels = ["-L", "before updating", "-L", "last update", "-L", "after updating"]
+    done = subprocess.run(
+        ["git", "merge-file", "-p", *labels, *sides], capture_output=True, check=False, process_group=0
+    )
+    if done.returncode < 0 or done.returncode > 127:
+        raise GitError(f"`git merge-file` failed: {done.stderr.decode(errors='replace').strip()}")
+    return done.stdout, done.returncode > 0
+
+
 def head_blob(repo: Path, path: str) -> tuple[str, str] | None:
     """(mode, sha) of ``path`` (from the repository root) at HEAD; None when HEAD lacks it."""
     out = git(repo, "ls-tree", "-z", "HEAD", "--", path, check=False).decode()
