@@ -288,3 +288,29 @@ def test_a_git_lock_left_in_the_store_by_a_killed_git_does_not_block(tmp_path: P
     code, output = new(str(tmp_path / "second"), "--level", "0", "--defaults")
     assert code == 0, output
     assert not lock.exists()
+
+
+# --- help --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", ["new", "upgrade", "status", "levels", "assess", "plan", "infra-config"])
+def test_help_reads_like_uvs(command: str) -> None:
+    result = runner.invoke(app, [command, "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith(f"Usage: mlops-scaffold {command} [OPTIONS]")
+    for odd in ("<bool>", "<str>", "<path>", "<list", "{path}", "{PATH}", "TEXT", "BOOLEAN"):
+        assert odd not in result.output, (odd, result.output)
+
+
+def test_new_help_names_its_values() -> None:
+    output = runner.invoke(app, ["new", "--help"], env={"COLUMNS": "200"}).output
+    assert "Usage: mlops-scaffold new [OPTIONS] PATH\n" in output
+    for label in ("-l, --level LEVEL", "-d, --data KEY=VALUE", "--git / --no-git", "--force-nested"):
+        assert label in output
+
+
+def test_upgrade_of_a_path_too_long_is_a_clear_error(tmp_path: Path) -> None:
+    for command in ("upgrade", "status"):
+        result = runner.invoke(app, [command, str(tmp_path / ("a" * 300))])
+        assert result.exit_code == 11, result.output
+        assert "File name too long" in result.output and "Traceback" not in result.output
