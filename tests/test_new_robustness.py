@@ -7,12 +7,12 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import pytest
 from helpers import git, runner, snapshot
+from upgrade_support import wait_for
 
 from mlops_scaffold.cli import app
 from mlops_scaffold.generate import dependency_names
@@ -34,14 +34,6 @@ def leftovers(*folders: Path) -> list[str]:
             if entry.name.endswith(".partial") or entry.name.startswith("mlops-scaffold-"):
                 found.append(str(entry))
     return found
-
-
-@pytest.fixture
-def temp_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "tmp"
-    path.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(path))
-    return path
 
 
 # --- names and values -------------------------------------------------------------------------------
@@ -223,14 +215,6 @@ def run_cli(
             "from mlops_scaffold.__main__ import main\nmain()\n",
         ]
     return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-
-
-def wait_for(path: Path, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not path.exists():
-        assert process.poll() is None, process.communicate()
-        assert time.monotonic() < deadline, "never got there"
-        time.sleep(0.05)
 
 
 @pytest.mark.parametrize("delay", [0.05, 0.2, 0.5, 1.0])

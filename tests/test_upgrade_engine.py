@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -16,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 from helpers import git, runner, snapshot
-from upgrade_support import answers, commit_all, render_at, tiny_template
+from upgrade_support import answers, commit_all, render_at, tiny_template, wait_for
 
 import mlops_scaffold.upgrade as upgrade_module
 from mlops_scaffold import scratch, template_store, transaction, vcs
@@ -29,15 +28,6 @@ from mlops_scaffold.upgrade import upgrade
 REPO = Path(__file__).resolve().parents[1]
 LEVEL_1_CHANGES = "line one\nlevel 1\nline three\n"
 LEVEL_0_CHANGES = "line one\nlevel 0\nline three\n"
-
-
-@pytest.fixture
-def temp_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The temp directory (where upgrade's scratch directories go), empty and private to the test."""
-    path = tmp_path / "tmp"
-    path.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(path))
-    return path
 
 
 @pytest.fixture
@@ -217,14 +207,6 @@ sys.argv = ["mlops-scaffold", "upgrade", {str(project)!r}, "--level", "1"]
 from mlops_scaffold.__main__ import main
 main()
 """
-
-
-def wait_for(path: Path, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not path.exists():
-        assert process.poll() is None, process.communicate()
-        assert time.monotonic() < deadline, "the run never reached the point to interrupt"
-        time.sleep(0.05)
 
 
 @pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM])

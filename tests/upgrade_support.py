@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 import textwrap
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -252,3 +253,12 @@ def tiny_template(root: Path) -> Path:
             "project/{% if level >= 1 %}deploy{% endif %}/job.json.jinja": '{"level": {{ level }}}\n',
         },
     )
+
+
+def wait_for(path: Path, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    """Wait until ``process`` (still running) has written ``path``."""
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, f"the process never wrote {path}"
+        time.sleep(0.05)
