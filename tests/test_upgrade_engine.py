@@ -258,6 +258,25 @@ def test_a_running_upgrades_scratch_directory_is_never_swept(temp_dir: Path) -> 
     assert scratch.sweep_temp() == [held]  # its process is gone
 
 
+def test_clones_of_the_store_that_older_releases_left_in_the_temp_dir_are_swept(
+    temp_dir: Path, isolated_home: Path
+) -> None:
+    from mlops_scaffold.template_store import store_path
+
+    def clone(name: str, url: str, age: float) -> Path:
+        path = temp_dir / f"copier._vcs.clone.{name}"
+        (path / ".git").mkdir(parents=True)
+        (path / ".git" / "config").write_text(f'[remote "origin"]\n\turl = {url}\n')
+        os.utime(path, (time.time() - age, time.time() - age))
+        return path
+
+    ours = clone("old00000", str(store_path()), age=2 * 3600)
+    recent = clone("new00000", str(store_path()), age=60)  # maybe a plain `copier copy` running now
+    foreign = clone("other000", "https://example.com/template.git", age=2 * 3600)
+    assert scratch.sweep_temp() == [ours]
+    assert recent.is_dir() and foreign.is_dir()
+
+
 # --- binary files ---------------------------------------------------------------------------------
 
 
