@@ -138,7 +138,7 @@ class DestinationNotEmptyError(DestinationError):
     def __init__(self, *, path: Path) -> None:
         super().__init__(
             f"Destination '{path}' already exists and is not empty.",
-            fix="Choose a new directory, or remove or empty this one first.",
+            fix="Choose a directory that does not exist yet, or an empty one (this one was not touched).",
         )
 
 
