@@ -11,9 +11,10 @@ import pytest
 from hypothesis import settings
 from localstack import LocalStack, ensure_localstack
 
-# Property-based tests (test_upgrade_properties.py): a few examples in the normal suite, hundreds
-# on demand with `--hypothesis-profile=long` (or HYPOTHESIS_PROFILE=long).
-settings.register_profile("fast", max_examples=5, deadline=None)
+# Property-based tests (test_upgrade_properties.py): a few examples in the normal suite, the same
+# ones every run (derandomized: CI stays reproducible), and hundreds of fresh random ones on
+# demand with `--hypothesis-profile=long` (or HYPOTHESIS_PROFILE=long).
+settings.register_profile("fast", max_examples=5, deadline=None, derandomize=True)
 settings.register_profile("long", max_examples=300, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "fast"))
 
