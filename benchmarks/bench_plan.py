@@ -1,4 +1,5 @@
-"""Benchmark: wall time of `mlops-scaffold plan --level 4` (offline, under Pulumi mocks).
+"""Benchmark: wall time of `mlops-scaffold plan --level 4` and `plan --platform` (offline, under
+Pulumi mocks, with the policy check and the cost estimate).
 
 Prints figures; asserts nothing. Run: `.venv/bin/python benchmarks/bench_plan.py [--runs N]`.
 The first figure includes a fresh interpreter's imports (what a person waits for at the shell);
@@ -40,6 +41,14 @@ def main() -> None:
     print(f"  CLI, fresh process:     {cold:.2f} s")
     print(f"  in-process, first run:  {timings[0]:.2f} s")
     print(f"  in-process, median of {args.runs}: {statistics.median(timings):.2f} s")
+    platform = []
+    for _ in range(args.runs):
+        start = time.perf_counter()
+        shared = plan(platform=True)
+        platform.append(time.perf_counter() - start)
+    print(f"plan --platform: {shared.count} resources, {len(shared.violations)} violations")
+    print(f"  in-process, median of {args.runs}: {statistics.median(platform):.2f} s")
+    print(f"  ratio platform/level 4: {statistics.median(platform) / statistics.median(timings):.2f}")
 
 
 if __name__ == "__main__":

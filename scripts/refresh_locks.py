@@ -9,6 +9,11 @@ level from 2 up, which add dependencies) it renders a scikit-learn project named
 runs `uv lock` in it (this needs PyPI) and stores the result in templates/project/locks/
 (sklearn-py<python>.lock for levels 0-1, sklearn-l<level>-py<python>.lock above); the template
 substitutes the real project name when it renders. `--level N` refreshes only that level.
+
+Like `uv lock` in a user's project, a refresh keeps every version the shipped lock pins and
+resolves only what the dependency change needs; `--upgrade` re-resolves everything to the newest
+versions (then run the generated projects' `make test` at every level before committing).
+uv's shared cache (~/.cache/uv) is used even though HOME is isolated while rendering.
 PyTorch projects ship no lock: their torch comes from PyTorch's own index, which `make lock`
 reaches on the user's machine. tests/test_generated_projects.py checks every shipped lock with
 `uv lock --check --offline`, so a stale lock fails the suite.
@@ -44,8 +49,11 @@ def main(argv: list[str]) -> int:
     config = yaml.safe_load((REPO / "templates" / "project" / "copier.yml").read_text())
     uv = shutil.which("uv") or str(Path(sys.executable).with_name("uv"))
     levels = [1, *(level for level in built_levels() if level >= 2)]
+    upgrade = "--upgrade" in argv
+    argv = [arg for arg in argv if arg != "--upgrade"]
     if argv[:1] == ["--level"]:
         levels = [int(argv[1])]
+    os.environ.setdefault("UV_CACHE_DIR", str(Path.home() / ".cache" / "uv"))
     with tempfile.TemporaryDirectory() as scratch:
         os.environ["HOME"] = scratch  # keep the template store out of the real home
         for level in levels:
@@ -60,7 +68,8 @@ def main(argv: list[str]) -> int:
                     git=False,
                     data={"framework": "sklearn", "python_version": python},
                 )
-                (project / "uv.lock").unlink(missing_ok=True)
+                if upgrade:
+                    (project / "uv.lock").unlink(missing_ok=True)
                 subprocess.run([uv, "lock", "--python", python], cwd=project, check=True)
                 shutil.copyfile(project / "uv.lock", target)
                 print(f"wrote {target.relative_to(REPO)}")

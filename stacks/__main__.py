@@ -15,11 +15,11 @@ for _folder in ("stacks", "platform", "cli"):
 
 import pulumi  # noqa: E402
 
-from mlops_stacks.config import StackConfig, read_stack_values  # noqa: E402
+from mlops_stacks.config import load_config, read_stack_values  # noqa: E402
 from mlops_stacks.program import build_stack, make_provider  # noqa: E402
 from mlops_stacks.provider import read_aws_config  # noqa: E402
 
-config = StackConfig.from_mapping(read_stack_values())
+config = load_config(read_stack_values())
 result = build_stack(config, make_provider(config, read_aws_config()))
 for name, value in result.outputs().items():
     pulumi.export(name, value)

@@ -21,8 +21,11 @@ def new_project(
     ci: str = "github",
     python: str = "3.11",
     extra: tuple[str, ...] = (),
+    lock: bool = False,
 ) -> Path:
-    """Render a project through the CLI with --defaults; fail the test if it does not succeed."""
+    """Render a project through the CLI with --defaults; fail the test if it does not succeed.
+
+    PyTorch projects are not locked (``--no-lock``) unless ``lock``: locking needs the network."""
     result = runner.invoke(
         app,
         [
@@ -37,6 +40,7 @@ def new_project(
             "--python",
             python,
             "--defaults",
+            *([] if lock else ["--no-lock"]),
             *extra,
         ],
     )

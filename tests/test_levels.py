@@ -5,10 +5,11 @@ from __future__ import annotations
 import itertools
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from helpers import new_project, runner, tree_files
+from helpers import runner, tree_files
 
 from mlops_scaffold.cli import app
 from mlops_scaffold.errors import InvalidLevelError
@@ -60,16 +61,21 @@ def test_readme_level_table_matches_the_manifest() -> None:
 
 
 # Files a capability cannot have in a particular rendering, with the reason.
-KNOWN_GAPS = {("locked_dependencies", "pytorch"): "PyTorch locks need PyTorch's index: `make lock`"}
+KNOWN_GAPS = {
+    ("locked_dependencies", "pytorch"): "`new` locks PyTorch projects with uv, which needs the network; "
+    "these renders use --no-lock (test_generated_projects.py checks the lock)"
+}
 
 
 @pytest.mark.parametrize(
     ("level", "framework", "ci"),
     list(itertools.product(built_levels(), ["sklearn", "pytorch"], ["github", "gitlab"])),
 )
-def test_template_content_agrees_with_manifest(tmp_path: Path, level: int, framework: str, ci: str) -> None:
+def test_template_content_agrees_with_manifest(
+    rendered: Callable[..., Path], level: int, framework: str, ci: str
+) -> None:
     """Each capability's evidence exists exactly when the project's level includes it."""
-    project = new_project(tmp_path / "agree", level, framework=framework, ci=ci)
+    project = rendered(level, framework=framework, ci=ci, name="agree")
     files = tree_files(project)
     for capability in capabilities_up_to(4):
         paths = capability.evidence_paths(package="agree", ci=ci)

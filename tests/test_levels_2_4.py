@@ -1,9 +1,10 @@
-"""Levels 2-4: the generated project's ML lifecycle really runs, locally and against LocalStack.
+"""Levels 2-4: the generated project's ML lifecycle really runs, against LocalStack.
 
-For each built level above 1 we render a project, install exactly what its pyproject.toml
-declares (project_envs.py), and run its own `make test` (lint, type check, unit tests, which run
-the pipeline on local backends) and `make integration` (its LocalStack-marked lifecycle tests)
-against the one LocalStack of this session (tests/localstack.py). They must pass, not skip.
+For levels above 1 we render a project, install it as its README says (`uv sync --locked`, see
+project_envs.py) and run its `make integration` (its LocalStack-marked lifecycle tests) against
+the one LocalStack of this run (tests/localstack.py) and its `make pipeline`; the level-4
+walkthrough runs the README's one-machine loop command by command. Each project's `make test`
+runs in test_generated_projects.py.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
@@ -27,20 +28,19 @@ from types import ModuleType
 import pytest
 import yaml
 from helpers import git, new_project
+from infra.iam.recording import assert_calls_covered, recording_env
 from localstack import LocalStack
-from project_envs import ensure_env
-from project_envs import run_in_env as run
+from project_envs import make, run, user_env
+from pytorch_index import PytorchCpuIndex
 
 from mlops_scaffold.contract import parameters
 from mlops_scaffold.levels import built_levels
 from mlops_scaffold.resources import template_dir
 
 ABOVE_1 = [level for level in built_levels() if level >= 2]
-# Which frameworks run each level's whole toolchain. Levels are cumulative, so a level-4 project
-# runs every level-3 test too: level 3 runs with PyTorch (serving a torch model) and level 4 with
-# scikit-learn, which keeps the suite within CI's time budget; every combination is still
-# rendered, linted for stray template syntax and checked against its golden file list in
-# test_new.py.
+# Levels are cumulative: a level-4 project's integration tests include those of levels 2 and 3.
+# Level 2 runs with both frameworks, level 3 with PyTorch (serving a torch model) and level 4 with
+# scikit-learn (the walkthrough below runs it end to end too).
 FRAMEWORKS = {2: ["sklearn", "pytorch"], 3: ["pytorch"], 4: ["sklearn"]}
 CASES = [(level, framework) for level in ABOVE_1 for framework in FRAMEWORKS[level]]
 
@@ -58,9 +58,9 @@ def _load(path: Path, name: str) -> ModuleType:
 
 
 @pytest.mark.parametrize("level", ABOVE_1)
-def test_settings_module_is_rendered_from_the_contract(tmp_path: Path, level: int) -> None:
+def test_settings_module_is_rendered_from_the_contract(rendered: Callable[..., Path], level: int) -> None:
     """The project's settings.py and mlops_scaffold.contract (which the stacks use) agree."""
-    project = new_project(tmp_path / "contract-check", level)
+    project = rendered(level, name="contract-check")
     settings = _load(project / "src" / "contract_check" / "settings.py", f"settings_{level}")
     expected = {p.name: p.env_var for p in parameters(level)}
     assert {name: p.env_var for name, p in settings.PARAMETERS.items()} == expected
@@ -78,29 +78,36 @@ def _summary(output: str) -> str:
     return lines[-1]
 
 
+def synced_project(
+    dst: Path, level: int, framework: str, index: PytorchCpuIndex | None
+) -> tuple[Path, dict[str, str]]:
+    """A new project, installed as its README says; and the environment a user's machine gives it."""
+    net = index.env() if index else {}
+    python = "3.11" if framework == "pytorch" else "3.12"  # the CPU wheel here is for Python 3.11
+    project = new_project(dst, level, framework=framework, python=python, lock=framework == "pytorch")
+    run(["uv", "sync", "--locked"], project, net)
+    return project, net
+
+
 @pytest.mark.slow
 @pytest.mark.localstack
 @pytest.mark.parametrize(("level", "framework"), CASES)
-def test_generated_project_lifecycle_runs_locally_and_on_localstack(
-    tmp_path: Path, localstack: LocalStack, level: int, framework: str
+def test_generated_project_lifecycle_runs_on_localstack(
+    tmp_path: Path, request: pytest.FixtureRequest, localstack: LocalStack, level: int, framework: str
 ) -> None:
-    project = new_project(tmp_path / "churn-model", level, framework=framework)
-    bin_dir = ensure_env(project)
+    index = request.getfixturevalue("pytorch_index") if framework == "pytorch" else None
+    project, net = synced_project(tmp_path / "churn-model", level, framework, index)
 
-    out = run(["make", "test", "RUN="], project, bin_dir).stdout
-    for step in ("ruff check .", "ruff format --check .", "mypy", "pytest"):
-        assert step in out, f"`make test` did not run {step}"
-    summary = _summary(out)
-    assert "passed" in summary and "failed" not in summary and "skipped" not in summary, summary
-
-    out = run(["make", "integration", "RUN="], project, bin_dir, localstack.env()).stdout
+    calls = tmp_path / "aws-calls.jsonl"  # every AWS call must be one the IAM tests evaluate
+    aws = localstack.env() | recording_env(calls)
+    out = make(project, "integration", extra_env={**net, **aws})
     summary = _summary(out)
     assert "passed" in summary, summary
     assert not re.search(r"failed|skipped|error", summary), f"integration tests must all pass: {summary}"
+    assert_calls_covered(calls, level)
 
     # The documented command trains and registers on local backends from a clean checkout.
-    out = run(["make", "pipeline", "RUN="], project, bin_dir).stdout
-    assert "registered churn-model version 1" in out
+    assert "registered churn-model version 1" in make(project, "pipeline", extra_env=net)
     assert git(project, "status", "--porcelain") == "", "pipeline outputs must be git-ignored"
 
 
@@ -128,20 +135,13 @@ def _free_port() -> int:
 
 
 @contextmanager
-def _serving(project: Path, bin_dir: Path, env: dict[str, str], port: int) -> Iterator[str]:
+def _serving(project: Path, env: dict[str, str], port: int) -> Iterator[str]:
     """`make serve ENV=localstack PORT=...` in the background, until /ping answers; then stopped."""
-    full_env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("MLOPS_", "MLFLOW_", "AWS_"))},
-        "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
-        "PYTHONPATH": str(project / "src"),
-        "VIRTUAL_ENV": str(bin_dir.parent),
-        **env,
-    }
     log = (project.parent / "serve.log").open("wb")
     process = subprocess.Popen(
-        ["make", "serve", "RUN=", "ENV=localstack", f"PORT={port}"],
+        ["make", "serve", "ENV=localstack", f"PORT={port}"],
         cwd=project,
-        env=full_env,
+        env=user_env(env),
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,  # its own process group: make and the server stop together
@@ -183,29 +183,30 @@ def _json(output: str) -> dict[str, object]:
 def test_level_4_documented_loop_on_one_machine(tmp_path: Path, localstack: LocalStack) -> None:
     """The README's loop of a level-4 project, command by command, against LocalStack: train,
     register, promote, serve, inject drift, detect it, retrain once, then the cooldown holds."""
-    project = new_project(tmp_path / "churn-model", 4, framework="sklearn")
-    bin_dir = ensure_env(project)
-    aws = localstack.env()
+    project, _ = synced_project(tmp_path / "churn-model", 4, "sklearn", None)
+    calls = tmp_path / "aws-calls.jsonl"
+    aws = localstack.env() | recording_env(calls)
 
-    def make(*args: str) -> str:
-        return run(["make", *args, "RUN="], project, bin_dir, aws).stdout
+    def step(*args: str) -> str:
+        return make(project, *args, extra_env=aws)
 
-    devstack = _json(make("devstack"))
+    devstack = _json(step("devstack"))
     assert any(str(name).endswith("/alerts-topic-arn") for name in devstack["parameters"])  # type: ignore[union-attr]
-    assert "registered churn-model version 1" in make("pipeline", "ENV=localstack")
-    assert _json(make("promote", "ENV=localstack"))["promoted"] is True
-    with _serving(project, bin_dir, aws, _free_port()) as url:
-        assert _json(make("smoke", f"URL={url}"))["version"] == "1"
-        assert "sent 300 rows" in make("traffic", f"URL={url}")
-        calm = _json(make("drift", "ENV=localstack"))
+    assert "registered churn-model version 1" in step("pipeline", "ENV=localstack")
+    assert _json(step("promote", "ENV=localstack"))["promoted"] is True
+    with _serving(project, aws, _free_port()) as url:
+        assert _json(step("smoke", f"URL={url}"))["version"] == "1"
+        assert "sent 300 rows" in step("traffic", f"URL={url}")
+        calm = _json(step("drift", "ENV=localstack"))
         assert calm["verdict"] == "no drift", calm
         assert isinstance(calm["published"], int) and calm["published"] > 0
-        assert "sent 300 shifted rows" in make("traffic", f"URL={url}", "DRIFT=1")
-    found = _json(make("drift", "ENV=localstack"))
+        assert "sent 300 shifted rows" in step("traffic", f"URL={url}", "DRIFT=1")
+    found = _json(step("drift", "ENV=localstack"))
     assert found["verdict"] == "drift" and found["rows"] == 605, found  # smoke + calm + shifted
-    retrained = _json(make("retrain", "ENV=localstack"))
+    retrained = _json(step("retrain", "ENV=localstack"))
     assert retrained["triggered"] is True and retrained["registered_version"] == "2", retrained
     assert str(retrained["execution_arn"]).startswith("arn:aws:states:")
-    held = _json(make("retrain", "ENV=localstack"))
+    held = _json(step("retrain", "ENV=localstack"))
     assert held["triggered"] is False and str(held["reason"]).startswith("cooldown"), held
+    assert_calls_covered(calls, 4)
     assert git(project, "status", "--porcelain") == "", "lifecycle outputs must be git-ignored"

@@ -43,7 +43,7 @@ def leftovers(*folders: Path) -> list[str]:
 @pytest.mark.parametrize(
     "name",
     ["mlflow", "feast", "torch", "fastapi", "pandas", "numpy", "sklearn", "scikit_learn", "scikit-learn",
-     "scipy", "boto3", "pandera", "pyarrow", "uvicorn", "httpx", "pytest", "yaml", "jsonschema", "s3fs",
+     "scipy", "boto3", "pandera", "pyarrow", "uvicorn", "starlette", "pytest", "yaml", "jsonschema", "s3fs",
      "click", "PyYAML"],
 )  # fmt: skip
 def test_names_that_shadow_the_projects_own_dependencies_are_refused(tmp_path: Path, name: str) -> None:

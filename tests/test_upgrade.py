@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 import yaml
 from helpers import git, new_project, runner, snapshot, tree_files
-from project_envs import ensure_env, run_in_env
+from project_envs import make, run
 from upgrade_support import (
     DELETED,
     Edit,
@@ -195,11 +195,12 @@ def test_upgraded_project_passes_its_own_tests(
     edits = make_user_edits(project, PACKAGE)
     result = upgrade_along(project, path)
     check_upgraded(project, result, edits, path[0], "sklearn")
-    bin_dir = ensure_env(project)  # from the upgraded pyproject.toml: holds the owner's joblib too
-    done = run_in_env(
-        [str(bin_dir / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider"], project, bin_dir
-    )
-    assert " passed" in done.stdout and "failed" not in done.stdout
+    # What the README asks of the owner next: resolve, lock (their joblib is new), sync, test.
+    resolve_as_owner(project, result.conflicts)
+    run(["uv", "lock"], project)
+    run(["uv", "sync", "--locked"], project)
+    out = make(project, "test")
+    assert " passed" in out and "failed" not in out
 
 
 def test_dry_run_shows_the_upgrade_and_changes_nothing(

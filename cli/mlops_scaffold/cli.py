@@ -252,6 +252,13 @@ def new(
         bool,
         typer.Option("--follow-symlink", help="PATH is a symbolic link: create the project where it points."),
     ] = False,
+    lock: Annotated[
+        bool,
+        typer.Option(
+            "--lock/--no-lock",
+            help="PyTorch projects: create uv.lock with `uv lock` (needs PyPI and PyTorch's index).",
+        ),
+    ] = True,
     json_output: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Create a new ML project at an MLOps maturity level."""
@@ -281,6 +288,7 @@ def new(
             "git": git,
             "force_nested": force_nested,
             "follow_symlink": follow_symlink,
+            "lock": lock,
         }
         if interactive or json_output:
             result = generate(path, defaults=not interactive, **options)
@@ -334,6 +342,9 @@ def plan(
     level: Annotated[
         str | None, typer.Option("--level", "-l", help="Plan a level, 0-4, for an example project.")
     ] = None,
+    platform: Annotated[
+        bool, typer.Option("--platform", help="Plan the environment's platform stack (platform-<env>).")
+    ] = False,
     env: Annotated[str, typer.Option(help="Environment (stack) name.")] = "dev",
     settings: Annotated[
         list[str] | None,
@@ -343,45 +354,102 @@ def plan(
             show_default=False,
         ),
     ] = None,
+    show_policies: Annotated[
+        bool, typer.Option("--show-policies", help="Print every IAM, key and bucket policy document.")
+    ] = False,
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON for machines.")] = False,
 ) -> None:
-    """Show what `pulumi up` would create, offline (Pulumi mocks; no cloud, no credentials)."""
+    """Show what `pulumi up` would create and what it costs idle, offline (Pulumi mocks; no cloud,
+    no credentials)."""
     from mlops_scaffold.generate import parse_data
     from mlops_scaffold.infra import PolicyViolationError
     from mlops_scaffold.infra import plan as plan_infra
 
     with _handle_errors():
         values = parse_data(settings or [], option="--set")
-        result = plan_infra(level=level, project_path=project_path, env=env, settings=values)
+        result = plan_infra(
+            level=level, project_path=project_path, env=env, settings=values, platform=platform
+        )
     if json_output:
         typer.echo(json.dumps(result.to_dict(), indent=2, default=str))
     else:
-        console.print(
-            f"[bold]{result.project}-{result.env}[/]: level {result.level}, {result.count} resources",
-            highlight=False,
-        )
-        for component, resources in result.by_component().items():
-            console.print(f"\n[bold]{component}[/] ({len(resources)})", highlight=False)
-            width = max(len(_short_type(r.type)) for r in resources)
-            for resource in resources:
-                props = ", ".join(f"{k}={v}" for k, v in resource.properties.items())
-                console.print(
-                    f"  {_short_type(resource.type):<{width}}  {resource.name}"
-                    + (f"  [dim]{props}[/]" if props else ""),
-                    highlight=False,
-                    soft_wrap=True,
-                )
-        console.print()
-        for note in result.notes:
-            err_console.print(f"[yellow]Note:[/] {note}", highlight=False)
-        for violation in result.violations:
-            where = f"{violation.resource_type} {violation.resource_name}"
-            err_console.print(f"[red]{violation.rule}[/] {where}: {violation.message}", highlight=False)
-        if not result.violations:
-            console.print(f"{result.count} resources, 0 policy violations.", highlight=False)
+        _print_plan(result, show_policies=show_policies)
     if result.violations:
         with _handle_errors():
             raise PolicyViolationError(count=len(result.violations))
+
+
+def _print_plan(result: Any, *, show_policies: bool) -> None:
+    what = "platform" if result.tier == "platform" else f"level {result.level}"
+    console.print(f"[bold]{result.stack}[/]: {what}, {result.count} resources", highlight=False)
+    for component, resources in result.by_component().items():
+        console.print(f"\n[bold]{component}[/] ({len(resources)})", highlight=False)
+        width = max(len(_short_type(r.type)) for r in resources)
+        for resource in resources:
+            props = ", ".join(f"{k}={v}" for k, v in resource.properties.items())
+            cost = (
+                f"  [cyan]${resource.monthly_idle_usd:,.2f}/month idle[/]"
+                if resource.monthly_idle_usd
+                else ""
+            )
+            console.print(
+                f"  {_short_type(resource.type):<{width}}  {resource.name}"
+                + (f"  [dim]{props}[/]" if props else "")
+                + cost,
+                highlight=False,
+                soft_wrap=True,
+            )
+            if show_policies:
+                for key, document in resource.policies.items():
+                    console.print(f"    [dim]{key}:[/]", highlight=False)
+                    console.print_json(json.dumps(document), indent=2)
+    _print_cost(result.cost)
+    console.print()
+    for note in result.notes:
+        err_console.print(f"[yellow]Note:[/] {note}", highlight=False, soft_wrap=True)
+    for exception in result.exceptions:
+        err_console.print(
+            f"[dim]Exception[/] {exception.rule} {exception.resource_name}: {exception.reason}",
+            highlight=False,
+        )
+    for violation in result.violations:
+        where = f"{violation.resource_type} {violation.resource_name}"
+        err_console.print(f"[red]{violation.rule}[/] {where}: {violation.message}", highlight=False)
+    if not result.violations:
+        idle = result.cost.monthly_idle_usd
+        console.print(
+            f"{result.count} resources, 0 policy violations, ${idle:,.2f}/month idle.", highlight=False
+        )
+
+
+def _print_cost(cost: Any) -> None:
+    from rich.table import Table
+
+    table = Table(
+        title=f"Idle cost per month ({cost.region}, list prices as of {cost.prices_as_of})",
+        title_justify="left",
+    )
+    table.add_column("Resource")
+    table.add_column("Basis", style="dim")
+    table.add_column("USD/month", justify="right")
+    paying = [c for c in cost.by_resource if c.monthly_usd]
+    for item in paying:
+        table.add_row(f"{_short_type(item.type)} {item.name}", item.basis, f"{item.monthly_usd:,.2f}")
+    free = len(cost.by_resource) - len(paying)
+    table.add_row(f"{free} other resources", "no charge while idle", "0.00")
+    table.add_row("[bold]Total[/]", "", f"[bold]{cost.monthly_idle_usd:,.2f}[/]")
+    console.print()
+    console.print(table)
+    if cost.usage:
+        usage = Table(title="Billed by use (unit prices)", title_justify="left")
+        usage.add_column("Item")
+        usage.add_column("USD", justify="right")
+        usage.add_column("Per")
+        for price in cost.usage:
+            usage.add_row(
+                price.item, f"{price.usd:g}", price.unit + (f" ({price.note})" if price.note else "")
+            )
+        console.print(usage)
 
 
 def _short_type(token: str) -> str:
@@ -397,7 +465,7 @@ def infra_config(
     output: Annotated[
         Path | None,
         typer.Option(
-            help="Directory for Pulumi.<project>-<env>.yaml (default: the Pulumi project root).",
+            help="Directory for the stack files (default: the Pulumi project root).",
             show_default=False,
         ),
     ] = None,
@@ -407,7 +475,7 @@ def infra_config(
     ] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON for machines.")] = False,
 ) -> None:
-    """Write the Pulumi stack config that matches a project's maturity level."""
+    """Write the Pulumi stack files of a project (its level) and of its environment's platform."""
     from mlops_scaffold.infra import write_stack_config
 
     with _handle_errors():
@@ -415,6 +483,10 @@ def infra_config(
     if json_output:
         typer.echo(json.dumps(result.to_dict(), indent=2, default=str))
         return
+    change = "Wrote" if result.platform_created else "Kept"
+    console.print(
+        f"[green]{change}[/] {result.platform_path}: stack {result.platform_stack}", highlight=False
+    )
     change = "Wrote" if result.created else "Updated"
     moved = "" if result.previous_level in (None, result.level) else f" (was level {result.previous_level})"
     console.print(
@@ -422,8 +494,13 @@ def infra_config(
         highlight=False,
     )
     for note in result.notes:
-        err_console.print(f"[yellow]Note:[/] {note}", highlight=False)
-    console.print(f"Next: pulumi stack select --create {result.stack} && pulumi up", highlight=False)
+        err_console.print(f"[yellow]Note:[/] {note}", highlight=False, soft_wrap=True)
+    console.print(
+        f"Next: pulumi up --stack {result.platform_stack} (once per account and environment), "
+        f"then pulumi up --stack {result.stack}",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 @app.command()
@@ -557,25 +634,154 @@ def status(
 
 @app.command()
 def assess(
-    path: Annotated[Path, typer.Argument(help="Any repository (default: the current directory).")] = Path(
-        "."
-    ),
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Repositories to assess (default: the current directory).", show_default=False),
+    ] = None,
     *,
+    fleet: Annotated[
+        Path | None,
+        typer.Option(
+            "--fleet",
+            help="A directory whose subdirectories are repositories: assess them all.",
+            show_default=False,
+        ),
+    ] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON for machines.")] = False,
+    markdown: Annotated[bool, typer.Option("--markdown", help="Print a Markdown fleet report.")] = False,
+    html_output: Annotated[
+        bool, typer.Option("--html", help="Print a self-contained HTML fleet report (one file).")
+    ] = False,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output", "-o", help="Write the report to this file instead of printing it.", show_default=False
+        ),
+    ] = None,
 ) -> None:
-    """Report a repository's MLOps maturity level with evidence, and a plan for the next level."""
-    from rich.table import Table
+    """Report repositories' MLOps maturity levels with evidence, and a plan for the next level.
 
+    One path: a detailed report. Several paths or --fleet: one row per repository (level, score
+    per level, template version, top missing capability).
+    """
     from mlops_scaffold.assess import assess as assess_repository
+    from mlops_scaffold.assess import assess_many, fleet_paths
+    from mlops_scaffold.errors import EmptyFleetError, InvalidInputError
 
     with _handle_errors():
-        result = assess_repository(path)
-    if json_output:
-        typer.echo(json.dumps(result.to_dict(), indent=2, default=str))
+        if json_output + markdown + html_output > 1:
+            raise InvalidInputError(
+                "--json, --markdown and --html each choose the output format; give one.",
+                fix="Drop all but one of them.",
+            )
+        targets = list(paths or [])
+        if fleet is not None:
+            found = fleet_paths(fleet)
+            if not found:
+                raise EmptyFleetError(path=fleet.expanduser().absolute())
+            targets += found
+        single = len(targets) <= 1 and fleet is None and not (markdown or html_output)
+        if single:
+            result = assess_repository(targets[0] if targets else Path("."))
+            if json_output:
+                _emit(json.dumps(result.to_dict(), indent=2, default=str), output)
+            elif output is not None:
+                _emit(_assessment_text(result), output)
+            else:
+                _print_assessment(result)
+            return
+        if json_output or markdown or html_output or output is not None:
+            results = assess_many(targets)
+        else:
+            with err_console.status("Assessing") as status:
+                results = assess_many(targets, on_progress=lambda m: status.update(f"{m}..."))
+    from mlops_scaffold.assess import fleet as report
+
+    rows = report.rows(results)
+    with _handle_errors():
+        if json_output:
+            _emit(json.dumps(report.to_json(rows), indent=2, default=str), output)
+        elif markdown:
+            _emit(report.to_markdown(rows), output)
+        elif html_output:
+            _emit(report.to_html(rows), output)
+        elif output is not None:
+            _emit(report.to_markdown(rows), output)
+        else:
+            _print_fleet(rows)
+
+
+def _emit(text: str, output: Path | None) -> None:
+    """Print ``text``, or write it to ``output`` whole (a temporary file renamed into place)."""
+    if output is None:
+        typer.echo(text, nl=not text.endswith("\n"))
         return
-    heading = f"{result.path}: MLOps level {result.level} ({result.level_name})"
-    console.print(heading, highlight=False, soft_wrap=True)
-    table = Table()
+    import os
+    import tempfile
+
+    from mlops_scaffold.errors import ReportNotWritableError
+
+    target = output.expanduser().absolute()
+    try:
+        handle, partial = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
+    except OSError as error:
+        raise ReportNotWritableError(path=target, reason=error.strerror or str(error)) from None
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(partial, 0o666 & ~umask)  # a report, readable like any file the user writes
+        os.replace(partial, target)
+    except BaseException as error:
+        Path(partial).unlink(missing_ok=True)
+        if isinstance(error, OSError):
+            raise ReportNotWritableError(path=target, reason=error.strerror or str(error)) from None
+        raise
+    err_console.print(f"Wrote {target}", highlight=False, soft_wrap=True, markup=False)
+
+
+def _assessment_lines(result: Any) -> tuple[list[str], list[str]]:
+    """The headline and plan of one assessment, as plain lines: (heading lines, plan lines)."""
+    heading = [f"{result.path}: {result.verdict}"]
+    if result.generated:
+        heading.append(
+            f"On the mlops-scaffold template at level {result.generated_level} ({result.template_version})."
+        )
+    heading.append(
+        "Scores (found/total per level): "
+        + ", ".join(f"L{s.level} {s.found}/{s.total}" for s in result.scores)
+    )
+    plan: list[str] = []
+    if result.next_level is not None:
+        plan.append(f"To reach level {result.next_level} ({result.next_level_name}), required:")
+        plan += [f"  - {step.title}: {step.text}" for step in result.plan.required] or ["  - (nothing)"]
+    elif result.ml_project:
+        plan.append(f"Every required capability up to level {result.level} is present.")
+    if result.plan.recommended:
+        plan.append("Recommended practices missing:")
+        plan += [f"  - {step.title}: {step.text}" for step in result.plan.recommended]
+    return heading, plan
+
+
+def _assessment_text(result: Any) -> str:
+    heading, plan = _assessment_lines(result)
+    rows = [
+        f"  L{f.level} {'required   ' if f.required else 'recommended'} "
+        f"{'yes' if f.found else 'no '} {f.title}"
+        + (f": {', '.join(e.path for e in f.evidence)}" if f.evidence else "")
+        for f in result.findings
+    ]
+    return "\n".join([*heading, *rows, *plan, *(f"Note: {n}" for n in result.notes)]) + "\n"
+
+
+def _print_assessment(result: Any) -> None:
+    from rich.table import Table
+
+    heading, plan = _assessment_lines(result)
+    for line in heading:
+        console.print(line, highlight=False, soft_wrap=True, markup=False)
+    table = Table(caption="* required for the level; the others are recommended practices")
     table.add_column("Level", justify="center")
     table.add_column("Capability")
     table.add_column("Found", justify="center")
@@ -583,20 +789,139 @@ def assess(
     for finding in result.findings:
         table.add_row(
             str(finding.level),
-            finding.title,
+            finding.title + (" *" if finding.required else ""),
             "[green]yes[/]" if finding.found else "[red]no[/]",
-            "\n".join(evidence.path for evidence in finding.evidence),
+            "\n".join(escape(e.path) for e in finding.evidence)
+            + (f"\n(+{finding.more} more)" if finding.more else ""),
         )
     console.print(table)
-    if result.generated:
-        console.print(f"Generated by mlops-scaffold at level {result.generated_level}.", highlight=False)
     for note in result.notes:
-        err_console.print(f"[yellow]Note:[/] {note}", highlight=False, soft_wrap=True)
-    if result.next_level is not None:
-        goal = "complete" if result.next_level == result.level else "reach"
-        console.print(f"To {goal} level {result.next_level} ({result.next_level_name}):", highlight=False)
-    for step in result.plan:
-        console.print(f"  - {step}", highlight=False, soft_wrap=True)
+        err_console.print(f"[yellow]Note:[/] {escape(note)}", highlight=False, soft_wrap=True)
+    for line in plan:
+        console.print(line, highlight=False, soft_wrap=True, markup=False)
+
+
+def _print_fleet(rows: list[Any]) -> None:
+    from rich.table import Table
+
+    if not rows:
+        return
+    table = Table(
+        title=f"MLOps maturity (installed template {rows[0].installed})",
+        caption="L0-L4: capabilities found/total; * required for the next level",
+    )
+    table.add_column("Repository", no_wrap=True)
+    table.add_column("Level", no_wrap=True)
+    for score in rows[0].assessment.scores:
+        table.add_column(f"L{score.level}", justify="center", no_wrap=True)
+    table.add_column("Template", no_wrap=True)
+    table.add_column("Top missing", overflow="fold")
+    for row in rows:
+        a = row.assessment
+        level = str(a.level) if a.ml_project else f"{a.level} (not ML)"
+        template = escape(a.template_version or "-")
+        if row.lags:
+            template += " [red]behind[/]"
+        step = (a.plan.required + a.plan.recommended)[:1]
+        if not a.ml_project:
+            missing = "(not an ML project)"
+        else:
+            missing = f"{step[0].title} (L{step[0].level}){' *' if step[0].required else ''}" if step else "-"
+        table.add_row(escape(row.name), level, *row.scores(), template, escape(missing))
+    # On a terminal the table fits its width; piped into a file or a CI log it keeps whole rows.
+    (console if console.is_terminal else Console(width=160)).print(table)
+
+
+@app.command()
+def adopt(
+    path: Annotated[Path, typer.Argument(help="The repository (default: the current directory).")] = Path(
+        "."
+    ),
+    *,
+    level: Annotated[
+        str | None,
+        typer.Option(
+            "--level", "-l", help="Level to adopt at, 0-4 (default: what `assess` finds).", show_default=False
+        ),
+    ] = None,
+    data: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--data", "-d", help="Answer a template question: KEY=VALUE (repeatable).", show_default=False
+        ),
+    ] = None,
+    defaults: Annotated[
+        bool, typer.Option("--defaults", help="Never ask: use the template's defaults for what is not found.")
+    ] = False,
+    cookiecutter_template: Annotated[
+        Path | None,
+        typer.Option(
+            "--cookiecutter-template",
+            help="A local checkout of the cookiecutter template the project came from (the merge base).",
+            show_default=False,
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="List the files that would be added or merged; change nothing.")
+    ] = False,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Bring an existing repository onto the template at a level, keeping every file you have."""
+    from mlops_scaffold.adopt import adopt as adopt_repository
+    from mlops_scaffold.errors import AdoptConflictsError
+    from mlops_scaffold.generate import parse_data
+
+    def ask(key: str, question: str, default: str) -> str:
+        return str(typer.prompt(f"{question} [{key}]", default=default, err=True))
+
+    with _handle_errors():
+        answers = parse_data(data or [])
+        interactive = not defaults and not json_output and sys.stdin.isatty()
+        options: dict[str, Any] = {
+            "level": level,
+            "data": answers,
+            "dry_run": dry_run,
+            "cookiecutter_template": cookiecutter_template,
+            "ask": ask if interactive else None,
+        }
+        if json_output or interactive:
+            result = adopt_repository(path, **options)
+        else:
+            with err_console.status("Starting") as status:
+                result = adopt_repository(path, on_progress=lambda m: status.update(f"{m}..."), **options)
+    if json_output:
+        typer.echo(json.dumps(result.to_dict(), indent=2, default=str))
+    else:
+        would = "would be " if result.dry_run else ""
+        console.print(
+            f"{'Dry run: ' if result.dry_run else ''}{result.path}: adopted at level {result.level} "
+            f"({result.level_name}; assessed {result.assessed_level}), template {result.template_version}",
+            highlight=False,
+            soft_wrap=True,
+            markup=False,
+        )
+        if result.merge_base:
+            console.print(f"Merge base: {result.merge_base}", highlight=False, soft_wrap=True, markup=False)
+        for label, style, paths in (
+            ("added", "green", result.added),
+            ("merged", "yellow", result.merged),
+            ("conflict", "bold red", result.conflicts),
+        ):
+            for changed in paths:
+                console.print(
+                    f"  [{style}]{would}{label}[/] {escape(changed)}", highlight=False, soft_wrap=True
+                )
+        inferred = ", ".join(
+            f"{k}={v} ({result.answer_sources.get(k, '?')})"
+            for k, v in result.answers.items()
+            if k != "level"
+        )
+        console.print(f"Answers: {inferred}", highlight=False, soft_wrap=True, markup=False)
+        for note in result.notes:
+            err_console.print(f"[yellow]Note:[/] {escape(note)}", highlight=False, soft_wrap=True)
+    if result.conflicts and not result.dry_run:
+        with _handle_errors():
+            raise AdoptConflictsError(conflicts=result.conflicts)
 
 
 def main() -> None:

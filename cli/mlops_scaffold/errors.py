@@ -21,12 +21,19 @@ from pathlib import Path
 
 __all__ = [
     "LIBRARY_EXIT_CODES",
+    "AdoptConflictsError",
+    "AdoptFailedError",
+    "AdoptInterruptedError",
+    "AlreadyAdoptedError",
+    "AnswersFileTakenError",
+    "CookiecutterBaseError",
     "DestinationError",
     "DestinationNeedsConsentError",
     "DestinationNotEmptyError",
     "DestinationNotWritableError",
     "DirtyTreeError",
     "DowngradeError",
+    "EmptyFleetError",
     "InfraDependencyError",
     "InvalidAnswersFileError",
     "InvalidInputError",
@@ -37,6 +44,7 @@ __all__ = [
     "NotAGitRepositoryError",
     "PathTypeClashError",
     "PolicyViolationError",
+    "ReportNotWritableError",
     "RunInterruptedError",
     "ScaffoldError",
     "StackDirectoryError",
@@ -359,6 +367,100 @@ class StackDirectoryError(ScaffoldError):
         )
 
 
+# --- assess and adopt (exit codes 30-39) ------------------------------------------------------------
+
+
+class AdoptConflictsError(ScaffoldError):
+    """the adoption was applied, with conflicts in the listed files"""
+
+    exit_code = 30
+
+    def __init__(self, *, conflicts: list[str]) -> None:
+        more = f" and {len(conflicts) - 20} more" if len(conflicts) > 20 else ""
+        super().__init__(
+            f"The repository was adopted, but {len(conflicts)} file(s) exist both in it and in the template "
+            f"with different lines: {', '.join(conflicts[:20])}{more}.",
+            fix="Resolve the '<<<<<<< yours' ... '>>>>>>> mlops-scaffold' blocks in those files (keep what "
+            "you need of each side), `git add` them, run the tests, then commit.",
+        )
+
+
+class AlreadyAdoptedError(ScaffoldError):
+    """the repository is already on the mlops-scaffold template (`upgrade` moves it up)"""
+
+    exit_code = 31
+
+    def __init__(self, *, path: Path, level: int) -> None:
+        super().__init__(
+            f"'{path}' is already on the mlops-scaffold template (level {level} in .copier-answers.yml).",
+            fix="Use `mlops-scaffold upgrade --level N` to move it up.",
+        )
+
+
+class AnswersFileTakenError(ScaffoldError):
+    """the repository's `.copier-answers.yml` belongs to another copier template"""
+
+    exit_code = 32
+
+    def __init__(self, *, path: Path, source: object) -> None:
+        super().__init__(
+            f"'{path}' already has a .copier-answers.yml for another copier template ({source}); adopting "
+            "would replace the record that template's updates depend on.",
+            fix="Keep that template, or move its answers file aside (e.g. `git mv .copier-answers.yml "
+            ".copier-answers.old.yml`, commit) and retry.",
+        )
+
+
+class AdoptFailedError(ScaffoldError):
+    """adopting failed; the repository was left exactly as it was"""
+
+    exit_code = 33
+
+    def __init__(self, *, reason: str) -> None:
+        super().__init__(
+            f"Adopting failed and the repository was left exactly as it was: {reason}",
+            fix="Fix the cause named above and retry; if it persists, report it with this message.",
+        )
+
+
+class CookiecutterBaseError(ScaffoldError):
+    """the cookiecutter template given with `--cookiecutter-template` cannot be re-rendered"""
+
+    exit_code = 34
+
+    def __init__(self, *, template: str, reason: str) -> None:
+        super().__init__(
+            f"Cannot re-render the cookiecutter template '{template}' as the merge base: {reason}.",
+            fix="Pass a local checkout of the template the project was made from (a folder with "
+            "cookiecutter.json), or leave --cookiecutter-template out to merge without a base.",
+        )
+
+
+class EmptyFleetError(ScaffoldError):
+    """the directory given to assess as a fleet holds no repositories"""
+
+    exit_code = 35
+
+    def __init__(self, *, path: Path) -> None:
+        super().__init__(
+            f"'{path}' holds no repositories to assess (no subdirectories).",
+            fix="Pass the directory whose subdirectories are your repositories, or list them as paths.",
+        )
+
+
+class ReportNotWritableError(ScaffoldError):
+    """the report file cannot be written"""
+
+    exit_code = 36
+
+    def __init__(self, *, path: Path, reason: str) -> None:
+        super().__init__(
+            f"Cannot write the report to '{path}': {reason}.",
+            fix="Choose a file in an existing directory you can write to (or print to the terminal without "
+            "--output).",
+        )
+
+
 # --- interruption ------------------------------------------------------------------------------------------
 
 
@@ -369,6 +471,11 @@ class RunInterruptedError(ScaffoldError):
 
     def __init__(self, *, outcome: str) -> None:
         super().__init__(f"Interrupted; {outcome}")
+
+
+class AdoptInterruptedError(RunInterruptedError):
+    def __init__(self) -> None:
+        super().__init__(outcome="the repository was left exactly as it was.")
 
 
 # Exit codes of errors defined by the infrastructure libraries (see the module docstring).

@@ -23,7 +23,7 @@ from typing import Any
 
 import yaml
 
-from mlops_scaffold import scratch, vcs
+from mlops_scaffold import locking, scratch, vcs
 from mlops_scaffold.errors import (
     DestinationNeedsConsentError,
     DestinationNotEmptyError,
@@ -356,6 +356,7 @@ def generate(
     git: bool = True,
     force_nested: bool = False,
     follow_symlink: bool = False,
+    lock: bool = True,
     on_progress: Progress | None = None,
 ) -> GenerateResult:
     """Render a project at ``level`` into ``dst`` (which must not exist or be empty).
@@ -376,6 +377,7 @@ def generate(
             git=git,
             force_nested=force_nested,
             follow_symlink=follow_symlink,
+            lock=lock,
             report=on_progress or (lambda _message: None),
         )
     except KeyboardInterrupt:
@@ -392,6 +394,7 @@ def _generate(
     git: bool,
     force_nested: bool,
     follow_symlink: bool,
+    lock: bool,
     report: Progress,
 ) -> GenerateResult:
     dst = Path(dst).expanduser().absolute()
@@ -416,8 +419,9 @@ def _generate(
 
     report("Preparing the template")
     tag = ensure_version(on_wait=report)
-    recorded, commit = _create(dst, tag, answers, defaults=defaults, git=git, report=report)
-    notes = [] if commit or not git else ["git was not found: the project is not a git repository yet."]
+    recorded, commit, notes = _create(dst, tag, answers, defaults=defaults, git=git, lock=lock, report=report)
+    if git and not commit:
+        notes.append("git was not found: the project is not a git repository yet.")
     if shutil.which("uv") is None:
         notes.append(
             "uv is not on your PATH, and the project is set up and run with it: install it "
@@ -437,9 +441,11 @@ def _generate(
 
 
 def _create(
-    dst: Path, tag: str, answers: dict[str, Any], *, defaults: bool, git: bool, report: Progress
-) -> tuple[dict[str, Any], str | None]:
-    """Render into a staging directory on dst's file system, then move it into place."""
+    dst: Path, tag: str, answers: dict[str, Any], *, defaults: bool, git: bool, lock: bool, report: Progress
+) -> tuple[dict[str, Any], str | None, list[str]]:
+    """Render into a staging directory on dst's file system (lock, commit), then move it into place.
+
+    Returns the recorded answers, the first commit (None without git) and notes for the user."""
     fill = dst.exists()  # an empty directory (maybe a mount point): stage inside it, keep it
     created_parents = [] if fill else [p for p in reversed(dst.parents) if not p.exists()]
     try:
@@ -457,6 +463,11 @@ def _create(
             report(f"Rendering {answers['project_name']} at level {answers['level']}")
             _render(tag, staging.path, answers, defaults=defaults)
             recorded = yaml.safe_load((staging.path / ".copier-answers.yml").read_text(encoding="utf-8"))
+            notes: list[str] = []
+            if lock and locking.needs_lock(recorded):
+                report("Locking dependencies (PyPI and PyTorch's CPU index)")
+                note = locking.lock(staging.path)
+                notes += [note] if note else []
             commit = None
             if git:
                 report("Creating the git repository")
@@ -487,4 +498,4 @@ def _create(
         raise
     finally:
         staging.release()
-    return recorded, commit
+    return recorded, commit, notes

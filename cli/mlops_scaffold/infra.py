@@ -7,6 +7,9 @@ the ``Pulumi.<project>-<env>.yaml`` stack file. Pulumi is imported only inside `
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -15,22 +18,17 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from mlops_scaffold.errors import (
-    InfraDependencyError,
-    InvalidInputError,
-    PolicyViolationError,
-    StackDirectoryError,
-)
+from mlops_scaffold.errors import InfraDependencyError, InvalidInputError, StackDirectoryError
+from mlops_scaffold.errors import PolicyViolationError as PolicyViolationError  # the CLI's `plan` uses it
 from mlops_scaffold.levels import get_level
 from mlops_scaffold.project import ANSWERS_FILE, read_project
 
 if TYPE_CHECKING:
     from mlops_stacks.config import StackConfig
 
-__all__ = ["InfraDependencyError", "PolicyViolationError", "StackDirectoryError"]  # and the functions below
-
 PULUMI_PROJECT = "mlops-platform"
 PLACEHOLDER_OWNER = "example-org"
+PLACEHOLDER_TAG = "0000000"  # the training image tag of plans that have none (a commit SHA in real stacks)
 
 
 # ---- plan ---------------------------------------------------------------------------------------
@@ -69,6 +67,17 @@ KEY_PROPERTIES: dict[str, tuple[str, ...]] = {
     "aws:sns/topic:Topic": ("kmsMasterKeyId",),
     "aws:cloudwatch/metricAlarm:MetricAlarm": ("namespace", "metricName", "threshold"),
     "aws:iam/openIdConnectProvider:OpenIdConnectProvider": ("url",),
+    "aws:iam/role:Role": ("tags.mlops:principal",),
+    "aws:sagemaker/mlflowApp:MlflowApp": ("name",),
+    "aws:sagemaker/model:Model": ("enableNetworkIsolation",),
+    "aws:sagemaker/endpointConfiguration:EndpointConfiguration": (
+        "productionVariants[0].instanceType",
+        "productionVariants[0].initialInstanceCount",
+        "productionVariants[0].serverlessConfig.memorySizeInMb",
+    ),
+    "aws:ec2/flowLog:FlowLog": ("logDestination",),
+    "aws:s3/bucketLogging:BucketLogging": ("targetPrefix",),
+    "aws:sfn/stateMachine:StateMachine": ("name", "loggingConfiguration.level"),
 }
 
 
@@ -87,12 +96,44 @@ def key_properties(type_token: str, inputs: Mapping[str, Any]) -> dict[str, Any]
     return {path: value for path, value in shown.items() if value is not None}
 
 
+# Input properties that hold JSON documents (policies, definitions): --json shows them parsed.
+JSON_DOCUMENTS = (
+    "policy",
+    "assumeRolePolicy",
+    "definition",
+    "eventPattern",
+    "containerProperties",
+    "dashboardBody",
+)
+# Input properties that hold IAM, key or bucket policies (what --show-policies prints).
+POLICY_DOCUMENTS = ("policy", "assumeRolePolicy")
+
+
+def parsed_inputs(inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """``inputs`` with the JSON documents among them parsed into objects."""
+    result = dict(inputs)
+    for key in JSON_DOCUMENTS:
+        value = result.get(key)
+        if isinstance(value, str) and value.lstrip().startswith(("{", "[")):
+            with contextlib.suppress(ValueError):  # not JSON after all: show the string
+                result[key] = json.loads(value)
+    return result
+
+
 @dataclass(frozen=True)
 class PlannedResource:
     component: str
     type: str
     name: str
-    properties: dict[str, Any]
+    properties: dict[str, Any]  # the security-relevant ones (KEY_PROPERTIES), for the human view
+    inputs: dict[str, Any] = field(default_factory=dict)  # everything `pulumi up` would send
+    monthly_idle_usd: float = 0.0
+    ignore_changes: tuple[str, ...] = ()  # properties `pulumi up` leaves alone once created
+
+    @property
+    def policies(self) -> dict[str, Any]:
+        """The IAM, key and bucket policy documents among the inputs."""
+        return {key: self.inputs[key] for key in POLICY_DOCUMENTS if isinstance(self.inputs.get(key), dict)}
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -100,17 +141,24 @@ class PlannedResource:
             "type": self.type,
             "name": self.name,
             "properties": self.properties,
+            "inputs": self.inputs,
+            "ignore_changes": list(self.ignore_changes),
+            "monthly_idle_usd": round(self.monthly_idle_usd, 2),
         }
 
 
 @dataclass(frozen=True)
 class PlanResult:
+    stack: str
+    tier: str  # "platform" or "project"
     project: str
     env: str
-    level: int
+    level: int | None
     components: list[str]
     resources: list[PlannedResource]
     violations: list[Any]  # mlops_platform.policy.rules.Violation
+    cost: Any  # mlops_platform.cost.CostEstimate
+    exceptions: list[Any] = field(default_factory=list)  # mlops_platform.policy.rules.PolicyException
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -125,12 +173,16 @@ class PlanResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "stack": self.stack,
+            "tier": self.tier,
             "project": self.project,
             "env": self.env,
             "level": self.level,
             "count": self.count,
             "components": {name: [r.to_dict() for r in items] for name, items in self.by_component().items()},
+            "cost": self.cost.to_dict(),
             "violations": [v.to_dict() for v in self.violations],
+            "policy_exceptions": [e.to_dict() for e in self.exceptions],
             "notes": self.notes,
         }
 
@@ -143,57 +195,126 @@ def _import_stacks() -> None:
         raise InfraDependencyError(missing=f"the Pulumi SDKs ({error.name})") from None
 
 
+def example_settings(level: int, env: str) -> dict[str, Any]:
+    """The stack config of the example project `plan --level N` plans (placeholders where a real
+    project has values of its own)."""
+    return {
+        "project": "example",
+        "env": env,
+        "level": level,
+        "ciRepository": f"{PLACEHOLDER_OWNER}/example",
+        "trainingImageTag": PLACEHOLDER_TAG,
+    }
+
+
 def plan(
     *,
     level: int | str | None = None,
     project_path: Path | None = None,
     env: str = "dev",
     settings: Mapping[str, Any] | None = None,
+    platform: bool = False,
 ) -> PlanResult:
-    """What ``pulumi up`` would create for a level (or a generated project), computed offline.
+    """What ``pulumi up`` would create for a level, a generated project or (``platform=True``)
+    the environment's platform stack, computed offline, with its policy check and its cost.
 
     ``settings`` are extra ``mlops:*`` stack config values (e.g. ``{"servingImage": ...}``).
     """
-    if (level is None) == (project_path is None):
+    if sum((level is not None, project_path is not None, platform)) != 1:
         raise InvalidInputError(
-            "Give either a level or a project path to plan.",
-            fix="Use `mlops-scaffold plan --level 2` or `mlops-scaffold plan PROJECT_PATH`.",
+            "Give one of a level, a project path or --platform to plan.",
+            fix="Use `mlops-scaffold plan --level 2`, `mlops-scaffold plan PROJECT_PATH` or "
+            "`mlops-scaffold plan --platform`.",
         )
     _import_stacks()
-    from mlops_platform.policy.rules import Resource, evaluate
+    from mlops_platform.cost import estimate
+    from mlops_platform.policy.rules import Resource, evaluate, exceptions
+    from mlops_stacks.config import PlatformConfig, StackConfig
     from mlops_stacks.offline import run_offline
 
     notes: list[str] = []
-    if project_path is not None:
+    config: StackConfig | PlatformConfig
+    if platform:
+        config = PlatformConfig.from_mapping({"env": env} | dict(settings or {}))
+    elif project_path is not None:
         config, notes = stack_config_from_project(project_path, env=env, settings=settings)
     else:
-        from mlops_stacks.config import StackConfig
-
-        values = {
-            "project": "example",
-            "env": env,
-            "level": get_level(level).number,  # InvalidLevelError (exit 4), as for `new`
-            "ciRepository": f"{PLACEHOLDER_OWNER}/example",
-        } | dict(settings or {})
-        config = StackConfig.from_mapping(values)
+        number = get_level(level).number  # InvalidLevelError (exit 4), as for `new`
+        config = StackConfig.from_mapping(example_settings(number, env) | dict(settings or {}))
     run = run_offline(config)
+    costs = estimate(run.resources)
+    idle = {(c.type, c.name): c.monthly_usd for c in costs.by_resource}
     order = {name: index for index, name in enumerate(run.components)}
     resources = sorted(
         (
-            PlannedResource(r.component or "stack", r.type, r.name, key_properties(r.type, r.inputs))
+            PlannedResource(
+                r.component or "stack",
+                r.type,
+                r.name,
+                key_properties(r.type, r.inputs),
+                parsed_inputs(r.inputs),
+                idle.get((r.type, r.name), 0.0),
+                r.ignore_changes,
+            )
             for r in run.resources
         ),
         key=lambda r: (order.get(r.component, len(order)), r.type, r.name),  # stable, whatever the RPC order
     )
-    violations = evaluate(Resource(r.type, r.name, r.inputs, r.urn, r.refs) for r in run.resources)
+    planned = [Resource(r.type, r.name, r.inputs, r.urn, r.refs) for r in run.resources]
+    notes += _plan_notes(config, run, costs)
+    found: dict[str, Any] = {
+        "components": run.components,
+        "resources": resources,
+        "violations": evaluate(planned),
+        "cost": costs,
+        "exceptions": exceptions(planned),
+        "notes": notes,
+    }
+    if isinstance(config, PlatformConfig):
+        return PlanResult(
+            stack=config.stack_name, tier="platform", project="platform", env=config.env, level=None, **found
+        )
+    return PlanResult(
+        stack=config.stack_name,
+        tier="project",
+        project=config.project,
+        env=config.env,
+        level=config.level,
+        **found,
+    )
+
+
+def _plan_notes(config: Any, run: Any, costs: Any) -> list[str]:
+    from mlops_stacks.config import StackConfig
+
+    notes = []
+    if costs.unpriced:
+        notes.append(
+            "The price table has no price for "
+            + ", ".join(costs.unpriced)
+            + ": the idle total leaves it out."
+        )
+    if not isinstance(config, StackConfig):
+        notes.append(
+            f"The platform stack {config.stack_name} is created once per account and environment, before "
+            "any project stack of that environment (`pulumi up --stack " + config.stack_name + "`)."
+        )
+        return notes
     if not config.components:
         notes.append(f"Level {config.level} needs no cloud infrastructure: the stack creates nothing.")
+        return notes
+    platform = run.result.platform
+    if platform is not None and platform.source.startswith("stack:"):
+        notes.append(
+            f"Reads the platform stack {platform.source.removeprefix('stack:')} (network, OIDC provider, log "
+            "bucket): `pulumi up` it first; the plan uses made-up IDs for its outputs."
+        )
     if "serving" in config.components and not config.serving_image:
         notes.append(
             "No model is configured yet (mlops:servingImage), so the endpoint is not created; "
             "its name is published to SSM already."
         )
-    return PlanResult(config.project, config.env, config.level, run.components, resources, violations, notes)
+    return notes
 
 
 # ---- infra-config -------------------------------------------------------------------------------
@@ -231,6 +352,27 @@ def detect_repository(project_path: Path, *, vendor: str) -> str | None:
     return None
 
 
+def serving_settings(project_path: Path, *, env: str) -> dict[str, Any]:
+    """The endpoint size of ``env`` from the project's configs/pipeline.yaml (``environments.<env>.
+    endpoint``), as stack config: the project's deploy.py creates endpoint configurations of that
+    size, and an endpoint with autoscaling refuses an update to another instance type."""
+    pipeline = Path(project_path) / "configs" / "pipeline.yaml"
+    try:
+        raw = yaml.safe_load(pipeline.read_text(encoding="utf-8")) if pipeline.is_file() else None
+    except yaml.YAMLError:
+        return {}
+    environments = raw.get("environments") if isinstance(raw, dict) else None
+    endpoint = (environments or {}).get(env) or {}
+    endpoint = endpoint.get("endpoint") if isinstance(endpoint, dict) else None
+    if not isinstance(endpoint, dict):
+        return {}
+    found = {
+        "servingInstanceType": endpoint.get("instance_type"),
+        "servingInstanceCount": endpoint.get("instance_count"),
+    }
+    return {key: value for key, value in found.items() if value is not None}
+
+
 def stack_config_from_project(
     project_path: Path,
     *,
@@ -238,7 +380,8 @@ def stack_config_from_project(
     settings: Mapping[str, Any] | None = None,
     ci_repository: str | None = None,
 ) -> tuple[StackConfig, list[str]]:
-    """The stack config a generated project needs, and notes for the person running it."""
+    """The stack config a generated project needs, and notes for the person running it (for
+    `plan`: values only a real stack has get placeholders, each with a note)."""
     from mlops_stacks.config import StackConfig
 
     answers = read_answers(project_path)
@@ -254,6 +397,8 @@ def stack_config_from_project(
     }
     if repository:
         values["ciRepository"] = repository
+    if int(answers["level"]) >= 3:
+        values |= serving_settings(project_path, env=env)
     values |= dict(settings or {})
     config = StackConfig.from_mapping(values)
     if "ci_identity" in config.components and not config.ci_repository:
@@ -261,8 +406,14 @@ def stack_config_from_project(
             f"No {vendor} remote 'origin' found: set mlops:ciRepository (OWNER/REPO) before "
             "`pulumi up`; the plan uses a placeholder."
         )
-        config = StackConfig.from_mapping(values | {"ciRepository": f"{PLACEHOLDER_OWNER}/{config.project}"})
-    return config, notes
+        values["ciRepository"] = f"{PLACEHOLDER_OWNER}/{config.project}"
+    if "training" in config.components and not config.training_image_tag:
+        notes.append(
+            "Set mlops:trainingImageTag to the tag CI pushed (the commit SHA) before `pulumi up`; the plan "
+            f"uses {PLACEHOLDER_TAG}."
+        )
+        values["trainingImageTag"] = PLACEHOLDER_TAG
+    return StackConfig.from_mapping(values), notes
 
 
 @dataclass(frozen=True)
@@ -273,6 +424,9 @@ class InfraConfigResult:
     previous_level: int | None
     level: int
     config: dict[str, Any]
+    platform_path: Path
+    platform_stack: str
+    platform_created: bool
     notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -283,6 +437,11 @@ class InfraConfigResult:
             "previous_level": self.previous_level,
             "level": self.level,
             "config": self.config,
+            "platform": {
+                "path": str(self.platform_path),
+                "stack": self.platform_stack,
+                "created": self.platform_created,
+            },
             "notes": self.notes,
         }
 
@@ -298,6 +457,26 @@ def find_stack_directory(start: Path) -> Path:
     raise StackDirectoryError(start=start)
 
 
+def _read_stack_file(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        return {}
+    existing = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    if not isinstance(existing, dict) or not isinstance(existing.get("config", {}), dict):
+        raise InvalidInputError(
+            f"{path} is not a Pulumi stack file (no 'config' mapping).",
+            fix="Fix or move the file, then run infra-config again.",
+        )
+    return existing
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to a temporary file beside ``path``, then rename it: a killed process
+    leaves the old file or the new one, never half of one."""
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, path)
+
+
 def write_stack_config(
     project_path: Path,
     *,
@@ -306,12 +485,15 @@ def write_stack_config(
     ci_repository: str | None = None,
     region: str = "us-east-1",
 ) -> InfraConfigResult:
-    """Write (or update) ``Pulumi.<project>-<env>.yaml`` so the stack matches the project's level.
+    """Write (or update) ``Pulumi.<project>-<env>.yaml`` so the stack matches the project's level,
+    and ``Pulumi.platform-<env>.yaml`` for the environment's platform stack if there is none yet.
 
-    Keys already in the file that this function does not own are kept; ``mlops:level`` follows
-    the project's answers, so re-running after `mlops-scaffold upgrade` raises the stack's level.
+    Keys already in the files that this function does not own are kept; ``mlops:level`` follows
+    the project's answers, so re-running after `mlops-scaffold upgrade` raises the stack's level,
+    and the endpoint size follows the project's configs/pipeline.yaml. Both files are checked
+    before either is written.
     """
-    from mlops_stacks.config import StackConfig
+    from mlops_stacks.config import PlatformConfig, StackConfig
 
     project_path = Path(project_path)
     answers = read_answers(project_path)
@@ -322,14 +504,7 @@ def write_stack_config(
         )
     stack = f"{answers['project_name']}-{env}"
     path = directory / f"Pulumi.{stack}.yaml"
-    existing: dict[str, Any] = {}
-    if path.is_file():
-        existing = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        if not isinstance(existing, dict) or not isinstance(existing.get("config", {}), dict):
-            raise InvalidInputError(
-                f"{path} is not a Pulumi stack file (no 'config' mapping).",
-                fix="Fix or move the file, then run infra-config again.",
-            )
+    existing = _read_stack_file(path)
     config: dict[str, Any] = dict(existing.get("config") or {})
     previous_level = config.get("mlops:level")
 
@@ -347,6 +522,8 @@ def write_stack_config(
     )
     if repository:
         owned["mlops:ciRepository"] = repository
+    if int(answers["level"]) >= 3:
+        owned |= {f"mlops:{key}": value for key, value in serving_settings(project_path, env=env).items()}
     config.setdefault("aws:region", region)
     config.update(owned)
     # Validate the result the way the stack program will read it (unknown mlops keys, bad values).
@@ -354,23 +531,49 @@ def write_stack_config(
     if "ci_identity" in parsed.components and parsed.ci_repository:
         check_ci_repository(parsed.ci_repository, vendor=parsed.ci_vendor)  # as `plan` would
 
+    platform_stack = f"platform-{env}"
+    platform_path = directory / f"Pulumi.{platform_stack}.yaml"
+    platform_existing = _read_stack_file(platform_path)
+    platform_config = dict(platform_existing.get("config") or {})
+    platform_config.setdefault("aws:region", config["aws:region"])
+    platform_config |= {"mlops:tier": "platform", "mlops:env": env}
+    PlatformConfig.from_mapping({k: v for k, v in platform_config.items() if k.startswith("mlops:")})
+
     notes = []
     if "ci_identity" in parsed.components and not parsed.ci_repository:
         notes.append(
             f"Set the repository whose CI may deploy: `pulumi config set mlops:ciRepository OWNER/REPO "
             f"--stack {stack}` (no {vendor} remote 'origin' was found in {project_path})."
         )
+    if "training" in parsed.components and not parsed.training_image_tag:
+        notes.append(
+            f"Set the training image: `pulumi config set mlops:trainingImageTag <commit SHA CI pushed> "
+            f"--stack {stack}` (the image repository's tags are immutable)."
+        )
     if previous_level is not None and int(previous_level) > parsed.level:
         notes.append(
             f"The stack was at level {previous_level} and now follows the project at level "
             f"{parsed.level}: `pulumi up` will remove the higher level's resources."
         )
-    document = dict(existing) | {"config": config}
+    if parsed.components:
+        notes.append(
+            f"Deploy {platform_stack} before {stack}: `pulumi up --stack {platform_stack}` once per account "
+            "and environment, then each project's stack."
+        )
     header = (
         f"# Stack {stack}: written by `mlops-scaffold infra-config` from {ANSWERS_FILE} of the project.\n"
         "# Re-run it after `mlops-scaffold upgrade`; keys you add are kept (comments are not).\n"
     )
-    path.write_text(header + yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+    platform_header = (
+        f"# Stack {platform_stack}: the platform every project of environment {env} shares (network,\n"
+        "# OIDC providers, log bucket). Written by `mlops-scaffold infra-config`; keys you add are kept.\n"
+    )
+    _write_atomically(
+        platform_path,
+        platform_header
+        + yaml.safe_dump(dict(platform_existing) | {"config": platform_config}, sort_keys=False),
+    )
+    _write_atomically(path, header + yaml.safe_dump(dict(existing) | {"config": config}, sort_keys=False))
     return InfraConfigResult(
         path=path,
         stack=stack,
@@ -378,5 +581,8 @@ def write_stack_config(
         level=parsed.level,
         previous_level=int(previous_level) if previous_level is not None else None,
         config=config,
+        platform_path=platform_path,
+        platform_stack=platform_stack,
+        platform_created=not platform_existing,
         notes=notes,
     )

@@ -27,6 +27,8 @@ class Capability:
     level: int
     # CI vendor (or "*" for any) -> paths in a generated project, any one of which proves it.
     evidence: dict[str, tuple[str, ...]]
+    # Required capabilities define the level; the others are recommended practices (see maturity.yml).
+    required: bool = True
 
     def evidence_paths(self, *, package: str, ci: str) -> tuple[str, ...]:
         paths = self.evidence.get(ci, self.evidence.get("*", ()))
@@ -42,6 +44,14 @@ class Level:
     summary: str
     capabilities: tuple[Capability, ...]
 
+    @property
+    def required(self) -> tuple[Capability, ...]:
+        return tuple(c for c in self.capabilities if c.required)
+
+    @property
+    def recommended(self) -> tuple[Capability, ...]:
+        return tuple(c for c in self.capabilities if not c.required)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "level": self.number,
@@ -50,7 +60,8 @@ class Level:
             "built": self.built,
             "summary": self.summary,
             "capabilities": [
-                {"key": c.key, "title": c.title, "description": c.description} for c in self.capabilities
+                {"key": c.key, "title": c.title, "description": c.description, "required": c.required}
+                for c in self.capabilities
             ],
         }
 
@@ -60,7 +71,10 @@ def _capability(raw: dict[str, Any], level: int) -> Capability:
     by_vendor = (
         {"*": tuple(evidence)} if isinstance(evidence, list) else {k: tuple(v) for k, v in evidence.items()}
     )
-    return Capability(raw["key"], raw["title"], raw["description"], level, by_vendor)
+    required = raw.get("required", True)
+    if not isinstance(required, bool):
+        raise ValueError(f"maturity.yml: 'required' of capability {raw['key']} must be true or false")
+    return Capability(raw["key"], raw["title"], raw["description"], level, by_vendor, required)
 
 
 @cache

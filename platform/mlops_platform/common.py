@@ -1,9 +1,9 @@
-"""What every component shares: the deployment scope, IAM documents and SSM publishing."""
+"""What every component shares: the deployment scope, argument checks, IAM documents, service
+roles and SSM publishing."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,11 +16,15 @@ from mlops_platform.naming import check_identifier
 from mlops_scaffold.contract import parameter_path
 
 TYPE_PREFIX = "mlops:platform"
+# Tag naming the runtime principal a role stands for (the IAM sufficiency tests look roles up by it).
+PRINCIPAL_TAG = "mlops:principal"
+# Tag recording a documented exception to a policy rule: key + rule name, value = the reason.
+EXCEPTION_TAG = "mlops:policy-exception:"
 
 
 @dataclass(frozen=True)
 class Scope:
-    """Where a component is deployed: the project, environment and AWS account and region."""
+    """Where a component is deployed: the project (or "platform"), environment, account and region."""
 
     project: str
     env: str
@@ -54,12 +58,60 @@ class Scope:
         """The SSM path every parameter of this project and environment lives under."""
         return parameter_path(project=self.project, env=self.env, name="data-bucket").rsplit("/", 1)[0]
 
+    def contract_read_statement(self) -> dict[str, Any]:
+        """Read the project's SSM contract, as the project's settings.resolve does: one
+        GetParametersByPath, authorised on the path (``parameter/mlops/p/e``, or with the trailing
+        slash the project passes)."""
+        return statement(
+            ["ssm:GetParametersByPath"],
+            [
+                self.arn("ssm", f"parameter{self.parameter_prefix}"),
+                self.arn("ssm", f"parameter{self.parameter_prefix}/*"),
+            ],
+            sid="ReadContract",
+        )
+
+
+# ---- argument checks ----------------------------------------------------------------------------
+
+Check = tuple[Callable[[Any], bool], str] | tuple[Callable[[Any], bool], str, str]
+
+
+def check_fields(args: object, checks: Mapping[str, Check]) -> None:
+    """Validate ``args`` (a component's Args dataclass) field by field.
+
+    ``checks`` maps a field name to ``(predicate, reason)`` or ``(predicate, reason, fix)``; the
+    first field whose value fails its predicate raises InvalidArgsError naming the field.
+    """
+    for field, (predicate, reason, *fix) in checks.items():
+        value = getattr(args, field)
+        if not predicate(value):
+            raise InvalidArgsError(
+                component=type(args).__name__,
+                field=field,
+                value=value,
+                reason=reason,
+                fix=fix[0] if fix else "",
+            )
+
 
 def require(
     condition: bool, *, component: str, field: str, value: object, reason: str, fix: str = ""
 ) -> None:
+    """One ad-hoc check (for checks that involve several fields)."""
     if not condition:
         raise InvalidArgsError(component=component, field=field, value=value, reason=reason, fix=fix)
+
+
+def exception_tag(rule: str, reason: str) -> dict[str, str]:
+    """Tags recording a documented exception to policy rule ``rule`` (listed in docs/infrastructure.md).
+
+    Tag values allow letters, digits, spaces and ``_ . : / = + - @`` only.
+    """
+    return {f"{EXCEPTION_TAG}{rule}": reason}
+
+
+# ---- IAM documents ------------------------------------------------------------------------------
 
 
 def statement(
@@ -84,18 +136,78 @@ def policy_document(*statements: dict[str, Any]) -> pulumi.Output[str]:
     return pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": list(statements)})
 
 
-def service_trust_policy(service: str) -> str:
-    """Trust policy letting one AWS service (e.g. 'sagemaker.amazonaws.com') assume a role."""
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}],
-        }
-    )
+def source_conditions(account_id: pulumi.Input[str], source_arn: pulumi.Input[str] | None) -> dict[str, Any]:
+    """``aws:SourceAccount`` (and ``aws:SourceArn``) conditions against the confused-deputy problem.
+
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/confused-deputy.html
+    """
+    condition: dict[str, Any] = {"StringEquals": {"aws:SourceAccount": account_id}}
+    if source_arn is not None:
+        condition["ArnLike"] = {"aws:SourceArn": source_arn}
+    return condition
+
+
+def service_trust_policy(
+    service: str, *, account_id: pulumi.Input[str] | None, source_arn: pulumi.Input[str] | None = None
+) -> pulumi.Output[str]:
+    """Trust policy letting one AWS service assume a role, for this account (and source) only.
+
+    ``account_id=None`` leaves the conditions out: only for services that do not set
+    aws:SourceAccount when they assume a role (EC2 instance profiles), a documented exception.
+    """
+    trust: dict[str, Any] = {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}
+    if account_id is not None:
+        trust["Condition"] = source_conditions(account_id, source_arn)
+    return pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": [trust]})
 
 
 def kms_use_statement(key_arn: pulumi.Input[str]) -> dict[str, Any]:
-    return statement(["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"], [key_arn])
+    """What S3 calls the project key for on the caller's behalf (SSE-KMS): GenerateDataKey to
+    write, Decrypt to read (https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingKMSEncryption.html)."""
+    return statement(["kms:Decrypt", "kms:GenerateDataKey"], [key_arn], sid="UseProjectKey")
+
+
+@dataclass(frozen=True)
+class ServiceRole:
+    role: aws.iam.Role
+    policy: aws.iam.RolePolicy  # depend on it, not only on the role, before the service uses the role
+
+
+def service_role(
+    parent: pulumi.ComponentResource,
+    name: str,
+    *,
+    scope: Scope,
+    service: str,
+    principal: str,
+    description: str,
+    statements: Sequence[dict[str, Any]],
+    source_arn: pulumi.Input[str] | None = None,
+    confused_deputy_conditions: bool = True,
+    tags: Mapping[str, str] | None = None,
+) -> ServiceRole:
+    """A role that ``service`` assumes for this account only, with one inline policy.
+
+    ``principal`` names the runtime principal (tag ``mlops:principal``) so the IAM sufficiency
+    tests can evaluate the calls that principal makes against exactly this role's policies.
+    """
+    child = pulumi.ResourceOptions(parent=parent)
+    role = aws.iam.Role(
+        f"{name}-role",
+        assume_role_policy=service_trust_policy(
+            service,
+            account_id=scope.account_id if confused_deputy_conditions else None,
+            source_arn=source_arn,
+        ),
+        description=description,
+        max_session_duration=3600,
+        tags={PRINCIPAL_TAG: principal, **(tags or {})},
+        opts=child,
+    )
+    policy = aws.iam.RolePolicy(
+        f"{name}-policy", role=role.id, policy=policy_document(*statements), opts=child
+    )
+    return ServiceRole(role, policy)
 
 
 def publish_parameters(

@@ -19,37 +19,35 @@ class ComponentSpec:
     requires: tuple[str, ...]  # components whose outputs it consumes
     publishes: tuple[str, ...]  # SSM contract names it writes (templates/project/contract.yml)
     summary: str
+    platform: tuple[str, ...] = ()  # what it needs from the platform stack (PLATFORM_OUTPUTS groups)
 
 
-# In dependency order: the stack builds them top to bottom.
+# In dependency order: the project stack builds them top to bottom. The network, the OIDC
+# providers and the access-log bucket are per account and environment: the platform stack builds
+# them once (PLATFORM_COMPONENTS) and project stacks read their IDs.
 COMPONENTS: tuple[ComponentSpec, ...] = (
     ComponentSpec(
         "ci_identity",
         ("ci", "training_image"),
         (),
         (),
-        "GitHub/GitLab OIDC deploy role and the ECR repository for the project's images",
-    ),
-    ComponentSpec(
-        "network",
-        ("gpu_training", "serving"),
-        (),
-        (),
-        "VPC with private subnets, S3 gateway endpoint, VPC interface endpoints, no public ingress",
+        "This environment's CI deploy role (GitHub/GitLab OIDC) and the training image repository",
+        ("oidc",),
     ),
     ComponentSpec(
         "storage",
         ("training_pipeline", "experiment_tracking", "feature_store"),
         (),
         ("data-bucket", "artifact-bucket"),
-        "KMS key and the data and artifact buckets",
+        "KMS key and the data and artifact buckets (access logs to the platform's log bucket)",
+        ("access_logs",),
     ),
     ComponentSpec(
         "tracking",
         ("experiment_tracking",),
         ("storage",),
         ("mlflow-tracking-uri",),
-        "SageMaker managed MLflow and the model package group",
+        "SageMaker serverless MLflow (or a tracking server) and the model package group",
     ),
     ComponentSpec(
         "feature_store",
@@ -61,25 +59,33 @@ COMPONENTS: tuple[ComponentSpec, ...] = (
     ComponentSpec(
         "training",
         ("gpu_training", "training_pipeline"),
-        ("network", "storage", "ci_identity", "tracking"),
+        ("storage", "ci_identity", "tracking"),
         ("training-job-queue", "training-job-definition", "training-state-machine-arn"),
         "AWS Batch GPU compute, job queue and definition, Step Functions training pipeline",
+        ("network",),
     ),
     ComponentSpec(
         "serving",
         ("serving",),
-        ("network", "storage"),
+        ("storage", "ci_identity", "tracking"),
         ("serving-endpoint-name",),
-        "SageMaker model, endpoint and autoscaling (once a model is configured)",
+        "Serving image repository, SageMaker endpoint (serverless or instances) and the CI deploy rights",
+        ("network",),
     ),
     ComponentSpec(
         "monitoring",
         ("drift_monitoring", "alerts", "automated_retraining"),
         ("training", "serving"),
         ("alerts-topic-arn", "drift-metric-namespace"),
-        "CloudWatch alarms and dashboard, SNS alerts, EventBridge retraining trigger",
+        "CloudWatch alarms and dashboard, SNS alerts, scheduled drift job, EventBridge retraining trigger",
+        ("network",),
     ),
 )
+
+# The platform stack (platform-<env>): what every project of an account and environment shares.
+PLATFORM_COMPONENTS: tuple[str, ...] = ("network", "ci_oidc", "access_logs")
+# Which platform component provides each group of outputs a project component needs.
+PLATFORM_OUTPUTS = {"network": "network", "oidc": "ci_oidc", "access_logs": "access_logs"}
 
 _BY_NAME = {spec.name: spec for spec in COMPONENTS}
 
@@ -100,6 +106,12 @@ def components_for_level(level: int) -> list[str]:
                 "fix the capability table in mlops_platform/components.py or maturity.yml."
             )
     return chosen
+
+
+def platform_needs(components: list[str]) -> list[str]:
+    """The platform output groups (``network``, ``oidc``, ``access_logs``) these components read."""
+    needs = {need for name in components for need in _BY_NAME[name].platform}
+    return [need for need in PLATFORM_OUTPUTS if need in needs]
 
 
 def published_names(level: int) -> list[str]:

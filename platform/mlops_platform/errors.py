@@ -13,4 +13,7 @@ class InvalidArgsError(InvalidInputError):
     def __init__(self, *, component: str, field: str, value: object, reason: str, fix: str = "") -> None:
         self.component = component
         self.field = field
-        super().__init__(f"{component}.{field} = {value!r} is not valid: {reason}.", fix=fix)
+        super().__init__(
+            f"{component}.{field} = {value!r} is not valid: {reason}.",
+            fix=fix or "Change the stack config value that sets it (docs/infrastructure.md lists every key).",
+        )

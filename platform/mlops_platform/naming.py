@@ -41,8 +41,13 @@ def physical_name(project: str, env: str, suffix: str = "", *, max_length: int =
 
 
 def endpoint_name(project: str, env: str) -> str:
-    """The SageMaker endpoint name (published before the endpoint exists, so it is fixed)."""
-    return physical_name(project, env, max_length=63)
+    """The SageMaker endpoint name (published before the endpoint exists, so it is fixed).
+
+    At most 46 characters, so that models and endpoint configurations named after it
+    (``{endpoint}-pulumi-{8 hex}``, ``{endpoint}-v{version}-...``) fit SageMaker's 63 and the CI
+    deploy role's rights on ``{endpoint}-*`` cover all of them.
+    """
+    return physical_name(project, env, max_length=46)
 
 
 def metric_namespace(project: str, env: str) -> str:

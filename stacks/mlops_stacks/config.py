@@ -1,18 +1,32 @@
-"""Stack configuration: the ``mlops:*`` keys of ``Pulumi.<stack>.yaml`` as a typed object (pure)."""
+"""Stack configuration: the ``mlops:*`` keys of ``Pulumi.<stack>.yaml`` as typed objects (pure).
+
+Two kinds of stacks share the Pulumi project: the platform stack of an environment
+(``platform-<env>``, ``mlops:tier: platform``) and the project stacks (``<project>-<env>``).
+"""
 
 from __future__ import annotations
 
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields
-from typing import Any
+from dataclasses import MISSING, asdict, dataclass, fields
+from typing import Any, TypeVar
 
-from mlops_platform.components import components_for_level, get_component
+from mlops_platform.components import components_for_level, get_component, platform_needs
 from mlops_scaffold.errors import InvalidInputError
 from mlops_scaffold.levels import get_level
 
 NAMESPACE = "mlops"
+PROD_ENVS = ("prod", "production")
+TIERS = ("project", "platform")
+
+# Keys earlier versions accepted in project stacks, and where their setting lives now.
+MOVED = {
+    "vpcCidr": "the platform stack (Pulumi.platform-<env>.yaml)",
+    "azCount": "the platform stack (Pulumi.platform-<env>.yaml)",
+    "interfaceEndpoints": "the platform stack (Pulumi.platform-<env>.yaml)",
+    "ciRef": "mlops:ciSubject (one exact token subject) or, for GitLab, mlops:ciBranch",
+}
 
 
 class StackConfigError(InvalidInputError):
@@ -28,30 +42,52 @@ class StackConfigError(InvalidInputError):
         )
 
 
+def _check_env(env: object) -> None:
+    if not re.match(r"^[a-z][a-z0-9-]{0,19}$", str(env)):
+        raise StackConfigError(
+            key="env",
+            problem=f"= {env!r} is not an environment name",
+            fix="Use a short lower-case name such as dev, staging or prod.",
+        )
+
+
 @dataclass(frozen=True)
 class StackConfig:
-    """Everything the program needs; field ``gpu_instance_types`` is config key ``mlops:gpuInstanceTypes``."""
+    """A project stack; field ``gpu_instance_types`` is config key ``mlops:gpuInstanceTypes``."""
 
     project: str
     env: str
     level: int
+    tier: str = "project"
     package_name: str = ""  # default: project name in snake case
     ci_vendor: str = "github"
     ci_repository: str | None = None  # "owner/repo" whose CI may assume the deploy role
-    ci_ref: str = "*"
-    oidc_provider_arn: str | None = None  # reuse the account's provider instead of creating one
-    vpc_cidr: str = "10.42.0.0/16"
-    az_count: int = 2
-    interface_endpoints: tuple[str, ...] | None = None  # None: the network component's default set
+    ci_branch: str = "main"  # GitLab: the protected branch the deploy jobs run on
+    ci_subject: str | None = None  # the exact OIDC token subject, when not the derived one
+    # The platform this project runs on: its stack (default platform-<env>) or its plain IDs.
+    platform_stack: str | None = None
+    vpc_id: str | None = None
+    subnet_ids: tuple[str, ...] | None = None
+    security_group_id: str | None = None
+    oidc_provider_arn: str | None = None
+    access_log_bucket: str | None = None
     gpu_instance_types: tuple[str, ...] = ("g5", "g6")
     spot: bool = False
     max_vcpus: int = 64
-    training_image_tag: str = "latest"
+    training_image_tag: str | None = None  # the tag CI pushed; required from the level that trains
+    mlflow: str = "app"  # "app": serverless MLflow App; "server": a tracking server
+    mlflow_server_size: str = "Small"
     serving_image: str | None = None  # no image: the endpoint is not created yet
     serving_model_data_url: str | None = None
+    serving_mode: str | None = None  # serverless | provisioned; default: provisioned in prod only
     serving_instance_type: str = "ml.m5.large"
+    serving_instance_count: int | None = None  # default: 2 in prod, else 1
+    serving_max_instances: int | None = None  # default: twice the instance count
+    serverless_memory_mb: int = 2048
+    serverless_max_concurrency: int = 5
     alert_email: str | None = None
     drift_threshold: float = 0.2
+    drift_schedule: str = "rate(1 day)"
     force_destroy: bool = False
     # Build only these of the level's components, e.g. what LocalStack community can host.
     # The stack then publishes only part of the SSM contract: for local testing, never for projects.
@@ -64,18 +100,35 @@ class StackConfig:
                 problem=f"= {self.project!r} is not a project name",
                 fix="Use the project's name: letters, digits, '-' or '_'.",
             )
-        if not re.match(r"^[a-z][a-z0-9-]{0,19}$", str(self.env)):
+        if self.project == "platform":
             raise StackConfigError(
-                key="env",
-                problem=f"= {self.env!r} is not an environment name",
-                fix="Use a short lower-case name such as dev, staging or prod.",
+                key="project",
+                problem="= 'platform' is the name of the platform stacks",
+                fix="Rename the project.",
             )
+        _check_env(self.env)
         try:
             get_level(self.level)
         except InvalidInputError as error:
             raise StackConfigError(
                 key="level", problem=f"= {self.level!r} is not a level", fix=error.fix
             ) from None
+        if self.training_image_tag == "latest" or (self.serving_image or "").endswith(":latest"):
+            key = "trainingImageTag" if self.training_image_tag == "latest" else "servingImage"
+            raise StackConfigError(
+                key=key,
+                problem="names the tag 'latest', but the ECR repositories have immutable tags: 'latest' "
+                "could be pushed once, and the stack would never see a new image",
+                fix=f"Set mlops:{key} to the tag CI pushed, the git commit SHA (e.g. 3f2a1c0).",
+            )
+        for key, value, choices in (
+            ("mlflow", self.mlflow, ("app", "server")),
+            ("servingMode", self.serving_mode, (None, "serverless", "provisioned")),
+        ):
+            if value not in choices:
+                raise StackConfigError(
+                    key=key, problem=f"= {value!r} is not one of {[c for c in choices if c]}", fix=""
+                )
         if not self.package_name:
             object.__setattr__(self, "package_name", self.project.lower().replace("-", "_"))
         if self.only_components is not None:
@@ -107,6 +160,61 @@ class StackConfig:
             chosen = [name for name in chosen if name in self.only_components]
         return chosen
 
+    @property
+    def is_prod(self) -> bool:
+        return self.env in PROD_ENVS
+
+    @property
+    def effective_serving_mode(self) -> str:
+        return self.serving_mode or ("provisioned" if self.is_prod else "serverless")
+
+    @property
+    def effective_instance_count(self) -> int:
+        return self.serving_instance_count or (2 if self.is_prod else 1)
+
+    @property
+    def platform_reference(self) -> str:
+        """The platform stack's name, as StackReference takes it after the organization/project."""
+        return self.platform_stack or f"platform-{self.env}"
+
+    @property
+    def uses_platform_ids(self) -> bool:
+        """True when the platform's IDs are given as plain config (a platform not managed by Pulumi)."""
+        return any(
+            value is not None
+            for value in (
+                self.vpc_id,
+                self.subnet_ids,
+                self.security_group_id,
+                self.oidc_provider_arn,
+                self.access_log_bucket,
+            )
+        )
+
+    def required_platform_ids(self) -> dict[str, Any]:
+        """The plain platform IDs this stack's components need, or StackConfigError naming a missing one."""
+        needed: dict[str, dict[str, Any]] = {
+            "network": {
+                "vpcId": self.vpc_id,
+                "subnetIds": self.subnet_ids,
+                "securityGroupId": self.security_group_id,
+            },
+            "oidc": {"oidcProviderArn": self.oidc_provider_arn},
+            "access_logs": {"accessLogBucket": self.access_log_bucket},
+        }
+        values: dict[str, Any] = {}
+        for need in platform_needs(self.components):
+            for key, value in needed[need].items():
+                if value is None:
+                    raise StackConfigError(
+                        key=key,
+                        problem="is not set, but other platform IDs are (a platform Pulumi does not manage)",
+                        fix=f"Set every platform ID this level needs ({', '.join(needed[need])}), or none of "
+                        "them to read the platform stack.",
+                    )
+                values[key] = value
+        return values
+
     def require_ci_repository(self) -> str:
         if not self.ci_repository:
             raise StackConfigError(
@@ -116,43 +224,82 @@ class StackConfig:
             )
         return self.ci_repository
 
+    def require_training_image_tag(self) -> str:
+        if not self.training_image_tag:
+            raise StackConfigError(
+                key="trainingImageTag",
+                problem="is not set: the training job definition needs the tag of an image CI pushed "
+                "(the repository's tags are immutable, so there is no 'latest')",
+                fix="Run `pulumi config set mlops:trainingImageTag <git commit SHA CI pushed>`.",
+            )
+        return self.training_image_tag
+
     def to_config(self) -> dict[str, Any]:
         """The ``mlops:*`` keys for a stack file, leaving out values that equal the defaults."""
-        defaults = {f.name: f.default for f in fields(self)}
-        result: dict[str, Any] = {}
-        for name, value in asdict(self).items():
-            if name in ("project", "env", "level") or value != defaults[name]:
-                if name == "package_name" and value == self.project.lower().replace("-", "_"):
-                    continue
-                result[f"{NAMESPACE}:{_camel(name)}"] = list(value) if isinstance(value, tuple) else value
-        return result
+        return _to_config(self, always=("project", "env", "level"))
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> StackConfig:
         """Build from config keys, with or without the ``mlops:`` prefix (``gpuInstanceTypes`` or
         ``gpu_instance_types``); values may be the strings Pulumi config holds."""
-        known = {f.name: f for f in fields(cls)}
-        by_key = {_camel(name): name for name in known}
-        kwargs: dict[str, Any] = {}
-        for raw_key, raw_value in values.items():
-            key = raw_key.split(":", 1)[1] if raw_key.startswith(f"{NAMESPACE}:") else raw_key
-            name = by_key.get(key) or (key if key in known else None)
-            if name is None:
-                raise StackConfigError(
-                    key=key,
-                    problem="is not a setting of the mlops stacks",
-                    fix=f"Remove it or use one of: {', '.join(sorted(by_key))} (see docs/infrastructure.md).",
-                )
-            if raw_value is not None:
-                kwargs[name] = _parse(name, key, raw_value)
-        for required in ("project", "env", "level"):
-            if required not in kwargs:
-                raise StackConfigError(
-                    key=required,
-                    problem="is not set",
-                    fix="Write the stack file with `mlops-scaffold infra-config PROJECT_PATH`.",
-                )
-        return cls(**kwargs)
+        config = _from_mapping(cls, values, required=("project", "env", "level"))
+        if config.tier != "project":
+            raise StackConfigError(key="tier", problem=f"= {config.tier!r} in a project stack", fix="")
+        return config
+
+
+@dataclass(frozen=True)
+class PlatformConfig:
+    """The platform stack of one environment (``platform-<env>``)."""
+
+    env: str
+    tier: str = "platform"
+    vpc_cidr: str = "10.42.0.0/16"
+    az_count: int = 2
+    endpoint_az_count: int = 1
+    egress: str = "endpoints"  # endpoints | nat
+    interface_endpoints: tuple[str, ...] | None = (
+        None  # None: what the runtime needs (network.RUNTIME_ENDPOINTS)
+    )
+    github_oidc_provider: str = "create"  # create | lookup | none | ARN
+    gitlab_oidc_provider: str = "create"
+    log_retention_days: int = 365
+    force_destroy: bool = False
+
+    def __post_init__(self) -> None:
+        _check_env(self.env)
+
+    @property
+    def stack_name(self) -> str:
+        return f"platform-{self.env}"
+
+    @property
+    def components(self) -> list[str]:
+        from mlops_platform.components import PLATFORM_COMPONENTS
+
+        return list(PLATFORM_COMPONENTS)
+
+    def to_config(self) -> dict[str, Any]:
+        return _to_config(self, always=("tier", "env"))
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any]) -> PlatformConfig:
+        config = _from_mapping(cls, values, required=("env",))
+        if config.tier != "platform":
+            raise StackConfigError(key="tier", problem=f"= {config.tier!r} in a platform stack", fix="")
+        return config
+
+
+AnyConfig = StackConfig | PlatformConfig
+C = TypeVar("C", StackConfig, PlatformConfig)
+
+
+def load_config(values: Mapping[str, Any]) -> AnyConfig:
+    """The config of either kind of stack, told apart by ``mlops:tier`` (default ``project``)."""
+    tier = next((str(v) for k, v in values.items() if k.split(":", 1)[-1] == "tier"), "project")
+    if tier not in TIERS:
+        raise StackConfigError(key="tier", problem=f"= {tier!r} is not one of {list(TIERS)}", fix="")
+    return PlatformConfig.from_mapping(values) if tier == "platform" else StackConfig.from_mapping(values)
 
 
 def read_stack_values() -> dict[str, Any]:
@@ -163,14 +310,62 @@ def read_stack_values() -> dict[str, Any]:
     return {key: value for key, value in values.items() if key.startswith(f"{NAMESPACE}:")}
 
 
-_INT_FIELDS = {"level", "az_count", "max_vcpus"}
+_INT_FIELDS = {
+    "level",
+    "az_count",
+    "endpoint_az_count",
+    "max_vcpus",
+    "serving_instance_count",
+    "serving_max_instances",
+    "serverless_memory_mb",
+    "serverless_max_concurrency",
+    "log_retention_days",
+}
 _BOOL_FIELDS = {"spot", "force_destroy"}
-_TUPLE_FIELDS = {"gpu_instance_types", "interface_endpoints", "only_components"}
+_TUPLE_FIELDS = {"gpu_instance_types", "interface_endpoints", "only_components", "subnet_ids"}
 
 
 def _camel(name: str) -> str:
     head, *rest = name.split("_")
     return head + "".join(part.capitalize() for part in rest)
+
+
+def _to_config(config: AnyConfig, *, always: tuple[str, ...]) -> dict[str, Any]:
+    defaults = {f.name: f.default for f in fields(config)}
+    result: dict[str, Any] = {}
+    for name, value in asdict(config).items():
+        if name in always or value != defaults[name]:
+            if name == "package_name" and value == getattr(config, "project", "").lower().replace("-", "_"):
+                continue
+            result[f"{NAMESPACE}:{_camel(name)}"] = list(value) if isinstance(value, tuple) else value
+    return result
+
+
+def _from_mapping(cls: type[C], values: Mapping[str, Any], *, required: tuple[str, ...]) -> C:
+    known = {f.name: f for f in fields(cls)}
+    by_key = {_camel(name): name for name in known}
+    kwargs: dict[str, Any] = {}
+    for raw_key, raw_value in values.items():
+        key = raw_key.split(":", 1)[1] if raw_key.startswith(f"{NAMESPACE}:") else raw_key
+        name = by_key.get(key) or (key if key in known else None)
+        if name is None:
+            kind = "platform stacks" if cls is PlatformConfig else "project stacks"
+            raise StackConfigError(
+                key=key,
+                problem=f"is not a setting of the mlops {kind}"
+                + (f"; it moved to {MOVED[key]}" if key in MOVED else ""),
+                fix=f"Remove it or use one of: {', '.join(sorted(by_key))} (see docs/infrastructure.md).",
+            )
+        if raw_value is not None:
+            kwargs[name] = _parse(name, key, raw_value)
+    for name in required:
+        if name not in kwargs and known[name].default is MISSING:
+            raise StackConfigError(
+                key=_camel(name),
+                problem="is not set",
+                fix="Write the stack file with `mlops-scaffold infra-config PROJECT_PATH`.",
+            )
+    return cls(**kwargs)
 
 
 def _parse(name: str, key: str, value: Any) -> Any:

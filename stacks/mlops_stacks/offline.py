@@ -20,12 +20,60 @@ from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
 from mlops_platform.common import TYPE_PREFIX
-from mlops_stacks.config import StackConfig
+from mlops_stacks.config import AnyConfig
 from mlops_stacks.program import StackResult, build_stack, make_provider
 
 PULUMI_PROJECT = "mlops-platform"
 ACCOUNT_ID = "123456789012"
 REGION = "us-east-1"
+STACK_REFERENCE = "pulumi:pulumi:StackReference"
+
+# What the mocks answer for the platform stack a project stack references (made-up IDs).
+PLATFORM_OUTPUTS = {
+    "vpc_id": "vpc-0platform0000000",
+    "private_subnet_ids": ["subnet-0platform000000a", "subnet-0platform000000b"],
+    "workload_security_group_id": "sg-0platformworkload0",
+    "access_log_bucket": "platform-dev-logs-bucket",
+    "github_oidc_provider_arn": (
+        f"arn:aws:iam::{ACCOUNT_ID}:oidc-provider/token.actions.githubusercontent.com"
+    ),
+    "gitlab_oidc_provider_arn": f"arn:aws:iam::{ACCOUNT_ID}:oidc-provider/gitlab.com",
+    "egress": "endpoints",
+}
+
+# Resource ARNs in the form AWS gives them (the IAM sufficiency tests match policies against them).
+_ARN_FORMATS = {
+    "aws:iam/role:Role": "arn:aws:iam::{account}:role/{name}",
+    "aws:iam/policy:Policy": "arn:aws:iam::{account}:policy/{name}",
+    "aws:iam/instanceProfile:InstanceProfile": "arn:aws:iam::{account}:instance-profile/{name}",
+    "aws:s3/bucket:Bucket": "arn:aws:s3:::{name}",
+    "aws:kms/key:Key": "arn:aws:kms:{region}:{account}:key/{name}-key-id",
+    "aws:sfn/stateMachine:StateMachine": "arn:aws:states:{region}:{account}:stateMachine:{name}",
+    "aws:batch/jobQueue:JobQueue": "arn:aws:batch:{region}:{account}:job-queue/{name}",
+    "aws:batch/jobDefinition:JobDefinition": "arn:aws:batch:{region}:{account}:job-definition/{name}:1",
+    "aws:batch/computeEnvironment:ComputeEnvironment": (
+        "arn:aws:batch:{region}:{account}:compute-environment/{name}"
+    ),
+    "aws:sagemaker/mlflowApp:MlflowApp": "arn:aws:sagemaker:{region}:{account}:mlflow-app/app-{name}",
+    "aws:sagemaker/mlflowTrackingServer:MlflowTrackingServer": (
+        "arn:aws:sagemaker:{region}:{account}:mlflow-tracking-server/{name}"
+    ),
+    "aws:sagemaker/modelPackageGroup:ModelPackageGroup": (
+        "arn:aws:sagemaker:{region}:{account}:model-package-group/{name}"
+    ),
+    "aws:sagemaker/model:Model": "arn:aws:sagemaker:{region}:{account}:model/{name}",
+    "aws:sagemaker/endpointConfiguration:EndpointConfiguration": (
+        "arn:aws:sagemaker:{region}:{account}:endpoint-config/{name}"
+    ),
+    "aws:sagemaker/endpoint:Endpoint": "arn:aws:sagemaker:{region}:{account}:endpoint/{name}",
+    "aws:ecr/repository:Repository": "arn:aws:ecr:{region}:{account}:repository/{name}",
+    "aws:sns/topic:Topic": "arn:aws:sns:{region}:{account}:{name}",
+    "aws:cloudwatch/metricAlarm:MetricAlarm": "arn:aws:cloudwatch:{region}:{account}:alarm:{name}",
+    "aws:cloudwatch/eventRule:EventRule": "arn:aws:events:{region}:{account}:rule/{name}",
+    "aws:cloudwatch/logGroup:LogGroup": "arn:aws:logs:{region}:{account}:log-group:{name}",
+    "aws:ssm/parameter:Parameter": "arn:aws:ssm:{region}:{account}:parameter{name}",
+    "aws:iam/openIdConnectProvider:OpenIdConnectProvider": "arn:aws:iam::{account}:oidc-provider/{name}",
+}
 
 
 @dataclass(frozen=True)
@@ -37,6 +85,8 @@ class RecordedResource:
     component: str | None  # e.g. "Storage"; None for resources outside any component
     inputs: dict[str, Any]
     refs: dict[str, frozenset[str]] = field(default_factory=dict)  # input -> URNs of resources it points at
+    ignore_changes: tuple[str, ...] = ()  # properties `pulumi up` leaves as they are once created
+    outputs: dict[str, Any] = field(default_factory=dict)  # what the mocks answered (made-up IDs, ARNs)
 
     @property
     def is_component(self) -> bool:
@@ -45,7 +95,7 @@ class RecordedResource:
 
 @dataclass(frozen=True)
 class OfflineRun:
-    config: StackConfig
+    config: AnyConfig
     resources: list[RecordedResource]  # custom resources in creation order (no components, no provider)
     components: list[str]  # component type names, e.g. ["CiIdentity", "Storage"]
     result: StackResult
@@ -71,14 +121,24 @@ class RecordingMocks(pulumi.runtime.Mocks):
         self.registrations: list[tuple[str, str, dict[str, Any], str]] = []
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        if args.typ == STACK_REFERENCE:
+            self.registrations.append((args.typ, args.name, _reveal(dict(args.inputs)), args.name))
+            return args.name, {
+                "name": args.inputs.get("name"),
+                "outputs": PLATFORM_OUTPUTS,
+                "secretOutputNames": [],
+            }
         name = args.inputs.get("name") or args.name
+        if args.typ == "aws:iam/openIdConnectProvider:OpenIdConnectProvider":
+            name = str(args.inputs.get("url", name)).removeprefix("https://")
         physical_id = f"{args.name}-id"
         outputs = dict(args.inputs)
         outputs.setdefault("name", name)
-        outputs.setdefault(
-            "arn",
-            f"arn:aws:{_service(args.typ)}:{REGION}:{ACCOUNT_ID}:{args.typ.split(':')[-1].lower()}/{name}",
+        arn_format = _ARN_FORMATS.get(
+            args.typ,
+            f"arn:aws:{_service(args.typ)}:{{region}}:{{account}}:{args.typ.split(':')[-1].lower()}/{{name}}",
         )
+        outputs.setdefault("arn", arn_format.format(region=REGION, account=ACCOUNT_ID, name=name))
         by_type: dict[str, dict[str, Any]] = {
             "aws:s3/bucket:Bucket": {"bucket": args.name},
             "aws:ecr/repository:Repository": {
@@ -114,6 +174,11 @@ class RecordingMocks(pulumi.runtime.Mocks):
                 "zoneIds": ["use1-az1", "use1-az2", "use1-az4"],
                 "id": REGION,
             },
+            "aws:iam/getOpenIdConnectProvider:getOpenIdConnectProvider": {
+                "arn": f"arn:aws:iam::{ACCOUNT_ID}:oidc-provider/{str(args.args.get('url', '')).removeprefix('https://')}",
+                "url": args.args.get("url"),
+                "id": "existing-provider",
+            },
         }
         return answers.get(args.token, {})
 
@@ -136,10 +201,24 @@ def _component_of(urn: str) -> str | None:
     return components[-1] if components else None
 
 
-def use_mocks(*, stack: str = "plan") -> tuple[RecordingMocks, pulumi_mocks.MockMonitor]:
+class RecordingMonitor(pulumi_mocks.MockMonitor):
+    """The mock monitor, also remembering the resource options the engine would see."""
+
+    def __init__(self, mocks: RecordingMocks) -> None:
+        super().__init__(mocks)
+        self.ignore_changes: dict[str, tuple[str, ...]] = {}
+
+    def RegisterResource(self, request: Any) -> Any:
+        response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
+        if request.ignoreChanges:
+            self.ignore_changes[response.urn] = tuple(request.ignoreChanges)
+        return response
+
+
+def use_mocks(*, stack: str = "plan") -> tuple[RecordingMocks, RecordingMonitor]:
     """Reset Pulumi's process-wide runtime settings and install fresh recording mocks."""
     mocks = RecordingMocks()
-    monitor = pulumi_mocks.MockMonitor(mocks)
+    monitor = RecordingMonitor(mocks)
     pulumi_settings.reset_options(project=PULUMI_PROJECT, stack=stack, preview=False)
     pulumi.runtime.set_mocks(mocks, project=PULUMI_PROJECT, stack=stack, preview=False, monitor=monitor)
     return mocks, monitor
@@ -147,7 +226,7 @@ def use_mocks(*, stack: str = "plan") -> tuple[RecordingMocks, pulumi_mocks.Mock
 
 def run_program(
     program: Callable[[], Any], *, stack: str = "plan"
-) -> tuple[Any, RecordingMocks, pulumi_mocks.MockMonitor]:
+) -> tuple[Any, RecordingMocks, RecordingMonitor]:
     """Run ``program`` to completion under fresh mocks; returns its result, the mocks and the monitor."""
     mocks, monitor = use_mocks(stack=stack)
     outcome: dict[str, Any] = {}
@@ -159,7 +238,7 @@ def run_program(
     return outcome.get("result"), mocks, monitor
 
 
-def run_offline(config: StackConfig, *, aws_config: dict[str, Any] | None = None) -> OfflineRun:
+def run_offline(config: AnyConfig, *, aws_config: dict[str, Any] | None = None) -> OfflineRun:
     """Build ``config``'s stack under mocks (with the same provider the real program creates)."""
 
     def program() -> StackResult:
@@ -181,21 +260,42 @@ def run_offline(config: StackConfig, *, aws_config: dict[str, Any] | None = None
         for value in (physical_id, own_arn):
             if isinstance(value, str):
                 by_value[value] = urn
-        recorded.append(RecordedResource(type_token, name, urn, physical_id, _component_of(urn), inputs))
+        recorded.append(
+            RecordedResource(
+                type_token,
+                name,
+                urn,
+                physical_id,
+                _component_of(urn),
+                inputs,
+                ignore_changes=monitor.ignore_changes.get(urn, ()),
+                outputs=dict(state),
+            )
+        )
+
+    def strings(value: Any) -> list[str]:
+        if isinstance(value, dict):
+            return [s for item in value.values() for s in strings(item)]
+        if isinstance(value, list):
+            return [s for item in value for s in strings(item)]
+        return [value] if isinstance(value, str) else []
 
     def refs(inputs: dict[str, Any]) -> dict[str, frozenset[str]]:
+        """Which resources each input points at (IDs or ARNs anywhere inside it), like the
+        property dependencies the engine hands the policy pack."""
         found = {}
         for prop, value in inputs.items():
-            values = value if isinstance(value, list) else [value]
-            hits = frozenset(by_value[v] for v in values if isinstance(v, str) and v in by_value)
+            hits = frozenset(by_value[v] for v in strings(value) if v in by_value)
             if hits:
                 found[prop] = hits
         return found
 
     resources = [
-        RecordedResource(r.type, r.name, r.urn, r.id, r.component, r.inputs, refs(r.inputs))
+        RecordedResource(
+            r.type, r.name, r.urn, r.id, r.component, r.inputs, refs(r.inputs), r.ignore_changes, r.outputs
+        )
         for r in recorded
-        if not r.is_component and not r.type.startswith("pulumi:providers:")
+        if not r.is_component and not r.type.startswith("pulumi:")
     ]
     built = {r.type.removeprefix(f"{TYPE_PREFIX}:") for r in recorded if r.is_component}
     # Registration order depends on RPC timing; report components in build order instead.

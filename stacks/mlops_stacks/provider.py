@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from mlops_stacks.config import StackConfig
+from mlops_stacks.config import AnyConfig, StackConfig
 
 # aws:<key> in the stack file -> (aws.Provider argument, kind)
 PROVIDER_KEYS: dict[str, tuple[str, str]] = {
@@ -27,7 +27,7 @@ PROVIDER_KEYS: dict[str, tuple[str, str]] = {
 }
 
 
-def provider_args(aws_config: Mapping[str, Any], config: StackConfig) -> dict[str, Any]:
+def provider_args(aws_config: Mapping[str, Any], config: AnyConfig) -> dict[str, Any]:
     """Keyword arguments for ``aws.Provider`` from the ``aws:*`` config values (strings or objects)."""
     kwargs: dict[str, Any] = {}
     for key, value in aws_config.items():
@@ -47,14 +47,12 @@ def provider_args(aws_config: Mapping[str, Any], config: StackConfig) -> dict[st
             kwargs[argument] = [merged]
         else:
             kwargs[argument] = str(value)
-    kwargs["default_tags"] = {
-        "tags": {
-            "mlops:project": config.project,
-            "mlops:env": config.env,
-            "mlops:level": str(config.level),
-            "managed-by": "mlops-scaffold",
-        }
-    }
+    tags = {"mlops:env": config.env, "managed-by": "mlops-scaffold"}
+    if isinstance(config, StackConfig):
+        tags |= {"mlops:project": config.project, "mlops:level": str(config.level)}
+    else:
+        tags["mlops:tier"] = "platform"
+    kwargs["default_tags"] = {"tags": tags}
     return kwargs
 
 

@@ -13,6 +13,13 @@ from mlops_scaffold.cli import app
 from mlops_scaffold.infra import PULUMI_PROJECT, detect_repository, plan, write_stack_config
 
 runner = CliRunner()
+PIPELINE = """
+environments:
+  local: {online_store: sqlite}
+  dev: {online_store: dynamodb, endpoint: {instance_type: ml.t2.medium, instance_count: 1}}
+  staging: {online_store: dynamodb, endpoint: {instance_type: ml.m5.large, instance_count: 1}}
+  prod: {online_store: dynamodb, endpoint: {instance_type: ml.m5.large, instance_count: 2}}
+"""
 
 
 def _project(tmp_path: Path, *, level: int = 2, name: str = "churn", remote: str | None = None) -> Path:
@@ -27,6 +34,9 @@ def _project(tmp_path: Path, *, level: int = 2, name: str = "churn", remote: str
         "ci": "github",
     }
     (project / ".copier-answers.yml").write_text(yaml.safe_dump(answers))
+    if level >= 3:  # the endpoint sizes of the template's configs/pipeline.yaml
+        (project / "configs").mkdir()
+        (project / "configs" / "pipeline.yaml").write_text(PIPELINE)
     if remote:
         (project / ".git").mkdir()
         (project / ".git" / "config").write_text(
@@ -36,31 +46,68 @@ def _project(tmp_path: Path, *, level: int = 2, name: str = "churn", remote: str
     return project
 
 
-@pytest.mark.parametrize(("level", "count"), [(0, 0), (1, 5)])
-def test_plan_level_prints_the_resources_and_their_count(level: int, count: int) -> None:
+@pytest.mark.parametrize(("level", "count"), [(0, 0), (1, 4)])
+def test_plan_level_prints_the_resources_their_count_and_cost(level: int, count: int) -> None:
     result = runner.invoke(app, ["plan", "--level", str(level)])
     assert result.exit_code == 0, result.output
-    assert f"{count} resources, 0 policy violations." in result.output
+    assert f"{count} resources, 0 policy violations, $0.00/month idle." in result.output
 
 
 @pytest.mark.parametrize("level", [2, 3, 4])
-def test_plan_json_groups_resources_by_component(level: int) -> None:
+def test_plan_json_groups_resources_by_component_with_full_inputs(level: int) -> None:
     result = runner.invoke(app, ["plan", "--level", str(level), "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
-    assert data["level"] == level and data["violations"] == []
-    assert data["count"] == sum(len(items) for items in data["components"].values()) > 50
+    assert data["level"] == level and data["violations"] == [] and data["tier"] == "project"
+    assert data["count"] == sum(len(items) for items in data["components"].values()) > 40
     assert "Training" in data["components"] and ("Monitoring" in data["components"]) == (level == 4)
-    key = {r["name"]: r["properties"] for r in data["components"]["Training"]}["example-dev-training-hosts"]
-    assert key == {"metadataOptions.httpTokens": "required", "blockDeviceMappings[0].ebs.encrypted": "true"}
+    hosts = {r["name"]: r for r in data["components"]["Training"]}["example-dev-training-hosts"]
+    assert hosts["properties"] == {
+        "metadataOptions.httpTokens": "required",
+        "blockDeviceMappings[0].ebs.encrypted": "true",
+    }
+    assert hosts["inputs"]["metadataOptions"]["httpPutResponseHopLimit"] == 2
+    # policy documents are JSON objects, not strings
+    roles = [r for items in data["components"].values() for r in items if r["type"] == "aws:iam/role:Role"]
+    assert roles and all(isinstance(r["inputs"]["assumeRolePolicy"], dict) for r in roles)
+    policies = [r for items in data["components"].values() for r in items if "policy" in r["inputs"]]
+    assert all(isinstance(r["inputs"]["policy"], dict) for r in policies if r["type"].startswith("aws:iam/"))
+    cost = data["cost"]
+    assert cost["monthly_idle_usd"] == pytest.approx(
+        sum(r["monthly_idle_usd"] for r in cost["by_resource"]), abs=0.01
+    )
+    assert cost["prices_as_of"] == "2026-11-30" and cost["region"] == "us-east-1"
+    assert any(u["item"].startswith("Training hour on g5") for u in cost["usage_prices"])
+
+
+def test_plan_platform_shows_the_shared_tier_and_its_cost() -> None:
+    result = runner.invoke(app, ["plan", "--platform", "--env", "prod", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert (data["stack"], data["tier"], data["level"]) == ("platform-prod", "platform", None)
+    assert list(data["components"]) == ["Network", "CiOidc", "AccessLogs"]
+    assert data["cost"]["monthly_idle_usd"] == 73.0
+    assert [e["rule"] for e in data["policy_exceptions"]] == ["s3-bucket-access-logging"]
+    human = runner.invoke(app, ["plan", "--platform"])
+    assert human.exit_code == 0, human.output
+    assert "platform-dev: platform" in human.output and "$73.00/month idle" in human.output
+
+
+def test_plan_show_policies_prints_the_documents() -> None:
+    result = runner.invoke(app, ["plan", "--level", "1", "--show-policies"])
+    assert result.exit_code == 0, result.output
+    assert '"sts:AssumeRoleWithWebIdentity"' in result.output
+    assert '"repo:example-org/example:environment:dev"' in result.output
+    assert '"ecr:PutImage"' in result.output
 
 
 def test_plan_set_creates_the_endpoint() -> None:
     image = "123456789012.dkr.ecr.us-east-1.amazonaws.com/example-dev:1"
     result = runner.invoke(app, ["plan", "--level", "3", "--set", f"servingImage={image}", "--json"])
     assert result.exit_code == 0, result.output
-    types = {r["type"] for r in json.loads(result.output)["components"]["Serving"]}
-    assert "aws:sagemaker/endpoint:Endpoint" in types
+    serving = json.loads(result.output)["components"]["Serving"]
+    (endpoint,) = [r for r in serving if r["type"] == "aws:sagemaker/endpoint:Endpoint"]
+    assert endpoint["ignore_changes"] == ["endpointConfigName"] and endpoint["monthly_idle_usd"] == 0
 
 
 def test_plan_of_a_project_uses_its_level(tmp_path: Path) -> None:
@@ -69,18 +116,42 @@ def test_plan_of_a_project_uses_its_level(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert (data["project"], data["level"], list(data["components"])) == ("churn", 1, ["CiIdentity"])
-    assert data["notes"] == []
+    assert data["notes"] == [
+        "Reads the platform stack organization/mlops-platform/platform-dev (network, OIDC provider, log "
+        "bucket): `pulumi up` it first; the plan uses made-up IDs for its outputs."
+    ]
 
 
-def test_plan_notes_a_missing_ci_repository(tmp_path: Path) -> None:
-    result = plan(project_path=_project(tmp_path, level=1))
+def test_plan_notes_what_only_a_real_stack_has(tmp_path: Path) -> None:
+    result = plan(project_path=_project(tmp_path, level=2))
     assert any("mlops:ciRepository" in note for note in result.notes)
+    assert any("mlops:trainingImageTag" in note for note in result.notes)
+
+
+def test_plan_of_a_level_3_project_sizes_the_endpoint_from_its_pipeline_config(tmp_path: Path) -> None:
+    project = _project(tmp_path, level=3, remote="git@github.com:acme/churn.git")
+    image = "123456789012.dkr.ecr.us-east-1.amazonaws.com/churn-prod:1"
+    result = plan(project_path=project, env="prod", settings={"servingImage": image})
+    (config,) = [r for r in result.resources if r.type.endswith("EndpointConfiguration")]
+    variant = config.inputs["productionVariants"][0]
+    assert (variant["instanceType"], variant["initialInstanceCount"]) == ("ml.m5.large", 2)
+    assert result.cost.monthly_idle_usd > 160  # two ml.m5.large instances run all month
+    dev = plan(project_path=project, env="dev", settings={"servingImage": image})
+    (config,) = [r for r in dev.resources if r.type.endswith("EndpointConfiguration")]
+    assert config.inputs["productionVariants"][0]["serverlessConfig"] == {
+        "maxConcurrency": 5,
+        "memorySizeInMb": 2048,
+    }
 
 
 @pytest.mark.parametrize(
     ("args", "code", "message"),
     [
-        (["plan"], 2, "either a level or a project path"),
+        (["plan"], 2, "one of a level, a project path or --platform"),
+        (["plan", "--level", "2", "--platform"], 2, "one of a level, a project path or --platform"),
+        (["plan", "--level", "2", "--set", "trainingImageTag=latest"], 23, "mlops:trainingImageTag names"),
+        (["plan", "--level", "2", "--set", "vpcCidr=10.0.0.0/16"], 23, "moved to the platform stack"),
+        (["plan", "--platform", "--set", "egress=wifi"], 21, "NetworkArgs.egress"),
         (["plan", "--level", "9"], 4, "Level '9' does not exist"),
         (["plan", "--level", "2", "--set", "gpuInstanceTypes=m5"], 21, "TrainingArgs.instance_types"),
         (["plan", "--level", "2", "--set", "nonsense=1"], 23, "mlops:nonsense"),
@@ -115,6 +186,34 @@ def test_infra_config_writes_the_stack_file(tmp_path: Path) -> None:
         "mlops:packageName": "churn",
         "mlops:ciRepository": "acme/churn",
     }
+    platform = yaml.safe_load((out / "Pulumi.platform-dev.yaml").read_text())["config"]
+    assert platform == {"aws:region": "us-east-1", "mlops:tier": "platform", "mlops:env": "dev"}
+    assert "pulumi up --stack platform-dev" in result.output
+    assert not list(out.glob(".*.tmp")), "no temporary file is left behind"
+
+
+def test_infra_config_keeps_an_existing_platform_stack_file(tmp_path: Path) -> None:
+    (tmp_path / "Pulumi.platform-dev.yaml").write_text(
+        yaml.safe_dump({"config": {"mlops:tier": "platform", "mlops:env": "dev", "mlops:egress": "nat"}})
+    )
+    result = write_stack_config(_project(tmp_path, level=2), env="dev", output_dir=tmp_path)
+    assert result.platform_created is False
+    kept = yaml.safe_load(result.platform_path.read_text())["config"]
+    assert kept["mlops:egress"] == "nat" and kept["aws:region"] == "us-east-1"
+
+
+def test_infra_config_writes_neither_file_when_one_is_invalid(tmp_path: Path) -> None:
+    (tmp_path / "Pulumi.platform-dev.yaml").write_text(yaml.safe_dump({"config": {"mlops:bogus": 1}}))
+    result = runner.invoke(app, ["infra-config", str(_project(tmp_path, level=2)), "--output", str(tmp_path)])
+    assert result.exit_code == 23, result.output
+    assert not (tmp_path / "Pulumi.churn-dev.yaml").exists()
+
+
+def test_infra_config_takes_the_endpoint_size_from_the_pipeline_config(tmp_path: Path) -> None:
+    project = _project(tmp_path, level=3, remote="git@github.com:acme/churn.git")
+    result = write_stack_config(project, env="prod", output_dir=tmp_path)
+    assert result.config["mlops:servingInstanceType"] == "ml.m5.large"
+    assert result.config["mlops:servingInstanceCount"] == 2
 
 
 def test_infra_config_after_an_upgrade_raises_the_level_and_keeps_user_keys(tmp_path: Path) -> None:
@@ -185,12 +284,14 @@ def test_repository_detection(tmp_path: Path, remote: str, vendor: str, expected
 
 
 def test_the_example_stack_files_are_valid_configs() -> None:
-    from mlops_stacks.config import StackConfig
+    from mlops_stacks.config import load_config
     from mlops_stacks.provider import provider_args
 
-    for example in sorted(Path(__file__).resolve().parents[2].glob("stacks/examples/Pulumi.*.yaml")):
+    examples = sorted(Path(__file__).resolve().parents[2].glob("stacks/examples/Pulumi.*.yaml"))
+    assert len(examples) == 4
+    for example in examples:
         values = yaml.safe_load(example.read_text())["config"]
-        config = StackConfig.from_mapping({k: v for k, v in values.items() if k.startswith("mlops:")})
+        config = load_config({k: v for k, v in values.items() if k.startswith("mlops:")})
         args = provider_args({k[4:]: v for k, v in values.items() if k.startswith("aws:")}, config)
         assert args["region"], example
 
@@ -207,4 +308,3 @@ def test_plan_exits_24_and_lists_violations(monkeypatch: pytest.MonkeyPatch) -> 
     result = runner.invoke(app, ["plan", "--level", "1"])
     assert result.exit_code == 24, result.output
     assert "kms-key-rotation-enabled" in result.output and "breaks 1 security rule" in result.output
-

@@ -1,13 +1,14 @@
 """Integration: `pulumi up` and `pulumi destroy` against LocalStack with the Automation API.
 
-Deploys what LocalStack community can host (it has no ECR, Batch or SageMaker): the network,
-storage and feature-store components through ``build_stack`` with ``mlops:onlyComponents``, plus
-the monitoring component wired to a stand-in state machine. Then it reads the result back with
-boto3 and destroys the stack.
+Deploys the platform stack (network without interface endpoints, OIDC providers, log bucket)
+and, on it, a level-4 project stack with what LocalStack community can host (it has no ECR,
+Batch or SageMaker): the storage and feature-store components, read through a StackReference.
+Then it reads the result back with boto3 and destroys both stacks.
 
-It needs the Pulumi CLI with the aws plugin and a LocalStack endpoint (see docs/infrastructure.md),
-and skips, saying which is missing, otherwise. It proves only that these components deploy to
-LocalStack; it is not the evidence for anything the mock tests check.
+It needs the Pulumi CLI with the aws plugin and a LocalStack endpoint (see docs/infrastructure.md;
+.github/workflows/infra.yml runs it), and skips, saying which is missing, otherwise. It proves
+only that these components deploy to LocalStack; it is not the evidence for anything the mock
+tests check.
 """
 
 from __future__ import annotations
@@ -59,83 +60,11 @@ def _client(service: str) -> Any:
     )
 
 
-def test_up_and_destroy_on_localstack(tmp_path: Path) -> None:
-    reason = _skip_reason()
-    if reason:
-        pytest.skip(reason)
-    import pulumi
-    import pulumi_aws as aws
-    from pulumi import automation as auto
-
-    from mlops_platform.common import Scope
-    from mlops_platform.monitoring import Monitoring, MonitoringArgs
-    from mlops_stacks.config import StackConfig
-    from mlops_stacks.program import build_stack, make_provider
-
-    config = StackConfig.from_mapping(
-        {
-            "project": "lsdemo",
-            "env": "it",
-            "level": 2,
-            "onlyComponents": "network,storage,feature_store",
-            "interfaceEndpoints": "",
-            "forceDestroy": True,
-        }
-    )
-    aws_config = {
-        "region": "us-east-1",
-        "accessKey": "test",
-        "secretKey": "test",
-        "s3UsePathStyle": True,
-        "skipCredentialsValidation": True,
-        "skipMetadataApiCheck": True,
-        "skipRequestingAccountId": True,
-        "endpoints": [dict.fromkeys(SERVICES, ENDPOINT)],
-    }
-
-    def program() -> None:
-        provider = make_provider(config, aws_config)
-        result = build_stack(config, provider)
-        # Monitoring needs the training pipeline, which LocalStack cannot host: a stand-in state machine.
-        opts = pulumi.ResourceOptions(provider=provider)
-        role = aws.iam.Role(
-            "standin-role",
-            assume_role_policy=json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"Service": "states.amazonaws.com"},
-                            "Action": "sts:AssumeRole",
-                        }
-                    ],
-                }
-            ),
-            opts=opts,
-        )
-        machine = aws.sfn.StateMachine(
-            "standin-training",
-            role_arn=role.arn,
-            opts=opts,
-            definition=json.dumps({"StartAt": "Train", "States": {"Train": {"Type": "Pass", "End": True}}}),
-        )
-        Monitoring(
-            "lsdemo-it-monitoring",
-            MonitoringArgs(
-                scope=Scope(project="lsdemo", env="it", account_id="000000000000", region="us-east-1"),
-                state_machine_arn=machine.arn,
-                endpoint_name="lsdemo-it",
-            ),
-            opts,
-        )
-        for name, value in result.outputs().items():
-            pulumi.export(name, value)
-
+def _stack(auto: Any, tmp_path: Path, name: str, program: Any) -> Any:
     backend = (tmp_path / "state").as_uri()
-    (tmp_path / "state").mkdir()
-    stack = auto.create_or_select_stack(
-        stack_name=config.stack_name,
+    (tmp_path / "state").mkdir(exist_ok=True)
+    return auto.create_or_select_stack(
+        stack_name=name,
         project_name="mlops-platform",
         program=program,
         opts=auto.LocalWorkspaceOptions(
@@ -146,8 +75,54 @@ def test_up_and_destroy_on_localstack(tmp_path: Path) -> None:
             env_vars={"PULUMI_CONFIG_PASSPHRASE": "localstack-test", "PULUMI_BACKEND_URL": backend},
         ),
     )
+
+
+def test_platform_and_project_up_and_destroy_on_localstack(tmp_path: Path) -> None:
+    reason = _skip_reason()
+    if reason:
+        pytest.skip(reason)
+    import pulumi
+    from pulumi import automation as auto
+
+    from mlops_stacks.config import PlatformConfig, StackConfig
+    from mlops_stacks.program import build_stack, make_provider
+
+    aws_config = {
+        "region": "us-east-1",
+        "accessKey": "test",
+        "secretKey": "test",
+        "s3UsePathStyle": True,
+        "skipCredentialsValidation": True,
+        "skipMetadataApiCheck": True,
+        "skipRequestingAccountId": True,
+        "endpoints": [dict.fromkeys(SERVICES, ENDPOINT)],
+    }
+    platform_config = PlatformConfig(env="it", interface_endpoints=(), force_destroy=True)
+    project_config = StackConfig.from_mapping(
+        {
+            "project": "lsdemo",
+            "env": "it",
+            "level": 4,
+            "onlyComponents": "storage,feature_store",
+            "forceDestroy": True,
+        }
+    )
+
+    def program(config: Any) -> Any:
+        def run() -> None:
+            result = build_stack(config, make_provider(config, aws_config))
+            for name, value in result.outputs().items():
+                pulumi.export(name, value)
+
+        return run
+
+    platform = _stack(auto, tmp_path, platform_config.stack_name, program(platform_config))
+    project = _stack(auto, tmp_path, project_config.stack_name, program(project_config))
     try:
-        up = stack.up()
+        up = platform.up()
+        assert up.summary.result == "succeeded"
+        platform_outputs = {key: value.value for key, value in up.outputs.items()}
+        up = project.up()
         assert up.summary.result == "succeeded"
         outputs = {key: value.value for key, value in up.outputs.items()}
 
@@ -158,8 +133,6 @@ def test_up_and_destroy_on_localstack(tmp_path: Path) -> None:
             "data-bucket",
             "artifact-bucket",
             "feature-store-offline-uri",
-            "alerts-topic-arn",
-            "drift-metric-namespace",
         }
         s3 = _client("s3")
         for bucket in (outputs["data_bucket"], outputs["artifact_bucket"]):
@@ -168,8 +141,13 @@ def test_up_and_destroy_on_localstack(tmp_path: Path) -> None:
             block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
             assert all(block.values())
             assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
-        alarms = _client("cloudwatch").describe_alarms(AlarmNamePrefix="lsdemo-it-monitoring")["MetricAlarms"]
-        assert {a["MetricName"] for a in alarms} == {"DriftScore", "ModelLatency", "Invocation5XXErrors"}
+            logging = s3.get_bucket_logging(Bucket=bucket)["LoggingEnabled"]
+            assert logging["TargetBucket"] == platform_outputs["access_log_bucket"]
+        ec2 = _client("ec2")
+        (vpc_id,) = [platform_outputs["vpc_id"]]
+        assert ec2.describe_flow_logs(Filters=[{"Name": "resource-id", "Values": [vpc_id]}])["FlowLogs"]
     finally:
-        stack.destroy()
-        stack.workspace.remove_stack(config.stack_name)
+        project.destroy()
+        project.workspace.remove_stack(project_config.stack_name)
+        platform.destroy()
+        platform.workspace.remove_stack(platform_config.stack_name)

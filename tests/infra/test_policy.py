@@ -178,6 +178,159 @@ CASES: dict[str, tuple[list[Resource], list[Resource]]] = {
 }
 
 
+VPC_URN = "urn:pulumi:s::p::aws:ec2/vpc:Vpc::net"
+VPC_REFS = {"vpcId": frozenset({VPC_URN})}
+KEY_URN = "urn:pulumi:s::p::aws:kms/key:Key::project"
+TRUST = {"Effect": "Allow", "Principal": {"Service": "states.amazonaws.com"}, "Action": "sts:AssumeRole"}
+SOURCE = {"StringEquals": {"aws:SourceAccount": "123456789012"}}
+OIDC = {
+    "Effect": "Allow",
+    "Principal": {"Federated": "arn:aws:iam::1:oidc-provider/token.actions.githubusercontent.com"},
+    "Action": "sts:AssumeRoleWithWebIdentity",
+}
+HOST = "token.actions.githubusercontent.com"
+AUTOSCALING_ROLE = (
+    "arn:aws:iam::1:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
+)
+
+
+def _vpc_set(companion: Resource | None) -> list[Resource]:
+    return [Resource(rules.VPC, "net", {}, VPC_URN), *([companion] if companion else [])]
+
+
+def _launch_with_key(key_policy: str) -> list[Resource]:
+    template = Resource(
+        rules.LAUNCH_TEMPLATE,
+        "hosts",
+        {**LT_OK, "blockDeviceMappings": [{"ebs": {"encrypted": "true", "kmsKeyId": "arn:aws:kms:k"}}]},
+        "urn:lt",
+        {"blockDeviceMappings": frozenset({KEY_URN})},
+    )
+    return [
+        template,
+        Resource(rules.KMS_KEY, "project", {"enableKeyRotation": True, "policy": key_policy}, KEY_URN),
+    ]
+
+
+CASES.update(
+    {
+        "s3-bucket-access-logging": (
+            _bucket_set(
+                logging=Resource(
+                    rules.BUCKET_LOGGING,
+                    "l",
+                    {"targetBucket": "logs"},
+                    "u5",
+                    {"bucket": frozenset({BUCKET_URN})},
+                )
+            ),
+            _bucket_set(),
+        ),
+        "vpc-flow-logs-enabled": (
+            _vpc_set(Resource(rules.FLOW_LOG, "fl", {"trafficType": "ALL"}, "u6", VPC_REFS)),
+            _vpc_set(None),
+        ),
+        "vpc-default-security-group-closed": (
+            _vpc_set(Resource(rules.DEFAULT_SG, "d", {"ingress": [], "egress": []}, "u7", VPC_REFS)),
+            _vpc_set(
+                Resource(rules.DEFAULT_SG, "d", {"egress": [{"cidrBlocks": ["0.0.0.0/0"]}]}, "u7", VPC_REFS)
+            ),
+        ),
+        "sfn-logging-enabled": (
+            _with(
+                rules.STATE_MACHINE, {"loggingConfiguration": {"level": "ALL", "logDestination": "arn:lg:*"}}
+            ),
+            _with(rules.STATE_MACHINE, {"loggingConfiguration": {"level": "OFF"}}),
+        ),
+        "ecr-kms-encryption": (
+            _with(rules.ECR_REPOSITORY, {"encryptionConfigurations": [{"encryptionType": "KMS"}]}),
+            _with(rules.ECR_REPOSITORY, {"encryptionConfigurations": [{"encryptionType": "AES256"}]}),
+        ),
+        "kms-explicit-key-policy": (
+            _with(rules.KMS_KEY, {"policy": _policy(SCOPED)}),
+            _with(rules.KMS_KEY, {"enableKeyRotation": True}),
+        ),
+        "iam-no-wildcard-service-actions": (
+            _with("aws:iam/policy:Policy", {"policy": _policy(SCOPED)})
+            + _with(
+                "aws:iam/rolePolicy:RolePolicy",
+                {"policy": _policy({**SCOPED, "Effect": "Deny", "Action": "s3:*"})},
+            ),
+            _with(
+                "aws:iam/rolePolicy:RolePolicy",
+                {"policy": _policy({**SCOPED, "Action": ["sagemaker-mlflow:*"]})},
+            ),
+        ),
+        "iam-service-trust-source-conditions": (
+            _with(rules.IAM_ROLE, {"assumeRolePolicy": _policy({**TRUST, "Condition": SOURCE})})
+            + _with(
+                rules.KMS_KEY, {"policy": _policy({**TRUST, "Action": "kms:Decrypt", "Condition": SOURCE})}
+            ),
+            _with(rules.IAM_ROLE, {"assumeRolePolicy": _policy(TRUST)}),
+        ),
+        "iam-oidc-no-wildcard-subject": (
+            _with(
+                rules.IAM_ROLE,
+                {
+                    "assumeRolePolicy": _policy(
+                        {
+                            **OIDC,
+                            "Condition": {
+                                "StringEquals": {
+                                    f"{HOST}:aud": "sts.amazonaws.com",
+                                    f"{HOST}:sub": "repo:acme/churn:environment:prod",
+                                }
+                            },
+                        }
+                    )
+                },
+            ),
+            _with(
+                rules.IAM_ROLE,
+                {
+                    "assumeRolePolicy": _policy(
+                        {
+                            **OIDC,
+                            "Condition": {
+                                "StringEquals": {f"{HOST}:aud": "sts.amazonaws.com"},
+                                "StringLike": {f"{HOST}:sub": "repo:acme/churn:*"},
+                            },
+                        }
+                    )
+                },
+            ),
+        ),
+        "sagemaker-model-network-isolation": (
+            _with(rules.SAGEMAKER_MODEL, {"enableNetworkIsolation": True})
+            + _with(
+                rules.SAGEMAKER_MODEL,
+                {"tags": {"mlops:policy-exception:sagemaker-model-network-isolation": "a documented reason"}},
+            ),
+            _with(rules.SAGEMAKER_MODEL, {"enableNetworkIsolation": False}),
+        ),
+        "sagemaker-prod-endpoint-instances": (
+            _with(
+                rules.ENDPOINT_CONFIG,
+                {"tags": {"mlops:env": "prod"}, "productionVariants": [{"initialInstanceCount": 2}]},
+            )
+            + _with(
+                rules.ENDPOINT_CONFIG,
+                {"tags": {"mlops:env": "dev"}, "productionVariants": [{"serverlessConfig": {}}]},
+            ),
+            _with(
+                rules.ENDPOINT_CONFIG,
+                {"tags": {"mlops:env": "prod"}, "productionVariants": [{"serverlessConfig": {}}]},
+            )
+            + _with(rules.SCALING_TARGET, {"tags": {"mlops:env": "prod"}, "minCapacity": 1}),
+        ),
+        "ebs-cmk-grants-autoscaling": (
+            _launch_with_key(_policy({"Principal": {"AWS": AUTOSCALING_ROLE}})),
+            _launch_with_key(_policy(SCOPED)),
+        ),
+    }
+)
+
+
 def test_every_rule_has_a_case() -> None:
     assert set(CASES) == {rule.name for rule in RULES}
 
@@ -230,6 +383,23 @@ def test_companions_of_another_bucket_do_not_count() -> None:
         ],
     ]
     assert {v.rule for v in evaluate(resources)} == {
+        "s3-bucket-server-side-encryption",
+        "s3-bucket-public-access-blocked",
+        "s3-bucket-ssl-requests-only",
+        "s3-bucket-versioning-enabled",
+        "s3-bucket-access-logging",
+    }
+
+
+def test_a_documented_exception_exempts_a_resource_from_its_rule_only() -> None:
+    tags = {"mlops:policy-exception:s3-bucket-access-logging": "the access log bucket does not log itself"}
+    bucket = Resource(rules.BUCKET, "logs", {"tags": tags}, BUCKET_URN)
+    found = evaluate([bucket, *_bucket_set()[1:]])
+    assert found == []
+    (exception,) = rules.exceptions([bucket])
+    assert (exception.rule, exception.reason) == ("s3-bucket-access-logging", tags[next(iter(tags))])
+    # the same tag does not exempt it from another rule
+    assert {v.rule for v in evaluate([bucket])} == {
         "s3-bucket-server-side-encryption",
         "s3-bucket-public-access-blocked",
         "s3-bucket-ssl-requests-only",

@@ -7,15 +7,15 @@ import json
 import pytest
 
 from mlops_platform import components as components_module
-from mlops_platform.ci_identity.oidc import subject, trust_policy
+from mlops_platform.ci_identity.oidc import check_subject, subject, trust_policy
 from mlops_platform.cidr import plan_subnets
-from mlops_platform.components import COMPONENTS, components_for_level, published_names
+from mlops_platform.components import COMPONENTS, components_for_level, platform_needs, published_names
 from mlops_platform.errors import InvalidArgsError
 from mlops_platform.naming import endpoint_name, feast_project, metric_namespace, physical_name
 from mlops_platform.training.pipeline import check_instance_types, state_machine_definition
 from mlops_scaffold.contract import parameter_names
 from mlops_scaffold.levels import all_levels, capabilities_up_to
-from mlops_stacks.config import StackConfig, StackConfigError
+from mlops_stacks.config import PlatformConfig, StackConfig, StackConfigError, load_config
 from mlops_stacks.provider import provider_args
 
 
@@ -60,14 +60,7 @@ def test_a_component_is_built_exactly_when_its_level_has_one_of_its_capabilities
 def test_levels_add_components_in_the_order_of_the_manifest() -> None:
     assert components_for_level(0) == []
     assert components_for_level(1) == ["ci_identity"]
-    assert set(components_for_level(2)) == {
-        "ci_identity",
-        "network",
-        "storage",
-        "tracking",
-        "feature_store",
-        "training",
-    }
+    assert set(components_for_level(2)) == {"ci_identity", "storage", "tracking", "feature_store", "training"}
     assert components_for_level(3)[-1] == "serving"
     assert components_for_level(4)[-1] == "monitoring"
 
@@ -97,25 +90,44 @@ def test_components_publish_exactly_the_contract_of_their_level(level: int) -> N
     assert sorted(published_names(level)) == sorted(parameter_names(level))
 
 
-def test_oidc_trust_is_scoped_to_one_repository() -> None:
-    assert subject("github", "acme/churn") == "repo:acme/churn:*"
-    assert subject("gitlab", "group/sub/churn", "ref_type:branch:ref:main") == (
+def test_oidc_trust_is_one_environment_of_one_repository() -> None:
+    assert subject("github", "acme/churn", environment="prod") == "repo:acme/churn:environment:prod"
+    assert subject("gitlab", "group/sub/churn", environment="prod", branch="main") == (
         "project_path:group/sub/churn:ref_type:branch:ref:main"
     )
     statement = trust_policy(
-        vendor="github", provider_arn="arn:aws:iam::1:oidc-provider/x", repository="acme/churn"
+        vendor="github",
+        provider_arn="arn:aws:iam::1:oidc-provider/x",
+        subject="repo:acme/churn:environment:prod",
+        environment="prod",
     )["Statement"][0]
     assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
     assert statement["Condition"] == {
-        "StringEquals": {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com"},
-        "StringLike": {"token.actions.githubusercontent.com:sub": "repo:acme/churn:*"},
+        "StringEquals": {
+            "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+            "token.actions.githubusercontent.com:sub": "repo:acme/churn:environment:prod",
+            "token.actions.githubusercontent.com:environment": "prod",
+        },
     }
 
 
 @pytest.mark.parametrize("repository", ["acme", "acme/*", "*", "acme/churn:*", "", "acme/ churn"])
 def test_oidc_refuses_repositories_that_would_widen_the_trust(repository: str) -> None:
     with pytest.raises(InvalidArgsError, match=r"CiIdentityArgs\.repository"):
-        subject("github", repository)
+        subject("github", repository, environment="dev")
+
+
+@pytest.mark.parametrize(
+    "value", ["repo:acme/churn:*", "repo:acme/*:environment:prod", "repo:acme/churn:environment:pr?d", ""]
+)
+def test_oidc_refuses_subjects_with_wildcards(value: str) -> None:
+    with pytest.raises(InvalidArgsError, match=r"CiIdentityArgs\.subject"):
+        check_subject(value)
+
+
+def test_immutable_github_subjects_are_accepted_as_given() -> None:
+    # https://github.blog/changelog/2026-04-23-immutable-subject-claims-for-github-actions-oidc-tokens
+    assert check_subject("repo:acme-123456/churn-456789:environment:prod")
 
 
 def test_gpu_instance_types_must_be_gpu_families() -> None:
@@ -151,7 +163,7 @@ def test_stack_config_reads_pulumi_strings_and_objects() -> None:
             "mlops:spot": "true",
             "mlops:gpuInstanceTypes": '["g6", "g6e"]',
             "mlops:maxVcpus": 16,
-            "mlops:onlyComponents": "network,storage",
+            "mlops:onlyComponents": "storage,feature_store",
         }
     )
     assert (config.level, config.spot, config.gpu_instance_types, config.max_vcpus) == (
@@ -161,7 +173,7 @@ def test_stack_config_reads_pulumi_strings_and_objects() -> None:
         16,
     )
     assert config.package_name == "churn" and config.stack_name == "churn-dev"
-    assert config.components == ["network", "storage"]
+    assert config.components == ["storage", "feature_store"]
     assert StackConfig.from_mapping(config.to_config()) == config
 
 
@@ -175,6 +187,11 @@ def test_stack_config_reads_pulumi_strings_and_objects() -> None:
         ({"project": "churn", "env": "dev", "level": 1, "spot": "maybe"}, "spot"),
         ({"project": "churn", "env": "dev", "level": 1, "onlyComponents": "storage"}, "onlyComponents"),
         ({"project": "churn", "env": "dev", "level": 2, "onlyComponents": "training"}, "onlyComponents"),
+        ({"project": "churn", "env": "dev", "level": 2, "trainingImageTag": "latest"}, "trainingImageTag"),
+        ({"project": "churn", "env": "dev", "level": 1, "mlflow": "hosted"}, "mlflow"),
+        ({"project": "platform", "env": "dev", "level": 1}, "project"),
+        ({"project": "churn", "env": "dev", "level": 1, "vpcCidr": "10.0.0.0/16"}, "vpcCidr"),
+        ({"project": "churn", "env": "dev", "level": 1, "tier": "platform"}, "tier"),
     ],
 )
 def test_stack_config_errors_name_the_key(values: dict[str, object], key: str) -> None:
@@ -205,3 +222,46 @@ def test_provider_args_follow_the_localstack_example() -> None:
     assert args["endpoints"] == [{"s3": "http://localhost:4566", "ssm": "http://localhost:4566"}]
     assert args["default_tags"]["tags"]["mlops:level"] == "2"
     assert "unrelated" not in args
+
+
+def test_removed_project_keys_say_where_their_setting_lives_now() -> None:
+    with pytest.raises(StackConfigError) as error:
+        StackConfig.from_mapping(
+            {"project": "churn", "env": "dev", "level": 2, "ciRef": "ref:refs/heads/main"}
+        )
+    assert "mlops:ciSubject" in error.value.message
+
+
+def test_platform_config_reads_its_keys_and_round_trips() -> None:
+    config = load_config(
+        {"mlops:tier": "platform", "mlops:env": "prod", "mlops:azCount": "3", "mlops:egress": "nat"}
+    )
+    assert isinstance(config, PlatformConfig)
+    assert (config.stack_name, config.az_count, config.egress) == ("platform-prod", 3, "nat")
+    assert PlatformConfig.from_mapping(config.to_config()) == config
+    with pytest.raises(StackConfigError, match="mlops:level"):
+        load_config({"mlops:tier": "platform", "mlops:env": "dev", "mlops:level": 2})
+    with pytest.raises(StackConfigError, match="mlops:tier"):
+        load_config({"mlops:tier": "shared", "mlops:env": "dev"})
+
+
+def test_prod_endpoints_default_to_two_instances_and_others_to_serverless() -> None:
+    base = {"project": "churn", "level": 3}
+    prod = StackConfig.from_mapping(base | {"env": "prod"})
+    dev = StackConfig.from_mapping(base | {"env": "dev"})
+    assert (prod.effective_serving_mode, prod.effective_instance_count) == ("provisioned", 2)
+    assert (dev.effective_serving_mode, dev.effective_instance_count) == ("serverless", 1)
+
+
+def test_plain_platform_ids_need_every_id_the_level_reads() -> None:
+    one = StackConfig.from_mapping({"project": "churn", "env": "dev", "level": 1, "oidcProviderArn": "arn:x"})
+    assert one.required_platform_ids() == {"oidcProviderArn": "arn:x"}
+    two = StackConfig.from_mapping({"project": "churn", "env": "dev", "level": 2, "oidcProviderArn": "arn:x"})
+    with pytest.raises(StackConfigError, match="mlops:vpcId"):
+        two.required_platform_ids()
+
+
+def test_platform_needs_follow_the_components() -> None:
+    assert platform_needs(components_for_level(1)) == ["oidc"]
+    assert platform_needs(components_for_level(2)) == ["network", "oidc", "access_logs"]
+    assert platform_needs([]) == []

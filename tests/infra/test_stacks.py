@@ -1,5 +1,6 @@
-"""The stack program per level under Pulumi mocks: which components and resource types exist
-(and which must not yet), the security-relevant properties, and zero policy violations."""
+"""The stack programs under Pulumi mocks: the platform stack, and each level's project stack on
+it (which components and resource types exist, and which must not yet), the security-relevant
+properties, and zero policy violations everywhere."""
 
 from __future__ import annotations
 
@@ -9,23 +10,19 @@ from pathlib import Path
 
 import pytest
 
-from mlops_platform.policy.rules import Resource, evaluate
-from mlops_stacks.config import StackConfig
-from mlops_stacks.offline import run_offline, run_program
+from mlops_platform.policy.rules import evaluate
+from mlops_stacks.config import PlatformConfig, StackConfig, StackConfigError
+from mlops_stacks.offline import PLATFORM_OUTPUTS, run_offline, run_program
 
-from .offline_runs import LEVELS, SERVING_IMAGE, offline
+from .offline_runs import LEVELS, SERVING_IMAGE, offline, platform, policy_resources
 
 ROOT = Path(__file__).resolve().parents[2]
 
 # Resource types that prove a component is present; a level must have exactly its own.
 MARKERS = {
-    "CiIdentity": {"aws:iam/openIdConnectProvider:OpenIdConnectProvider", "aws:ecr/repository:Repository"},
-    "Network": {"aws:ec2/vpc:Vpc", "aws:ec2/subnet:Subnet", "aws:ec2/vpcEndpoint:VpcEndpoint"},
-    "Storage": {"aws:kms/key:Key", "aws:s3/bucket:Bucket"},
-    "Tracking": {
-        "aws:sagemaker/mlflowTrackingServer:MlflowTrackingServer",
-        "aws:sagemaker/modelPackageGroup:ModelPackageGroup",
-    },
+    "CiIdentity": {"aws:iam/role:Role", "aws:ecr/repository:Repository"},
+    "Storage": {"aws:kms/key:Key", "aws:s3/bucket:Bucket", "aws:s3/bucketLogging:BucketLogging"},
+    "Tracking": {"aws:sagemaker/mlflowApp:MlflowApp", "aws:sagemaker/modelPackageGroup:ModelPackageGroup"},
     "FeatureStore": {"aws:iam/policy:Policy"},
     "Training": {
         "aws:batch/computeEnvironment:ComputeEnvironment",
@@ -34,28 +31,37 @@ MARKERS = {
         "aws:ec2/launchTemplate:LaunchTemplate",
         "aws:sfn/stateMachine:StateMachine",
     },
-    "Serving": {"aws:ssm/parameter:Parameter"},
+    "Serving": {
+        "aws:ssm/parameter:Parameter",
+        "aws:ecr/repository:Repository",
+        "aws:iam/rolePolicy:RolePolicy",
+    },
     "Monitoring": {
         "aws:sns/topic:Topic",
         "aws:cloudwatch/metricAlarm:MetricAlarm",
         "aws:cloudwatch/dashboard:Dashboard",
         "aws:cloudwatch/eventRule:EventRule",
         "aws:cloudwatch/eventTarget:EventTarget",
+        "aws:batch/jobDefinition:JobDefinition",
     },
 }
 EXPECTED_COMPONENTS = {
     0: [],
     1: ["CiIdentity"],
-    2: ["CiIdentity", "Network", "Storage", "Tracking", "FeatureStore", "Training"],
-    3: ["CiIdentity", "Network", "Storage", "Tracking", "FeatureStore", "Training", "Serving"],
-    4: ["CiIdentity", "Network", "Storage", "Tracking", "FeatureStore", "Training", "Serving", "Monitoring"],
+    2: ["CiIdentity", "Storage", "Tracking", "FeatureStore", "Training"],
+    3: ["CiIdentity", "Storage", "Tracking", "FeatureStore", "Training", "Serving"],
+    4: ["CiIdentity", "Storage", "Tracking", "FeatureStore", "Training", "Serving", "Monitoring"],
 }
 ENDPOINT_TYPES = {
     "aws:sagemaker/model:Model",
     "aws:sagemaker/endpointConfiguration:EndpointConfiguration",
     "aws:sagemaker/endpoint:Endpoint",
-    "aws:appautoscaling/target:Target",
-    "aws:appautoscaling/policy:Policy",
+}
+PER_ACCOUNT = {
+    "aws:ec2/vpc:Vpc",
+    "aws:ec2/subnet:Subnet",
+    "aws:ec2/vpcEndpoint:VpcEndpoint",
+    "aws:iam/openIdConnectProvider:OpenIdConnectProvider",
 }
 
 
@@ -72,15 +78,80 @@ def test_each_level_builds_exactly_its_components(level: int) -> None:
     assert all(r.component in run.components for r in run.resources)  # nothing outside a component
 
 
-def test_level_zero_creates_nothing() -> None:
-    assert offline(0).resources == []
+def test_level_zero_creates_nothing_and_reads_no_platform() -> None:
+    run = offline(0)
+    assert run.resources == [] and run.result.platform is None
+
+
+def test_the_platform_stack_holds_what_an_account_and_environment_share() -> None:
+    run = platform()
+    assert run.components == ["Network", "CiOidc", "AccessLogs"]
+    assert run.types() >= PER_ACCOUNT
+    providers = {r.inputs["url"] for r in run.of_type("aws:iam/openIdConnectProvider:OpenIdConnectProvider")}
+    assert providers == {"https://token.actions.githubusercontent.com", "https://gitlab.com"}
+    assert len(run.of_type("aws:ec2/vpc:Vpc")) == 1
+    outputs = run.result.outputs()
+    assert set(PLATFORM_OUTPUTS) <= set(outputs), "the mocks answer what the platform really exports"
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_project_stacks_create_nothing_that_is_per_account(level: int) -> None:
+    """A second project in the same account must not collide (one OIDC provider per issuer,
+    5 VPCs per region): those live in the platform stack only."""
+    assert not offline(level).types() & PER_ACCOUNT
+
+
+@pytest.mark.parametrize("level", [1, 2, 3, 4])
+def test_project_stacks_read_the_platform_through_a_stack_reference(level: int) -> None:
+    run = offline(level)
+    assert run.result.platform is not None
+    assert run.result.platform.source == "stack:organization/mlops-platform/platform-dev"
+    (role,) = [r for r in run.of_type("aws:iam/role:Role") if r.component == "CiIdentity"]
+    trust = json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]
+    assert trust["Principal"] == {"Federated": PLATFORM_OUTPUTS["github_oidc_provider_arn"]}
+    if level >= 2:
+        (compute,) = [
+            r
+            for r in run.of_type("aws:batch/computeEnvironment:ComputeEnvironment")
+            if r.component == "Training"
+        ]
+        assert compute.inputs["computeResources"]["subnets"] == PLATFORM_OUTPUTS["private_subnet_ids"]
+        logging = run.of_type("aws:s3/bucketLogging:BucketLogging")
+        assert {r.inputs["targetBucket"] for r in logging} == {PLATFORM_OUTPUTS["access_log_bucket"]}
+
+
+def test_a_platform_not_managed_by_pulumi_is_given_as_plain_ids() -> None:
+    ids = {
+        "vpcId": "vpc-0abc",
+        "subnetIds": "subnet-1,subnet-2",
+        "securityGroupId": "sg-1",
+        "oidcProviderArn": "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com",
+        "accessLogBucket": "corp-logs",
+    }
+    run = offline(2, **ids)
+    assert run.result.platform is not None and run.result.platform.source == "config"
+    assert not any(r.type.startswith("pulumi:") for r in run.resources)
+    (compute,) = run.of_type("aws:batch/computeEnvironment:ComputeEnvironment")
+    assert compute.inputs["computeResources"]["subnets"] == ["subnet-1", "subnet-2"]
+    partial = {k: v for k, v in ids.items() if k != "accessLogBucket"}
+    with pytest.raises(StackConfigError, match="mlops:accessLogBucket"):
+        offline(2, **partial)
 
 
 @pytest.mark.parametrize("level", LEVELS)
 def test_no_level_violates_a_policy_rule(level: int) -> None:
-    for settings in ({}, {"servingImage": SERVING_IMAGE, "spot": True}):
-        run = offline(level, **settings)
-        assert evaluate(Resource(r.type, r.name, r.inputs, r.urn, r.refs) for r in run.resources) == []
+    for settings in (
+        {},
+        {"servingImage": SERVING_IMAGE, "spot": True},
+        {"servingImage": SERVING_IMAGE, "env": "prod"},
+        {"mlflow": "server"},
+    ):
+        assert evaluate(policy_resources(offline(level, **settings))) == [], settings
+
+
+@pytest.mark.parametrize("settings", [{}, {"egress": "nat"}, {"githubOidcProvider": "lookup", "azCount": 3}])
+def test_the_platform_violates_no_policy_rule(settings: dict[str, object]) -> None:
+    assert evaluate(policy_resources(platform(**settings))) == []
 
 
 @pytest.mark.parametrize("level", LEVELS)
@@ -97,9 +168,6 @@ def test_gpu_training_scales_to_zero_on_gpu_families() -> None:
     assert resources["minVcpus"] == 0 and resources["maxVcpus"] == 64
     assert resources["instanceTypes"] == ["g5", "g6"] and resources["type"] == "EC2"
     assert resources["ec2Configurations"] == [{"imageType": "ECS_AL2023_NVIDIA"}]
-    subnets = {r.id: r for r in run.of_type("aws:ec2/subnet:Subnet")}
-    assert set(resources["subnets"]) == set(subnets)
-    assert all(s.inputs["mapPublicIpOnLaunch"] is False for s in subnets.values())
     (template,) = run.of_type("aws:ec2/launchTemplate:LaunchTemplate")
     assert template.inputs["metadataOptions"]["httpTokens"] == "required"
     assert template.inputs["blockDeviceMappings"][0]["ebs"]["encrypted"] == "true"
@@ -107,7 +175,7 @@ def test_gpu_training_scales_to_zero_on_gpu_families() -> None:
     (job,) = run.of_type("aws:batch/jobDefinition:JobDefinition")
     properties = json.loads(job.inputs["containerProperties"])
     assert {"type": "GPU", "value": "1"} in properties["resourceRequirements"]
-    assert properties["image"].endswith("/demo-dev:latest")
+    assert properties["image"].endswith("/demo-dev-training:3f2a1c0")
 
 
 def test_spot_and_instance_types_come_from_the_stack_config() -> None:
@@ -118,35 +186,53 @@ def test_spot_and_instance_types_come_from_the_stack_config() -> None:
     assert resources["instanceTypes"] == ["g6e", "p4d"] and resources["maxVcpus"] == 192
 
 
-def test_training_state_machine_submits_waits_and_registers() -> None:
+def test_training_state_machine_submits_waits_registers_and_logs() -> None:
     run = offline(2)
     (machine,) = run.of_type("aws:sfn/stateMachine:StateMachine")
     states = json.loads(machine.inputs["definition"])["States"]
     assert states["SubmitTrainingJob"]["Resource"] == "arn:aws:states:::batch:submitJob.sync"
     assert states["SubmitTrainingJob"]["Next"] == "RegisterModel"
     assert states["RegisterModel"]["Parameters"]["ModelPackageGroupName"] == "demo-dev"
+    assert machine.inputs["name"] == "demo-dev-training"
+    assert machine.inputs["loggingConfiguration"]["level"] == "ALL"
 
 
-def test_network_has_no_internet_path_and_no_public_ingress() -> None:
-    run = offline(2)
+def test_the_platform_network_has_no_internet_path_and_only_the_runtime_endpoints() -> None:
+    run = platform()
     assert not run.of_type("aws:ec2/internetGateway:InternetGateway")
     assert not run.of_type("aws:ec2/natGateway:NatGateway")
-    services = {r.inputs["serviceName"] for r in run.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")}
+    endpoints = run.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")
+    services = {r.inputs["serviceName"] for r in endpoints}
     assert {
         "com.amazonaws.us-east-1.s3",
         "com.amazonaws.us-east-1.dynamodb",
         "com.amazonaws.us-east-1.ecr.dkr",
+        "com.amazonaws.us-east-1.monitoring",
+        "com.amazonaws.us-east-1.states",
         "aws.sagemaker.us-east-1.experiments",
     } <= services
+    assert "com.amazonaws.us-east-1.sagemaker.api" not in services  # nothing in the VPC calls it
+    interface = [r for r in endpoints if r.inputs["vpcEndpointType"] == "Interface"]
+    assert interface and all(len(r.inputs["subnetIds"]) == 1 for r in interface), "one AZ by default"
     for group in run.of_type("aws:ec2/securityGroup:SecurityGroup"):
         for rule in group.inputs.get("ingress", []):
             assert rule["cidrBlocks"] == ["10.42.0.0/16"]
 
 
-def test_buckets_are_encrypted_with_the_project_key_and_tls_only() -> None:
+def test_the_nat_alternative_replaces_the_interface_endpoints() -> None:
+    run = platform(egress="nat")
+    assert len(run.of_type("aws:ec2/natGateway:NatGateway")) == 1
+    assert {r.inputs["vpcEndpointType"] for r in run.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")} == {
+        "Gateway"
+    }
+    (public,) = [r for r in run.of_type("aws:ec2/subnet:Subnet") if r.name.endswith("-public")]
+    assert public.inputs["mapPublicIpOnLaunch"] is False
+
+
+def test_buckets_are_encrypted_with_the_project_key_logged_and_tls_only() -> None:
     run = offline(2)
     (key,) = run.of_type("aws:kms/key:Key")
-    assert key.inputs["enableKeyRotation"] is True
+    assert key.inputs["enableKeyRotation"] is True and json.loads(key.inputs["policy"])["Statement"]
     buckets = run.of_type("aws:s3/bucket:Bucket")
     assert len(buckets) == 2 and all(not b.inputs.get("forceDestroy") for b in buckets)
     for config in run.of_type(
@@ -159,17 +245,17 @@ def test_buckets_are_encrypted_with_the_project_key_and_tls_only() -> None:
         assert (
             statement["Effect"] == "Deny" and statement["Condition"]["Bool"]["aws:SecureTransport"] == "false"
         )
+    prefixes = {r.inputs["targetPrefix"] for r in run.of_type("aws:s3/bucketLogging:BucketLogging")}
+    assert prefixes == {"s3-access/demo/dev/data/", "s3-access/demo/dev/artifacts/"}
 
 
-def test_ci_identity_is_oidc_only_and_scoped_to_the_repository() -> None:
+def test_ci_identity_is_oidc_only() -> None:
     run = offline(1)
     assert not run.of_type("aws:iam/accessKey:AccessKey") and not run.of_type("aws:iam/user:User")
-    (role,) = run.of_type("aws:iam/role:Role")
-    condition = json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]["Condition"]
-    assert condition["StringLike"]["token.actions.githubusercontent.com:sub"] == "repo:acme/demo:*"
     (repository,) = run.of_type("aws:ecr/repository:Repository")
     assert repository.inputs["imageTagMutability"] == "IMMUTABLE"
     assert repository.inputs["imageScanningConfiguration"] == {"scanOnPush": True}
+    assert repository.inputs["name"] == "demo-dev-training"
 
 
 def test_feature_store_grants_the_project_tables_and_offline_prefix_only() -> None:
@@ -180,57 +266,73 @@ def test_feature_store_grants_the_project_tables_and_offline_prefix_only() -> No
     assert statements["OfflineStore"]["Resource"][0].endswith("/feature-store/offline/*")
 
 
-def test_retraining_starts_the_training_state_machine_on_drift() -> None:
+def test_retraining_starts_the_training_state_machine_on_drift_and_the_drift_job_runs_daily() -> None:
     run = offline(4)
-    (machine_arn,) = {r.inputs["arn"] for r in run.of_type("aws:cloudwatch/eventTarget:EventTarget")}
     (machine,) = run.of_type("aws:sfn/stateMachine:StateMachine")
-    (target,) = run.of_type("aws:cloudwatch/eventTarget:EventTarget")
-    assert target.refs["arn"] == {machine.urn}
-    assert machine_arn.endswith(machine.name)
-    (rule,) = run.of_type("aws:cloudwatch/eventRule:EventRule")
-    pattern = json.loads(rule.inputs["eventPattern"])
+    targets = {r.name: r for r in run.of_type("aws:cloudwatch/eventTarget:EventTarget")}
+    retrain = targets["demo-dev-monitoring-retrain-target"]
+    assert retrain.refs["arn"] == {machine.urn}
+    rules = {r.inputs["name"]: r for r in run.of_type("aws:cloudwatch/eventRule:EventRule")}
+    pattern = json.loads(rules["demo-dev-retrain-on-drift"].inputs["eventPattern"])
     assert pattern["detail-type"] == ["CloudWatch Alarm State Change"]
     assert pattern["detail"] == {"state": {"value": ["ALARM"]}}
-    (topic,) = run.of_type("aws:sns/topic:Topic")
-    assert topic.inputs["kmsMasterKeyId"]
+    assert rules["demo-dev-drift-schedule"].inputs["scheduleExpression"] == "rate(1 day)"
+    drift = targets["demo-dev-monitoring-drift-target"]
+    assert drift.inputs["batchTarget"]["jobName"] == "demo-dev-drift"
+    (definition,) = [
+        r for r in run.of_type("aws:batch/jobDefinition:JobDefinition") if r.component == "Monitoring"
+    ]
+    properties = json.loads(definition.inputs["containerProperties"])
+    assert properties["command"][-1] == (
+        "python -m demo.drift --env dev && python -m demo.retrain check --env dev"
+    )
+    assert properties["image"].endswith("/demo-dev-training:3f2a1c0")
+    assert properties["networkConfiguration"] == {"assignPublicIp": "DISABLED"}
     names = {r.inputs["metricName"] for r in run.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")}
     assert names == {"DriftScore", "ModelLatency", "Invocation5XXErrors"}
 
 
 def test_only_components_builds_the_localstack_subset() -> None:
-    run = offline(2, onlyComponents="network,storage,feature_store", interfaceEndpoints="")
-    assert run.components == ["Network", "Storage", "FeatureStore"]
-    assert {r.inputs["vpcEndpointType"] for r in run.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")} == {
-        "Gateway"
-    }
+    run = offline(2, onlyComponents="storage,feature_store")
+    assert run.components == ["Storage", "FeatureStore"]
+    assert run.result.platform is not None and run.result.platform.source.startswith("stack:")
 
 
 def test_the_plan_can_run_many_times_in_one_process() -> None:
     config = StackConfig.from_mapping(
-        {"project": "again", "env": "dev", "level": 2, "ciRepository": "acme/again"}
+        {"project": "again", "env": "dev", "level": 2, "ciRepository": "acme/again", "trainingImageTag": "a1"}
     )
     first, second = run_offline(config), run_offline(config)
     assert sorted((r.type, r.name) for r in first.resources) == sorted(
         (r.type, r.name) for r in second.resources
     )
+    assert run_offline(PlatformConfig(env="again")).components == ["Network", "CiOidc", "AccessLogs"]
 
 
-def test_the_pulumi_program_reads_its_stack_config(monkeypatch: pytest.MonkeyPatch) -> None:
+def _run_main(monkeypatch: pytest.MonkeyPatch, values: dict[str, str], stack: str) -> list[tuple[str, dict]]:
     """stacks/__main__.py, as `pulumi up` runs it, under mocks with a stack file's values."""
     from pulumi.runtime import config as runtime_config
 
-    values = {
-        "mlops:project": "demo",
-        "mlops:env": "dev",
-        "mlops:level": "3",
-        "mlops:ciRepository": "acme/demo",
-        "mlops:gpuInstanceTypes": '["g6"]',
-        "aws:region": "eu-west-1",
-    }
     monkeypatch.setenv("PULUMI_CONFIG", json.dumps(values))
     monkeypatch.setattr(runtime_config, "CONFIG", runtime_config.CONFIG)  # restored after the test
-    _, mocks, _ = run_program(lambda: runpy.run_path(str(ROOT / "stacks" / "__main__.py")), stack="demo-dev")
-    registered = [(typ, inputs) for typ, _, inputs, _ in mocks.registrations]
+    _, mocks, _ = run_program(lambda: runpy.run_path(str(ROOT / "stacks" / "__main__.py")), stack=stack)
+    return [(typ, inputs) for typ, _, inputs, _ in mocks.registrations]
+
+
+def test_the_pulumi_program_reads_a_project_stack_config(monkeypatch: pytest.MonkeyPatch) -> None:
+    registered = _run_main(
+        monkeypatch,
+        {
+            "mlops:project": "demo",
+            "mlops:env": "dev",
+            "mlops:level": "3",
+            "mlops:ciRepository": "acme/demo",
+            "mlops:trainingImageTag": "3f2a1c0",
+            "mlops:gpuInstanceTypes": '["g6"]',
+            "aws:region": "eu-west-1",
+        },
+        "demo-dev",
+    )
     (provider,) = [inputs for typ, inputs in registered if typ == "pulumi:providers:aws"]
     assert provider["region"] == "eu-west-1"
     assert json.loads(provider["defaultTags"])["tags"]["mlops:level"] == "3"
@@ -238,3 +340,30 @@ def test_the_pulumi_program_reads_its_stack_config(monkeypatch: pytest.MonkeyPat
     assert compute[0]["computeResources"]["instanceTypes"] == ["g6"]
     assert any(typ == "mlops:platform:Serving" for typ, _ in registered)
     assert not any(typ == "mlops:platform:Monitoring" for typ, _ in registered)
+    (reference,) = [inputs for typ, inputs in registered if typ == "pulumi:pulumi:StackReference"]
+    assert reference["name"].endswith("/mlops-platform/platform-dev")
+
+
+def test_the_pulumi_program_reads_a_platform_stack_config(monkeypatch: pytest.MonkeyPatch) -> None:
+    registered = _run_main(
+        monkeypatch, {"mlops:tier": "platform", "mlops:env": "dev", "mlops:egress": "nat"}, "platform-dev"
+    )
+    (provider,) = [inputs for typ, inputs in registered if typ == "pulumi:providers:aws"]
+    assert json.loads(provider["defaultTags"])["tags"]["mlops:tier"] == "platform"
+    assert any(typ == "aws:ec2/natGateway:NatGateway" for typ, _ in registered)
+    assert not any(typ.startswith("mlops:platform:Training") for typ, _ in registered)
+
+
+def test_every_policy_exception_is_documented() -> None:
+    from mlops_platform.policy.rules import exceptions
+
+    docs = (ROOT / "docs" / "infrastructure.md").read_text(encoding="utf-8")
+    runs = [platform(), platform(egress="nat")] + [
+        offline(level, **settings)
+        for level in LEVELS
+        for settings in ({}, {"servingImage": SERVING_IMAGE}, {"servingImage": SERVING_IMAGE, "env": "prod"})
+    ]
+    found = {(e.rule, e.reason) for run in runs for e in exceptions(policy_resources(run))}
+    assert len(found) == 5
+    for rule, reason in found:
+        assert f"| `{rule}` |" in docs and reason in docs, (rule, reason)

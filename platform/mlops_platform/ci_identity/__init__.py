@@ -1,3 +1,4 @@
-from mlops_platform.ci_identity.component import CiIdentity, CiIdentityArgs
+from mlops_platform.ci_identity.component import CiIdentity, CiIdentityArgs, image_repository
+from mlops_platform.ci_identity.providers import CiOidc, CiOidcArgs
 
-__all__ = ["CiIdentity", "CiIdentityArgs"]
+__all__ = ["CiIdentity", "CiIdentityArgs", "CiOidc", "CiOidcArgs", "image_repository"]

@@ -15,27 +15,23 @@ import pulumi_aws as aws
 from mlops_platform.common import (
     TYPE_PREFIX,
     Scope,
+    check_fields,
     kms_use_statement,
     policy_document,
     publish_parameters,
-    require,
     statement,
 )
 from mlops_platform.naming import feast_project
 
+# What Feast's DynamoDB online store calls when the pipeline applies the feature definitions and
+# materialises (feast/infra/online_stores/dynamodb.py: update, online_write_batch); the generated
+# project reads no online features on AWS.
 DYNAMODB_ACTIONS = (
-    "dynamodb:BatchGetItem",
     "dynamodb:BatchWriteItem",
     "dynamodb:CreateTable",
-    "dynamodb:DeleteItem",
     "dynamodb:DeleteTable",
     "dynamodb:DescribeTable",
-    "dynamodb:GetItem",
-    "dynamodb:PutItem",
-    "dynamodb:Query",
-    "dynamodb:UpdateItem",
-    "dynamodb:UpdateTable",
-    "dynamodb:TagResource",
+    "dynamodb:ListTagsOfResource",
 )
 
 
@@ -49,19 +45,15 @@ class FeatureStoreArgs:
     offline_prefix: str = "feature-store/offline"
 
     def __post_init__(self) -> None:
-        require(
-            bool(self.package_name) and self.package_name.isidentifier(),
-            component="FeatureStoreArgs",
-            field="package_name",
-            value=self.package_name,
-            reason="not a Python package name",
-        )
-        require(
-            bool(self.offline_prefix) and self.offline_prefix.strip("/") == self.offline_prefix,
-            component="FeatureStoreArgs",
-            field="offline_prefix",
-            value=self.offline_prefix,
-            reason="give a prefix without leading or trailing '/'",
+        check_fields(
+            self,
+            {
+                "package_name": (lambda v: bool(v) and v.isidentifier(), "not a Python package name"),
+                "offline_prefix": (
+                    lambda v: bool(v) and v.strip("/") == v,
+                    "give a prefix without leading or trailing '/'",
+                ),
+            },
         )
 
 
@@ -83,9 +75,7 @@ class FeatureStore(pulumi.ComponentResource):
                 statement(
                     ["s3:GetBucketLocation", "s3:ListBucket"], [args.data_bucket_arn], sid="ListDataLake"
                 ),
-                statement(
-                    ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], [offline_objects], sid="OfflineStore"
-                ),
+                statement(["s3:GetObject", "s3:PutObject"], [offline_objects], sid="OfflineStore"),
                 statement(
                     list(DYNAMODB_ACTIONS),
                     [scope.arn("dynamodb", f"table/{table_prefix}*")],

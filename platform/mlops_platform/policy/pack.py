@@ -19,7 +19,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from mlops_platform.policy.rules import RULES, Resource, Rule, check_resource
+from mlops_platform.policy.rules import RULES, Resource, Rule, check_resource, check_stack
 
 PACK_NAME = "mlops-aws-security"
 
@@ -47,7 +47,7 @@ def _stack_validator(rule: Rule) -> Callable[[StackValidationArgs, ReportViolati
     assert rule.stack_check is not None
 
     def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
-        for resource, message in rule.stack_check([_to_resource(r) for r in args.resources]):  # type: ignore[misc]
+        for resource, message in check_stack(rule, [_to_resource(r) for r in args.resources]):
             report_violation(message, resource.urn or None)
 
     return validate

@@ -34,6 +34,15 @@ ECR_REPOSITORY = "aws:ecr/repository:Repository"
 SNS_TOPIC = "aws:sns/topic:Topic"
 ENDPOINT_CONFIG = "aws:sagemaker/endpointConfiguration:EndpointConfiguration"
 IAM_ROLE = "aws:iam/role:Role"
+BUCKET_LOGGING = "aws:s3/bucketLogging:BucketLogging"
+VPC = "aws:ec2/vpc:Vpc"
+FLOW_LOG = "aws:ec2/flowLog:FlowLog"
+DEFAULT_SG = "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"
+STATE_MACHINE = "aws:sfn/stateMachine:StateMachine"
+SAGEMAKER_MODEL = "aws:sagemaker/model:Model"
+SCALING_TARGET = "aws:appautoscaling/target:Target"
+PROD_ENVS = ("prod", "production")
+EXCEPTION_TAG = "mlops:policy-exception:"  # + rule name; the value is the documented reason
 IAM_POLICY_TYPES = (
     "aws:iam/policy:Policy",
     "aws:iam/rolePolicy:RolePolicy",
@@ -127,6 +136,39 @@ def admin_statements(document: Any) -> list[Mapping[str, Any]]:
         if statement.get("Effect") == "Allow" and {"*", "*:*"} & set(actions) and "*" in resources:
             found.append(statement)
     return found
+
+
+def exception_reason(resource: Resource, rule: str) -> str | None:
+    """The documented reason ``resource`` is exempt from ``rule`` (tag ``mlops:policy-exception:<rule>``)."""
+    tags = resource.props.get("tags") or {}
+    reason = tags.get(f"{EXCEPTION_TAG}{rule}") if isinstance(tags, Mapping) else None
+    return str(reason) if reason else None
+
+
+def _statements_of(resource: Resource) -> list[tuple[str, Mapping[str, Any]]]:
+    """(document kind, statement) of every policy document a resource carries."""
+    props = resource.props
+    found: list[tuple[str, Any]] = []
+    if resource.type in IAM_POLICY_TYPES:
+        found.append(("identity", props.get("policy")))
+    elif resource.type == IAM_ROLE:
+        found.append(("trust", props.get("assumeRolePolicy")))
+        found += [("identity", inline.get("policy")) for inline in _as_list(props.get("inlinePolicies"))]
+    elif resource.type == KMS_KEY or resource.type == BUCKET_POLICY:
+        found.append(("resource", props.get("policy")))
+    return [(kind, statement) for kind, document in found for statement in policy_statements(document) or []]
+
+
+def _service_principals(statement: Mapping[str, Any]) -> list[str]:
+    principal = statement.get("Principal")
+    if not isinstance(principal, Mapping):
+        return []
+    return [str(service) for service in _as_list(principal.get("Service"))]
+
+
+def _condition_keys(statement: Mapping[str, Any]) -> set[str]:
+    condition = statement.get("Condition") or {}
+    return {key.lower() for values in condition.values() if isinstance(values, Mapping) for key in values}
 
 
 # ---- resource rules ----------------------------------------------------------------------------
@@ -247,6 +289,95 @@ def _bucket_acl(resource: Resource) -> list[str]:
     return []
 
 
+def _kms_explicit_policy(resource: Resource) -> list[str]:
+    if not resource.props.get("policy"):
+        return [
+            "The key uses the default key policy: write an explicit policy (who administers, who uses it)."
+        ]
+    return []
+
+
+def _ecr_kms(resource: Resource) -> list[str]:
+    configs = _as_list(resource.props.get("encryptionConfigurations"))
+    if not configs or configs[0].get("encryptionType") != "KMS":
+        return ["Images are encrypted with AES256 only: set encryption_configurations encryption_type='KMS'."]
+    return []
+
+
+def _sfn_logging(resource: Resource) -> list[str]:
+    logging = resource.props.get("loggingConfiguration") or {}
+    if logging.get("level") not in ("ALL", "ERROR", "FATAL") or not logging.get("logDestination"):
+        return ["The state machine does not log: set logging_configuration with a level and a log group."]
+    return []
+
+
+def _no_wildcard_service_actions(resource: Resource) -> list[str]:
+    for kind, statement in _statements_of(resource):
+        if kind != "identity" or statement.get("Effect") != "Allow":
+            continue
+        wide = [a for a in _as_list(statement.get("Action")) if a == "*" or str(a).endswith(":*")]
+        if wide:
+            return [f"Allows every action of a service ({', '.join(map(str, wide))}): name the actions."]
+    return []
+
+
+def _service_trust_conditions(resource: Resource) -> list[str]:
+    for kind, statement in _statements_of(resource):
+        if kind == "identity" or statement.get("Effect") != "Allow":
+            continue
+        services = _service_principals(statement)
+        if services and not {"aws:sourceaccount", "aws:sourcearn"} & _condition_keys(statement):
+            return [
+                f"{', '.join(services)} may act for any account: add aws:SourceAccount/aws:SourceArn "
+                "conditions (confused deputy)."
+            ]
+    return []
+
+
+def _oidc_subject(resource: Resource) -> list[str]:
+    for kind, statement in _statements_of(resource):
+        principal = statement.get("Principal")
+        if kind != "trust" or not (isinstance(principal, Mapping) and principal.get("Federated")):
+            continue
+        condition = statement.get("Condition") or {}
+        equals = {k.lower(): v for k, v in (condition.get("StringEquals") or {}).items()}
+        subjects = [v for k, v in equals.items() if k.endswith(":sub")]
+        audiences = [v for k, v in equals.items() if k.endswith(":aud")]
+        loose = [k for op, values in condition.items() if op != "StringEquals" for k in (values or {})]
+        if (
+            not subjects
+            or any("*" in str(v) or "?" in str(v) for v in subjects)
+            or any(k.lower().endswith(":sub") for k in loose)
+        ):
+            return ["The web identity trust does not name one exact token subject (StringEquals on :sub)."]
+        if not audiences:
+            return ["The web identity trust does not check the token audience (StringEquals on :aud)."]
+    return []
+
+
+def _model_isolation(resource: Resource) -> list[str]:
+    if resource.props.get("enableNetworkIsolation") is not True:
+        return ["The model container may call the network: set enable_network_isolation=True."]
+    return []
+
+
+def _prod_instances(resource: Resource) -> list[str]:
+    tags = resource.props.get("tags") or {}
+    if tags.get("mlops:env") not in PROD_ENVS:
+        return []
+    if resource.type == SCALING_TARGET:
+        minimum = resource.props.get("minCapacity") or 0
+        return (
+            []
+            if minimum >= 2
+            else [f"A prod endpoint scales down to {minimum} instance(s): keep at least 2."]
+        )
+    for variant in _as_list(resource.props.get("productionVariants")):
+        if variant.get("serverlessConfig") or (variant.get("initialInstanceCount") or 0) < 2:
+            return ["A prod endpoint runs on fewer than 2 instances: set the instance count to 2 or more."]
+    return []
+
+
 # ---- stack rules (a bucket and the resources that configure it) --------------------------------
 
 
@@ -290,6 +421,49 @@ def _tls_only_ok(policy: Resource) -> bool:
 
 def _versioning_ok(versioning: Resource) -> bool:
     return (versioning.props.get("versioningConfiguration") or {}).get("status") == "Enabled"
+
+
+def _logging_ok(logging: Resource) -> bool:
+    return bool(logging.props.get("targetBucket"))
+
+
+def _each_vpc(companion_type: str, ok: Callable[[Resource], bool], message: str) -> StackCheck:
+    def check(resources: Sequence[Resource]) -> list[tuple[Resource, str]]:
+        return [
+            (vpc, message)
+            for vpc in resources
+            if vpc.type == VPC
+            and not any(r.type == companion_type and r.refers_to(vpc, "vpcId") and ok(r) for r in resources)
+        ]
+
+    return check
+
+
+def _closed_group(group: Resource) -> bool:
+    return not group.props.get("ingress") and not group.props.get("egress")
+
+
+def _launch_keys_grant_autoscaling(resources: Sequence[Resource]) -> list[tuple[Resource, str]]:
+    """EBS volumes encrypted with a customer managed key of the stack: its key policy must let EC2
+    Auto Scaling's service-linked role use it, or Batch hosts terminate at launch.
+    https://docs.aws.amazon.com/autoscaling/ec2/userguide/key-policy-requirements-EBS-encryption.html"""
+    found = []
+    keys = [r for r in resources if r.type == KMS_KEY]
+    for template in (r for r in resources if r.type == LAUNCH_TEMPLATE):
+        for key in keys:
+            if not template.refers_to(key, "blockDeviceMappings"):
+                continue
+            policy = json.dumps(key.props.get("policy") or "")
+            if "AWSServiceRoleForAutoScaling" not in policy:
+                found.append(
+                    (
+                        template,
+                        "EBS volumes use a customer managed key whose policy does not grant EC2 Auto "
+                        "Scaling's service-linked role: hosts would terminate at launch. Use the AWS "
+                        "managed key.",
+                    )
+                )
+    return found
 
 
 RULES: tuple[Rule, ...] = (
@@ -368,24 +542,122 @@ RULES: tuple[Rule, ...] = (
         (ENDPOINT_CONFIG,),
         _endpoint_config_kms,
     ),
+    Rule(
+        "s3-bucket-access-logging",
+        "S3 buckets send server access logs to a log bucket (AWS FSBP S3.9).",
+        stack_check=_each_bucket(
+            BUCKET_LOGGING, _logging_ok, "No server access logging: add a BucketLogging to the log bucket."
+        ),
+    ),
+    Rule(
+        "vpc-flow-logs-enabled",
+        "VPCs record flow logs (AWS FSBP EC2.6).",
+        stack_check=_each_vpc(FLOW_LOG, lambda _: True, "No flow logs: add a FlowLog for the VPC."),
+    ),
+    Rule(
+        "vpc-default-security-group-closed",
+        "The default security group of a VPC allows no traffic (AWS FSBP EC2.2).",
+        stack_check=_each_vpc(
+            DEFAULT_SG,
+            _closed_group,
+            "The default security group keeps its rules: adopt it with a DefaultSecurityGroup without rules.",
+        ),
+    ),
+    Rule(
+        "sfn-logging-enabled",
+        "Step Functions state machines log their executions (AWS FSBP StepFunctions.1).",
+        (STATE_MACHINE,),
+        _sfn_logging,
+    ),
+    Rule("ecr-kms-encryption", "ECR repositories encrypt images with KMS.", (ECR_REPOSITORY,), _ecr_kms),
+    Rule(
+        "kms-explicit-key-policy", "KMS keys have an explicit key policy.", (KMS_KEY,), _kms_explicit_policy
+    ),
+    Rule(
+        "iam-no-wildcard-service-actions",
+        "No IAM policy allows every action of a service (service:*).",
+        (*IAM_POLICY_TYPES, IAM_ROLE),
+        _no_wildcard_service_actions,
+    ),
+    Rule(
+        "iam-service-trust-source-conditions",
+        "Service principals in trust, key and bucket policies carry aws:SourceAccount or aws:SourceArn.",
+        (IAM_ROLE, KMS_KEY, BUCKET_POLICY),
+        _service_trust_conditions,
+    ),
+    Rule(
+        "iam-oidc-no-wildcard-subject",
+        "Web identity (OIDC) trusts name one exact token subject and check the audience.",
+        (IAM_ROLE,),
+        _oidc_subject,
+    ),
+    Rule(
+        "sagemaker-model-network-isolation",
+        "SageMaker models run with network isolation.",
+        (SAGEMAKER_MODEL,),
+        _model_isolation,
+    ),
+    Rule(
+        "sagemaker-prod-endpoint-instances",
+        "Prod SageMaker endpoints run on at least 2 instances.",
+        (ENDPOINT_CONFIG, SCALING_TARGET),
+        _prod_instances,
+    ),
+    Rule(
+        "ebs-cmk-grants-autoscaling",
+        "EBS volumes of launch templates use no customer managed key that EC2 Auto Scaling may not use.",
+        stack_check=_launch_keys_grant_autoscaling,
+    ),
 )
 
 
 def check_resource(rule: Rule, resource: Resource) -> list[str]:
-    if rule.check is None or resource.type not in rule.types:
+    if rule.check is None or resource.type not in rule.types or exception_reason(resource, rule.name):
         return []
     return rule.check(resource)
 
 
+def check_stack(rule: Rule, resources: Sequence[Resource]) -> list[tuple[Resource, str]]:
+    if rule.stack_check is None:
+        return []
+    return [(r, message) for r, message in rule.stack_check(resources) if not exception_reason(r, rule.name)]
+
+
 def evaluate(resources: Iterable[Resource], rules: Sequence[Rule] = RULES) -> list[Violation]:
-    """Every violation of ``rules`` among ``resources``."""
+    """Every violation of ``rules`` among ``resources`` (resources tagged with a documented
+    exception to a rule are not checked by that rule)."""
     resources = list(resources)
     violations = []
     for rule in rules:
-        if rule.stack_check is not None:
-            for resource, message in rule.stack_check(resources):
-                violations.append(Violation(rule.name, resource.type, resource.name, message))
+        for resource, message in check_stack(rule, resources):
+            violations.append(Violation(rule.name, resource.type, resource.name, message))
         for resource in resources:
             for message in check_resource(rule, resource):
                 violations.append(Violation(rule.name, resource.type, resource.name, message))
     return violations
+
+
+@dataclass(frozen=True)
+class PolicyException:
+    rule: str
+    resource_type: str
+    resource_name: str
+    reason: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {
+            "rule": self.rule,
+            "type": self.resource_type,
+            "name": self.resource_name,
+            "reason": self.reason,
+        }
+
+
+def exceptions(resources: Iterable[Resource], rules: Sequence[Rule] = RULES) -> list[PolicyException]:
+    """The documented exceptions the resources carry (each is listed in docs/infrastructure.md)."""
+    return [
+        PolicyException(rule.name, r.type, r.name, reason)
+        for r in resources
+        for rule in rules
+        if (reason := exception_reason(r, rule.name))
+    ]

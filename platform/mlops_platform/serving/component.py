@@ -1,64 +1,101 @@
-"""Serving: a SageMaker endpoint for the project's serving image, with autoscaling and data capture.
+"""Serving: the serving image repository, a SageMaker endpoint, and the CI deploy rights.
 
-A first deploy usually has no model yet. Then the component creates no endpoint resources but
-still publishes the endpoint's name, so the project's contract holds; setting ``image`` (and
-``model_data_url``) later and running ``pulumi up`` again creates the endpoint under that name.
+Who owns what. Pulumi owns the endpoint's existence, name, role, network, encryption, capture
+and scaling; CI owns what it serves. The first ``pulumi up`` with an image creates the endpoint
+with a first configuration; from then on each CI deploy (the project's ``deploy.py``) creates a
+new model and endpoint configuration and moves the endpoint to them with UpdateEndpoint. The
+endpoint therefore ignores changes of ``endpointConfigName``: the next ``pulumi up`` does not
+move it back to Pulumi's first configuration (and the old model).
+
+Endpoint types. Dev and staging default to SageMaker Serverless Inference: no instance runs
+between requests, so it costs nothing idle. Serverless endpoints support no VPC configuration,
+network isolation, data capture or KMS volume key, and cannot later become serverless again
+once moved to instances (https://docs.aws.amazon.com/sagemaker/latest/dg/serverless-endpoints.html);
+a level-4 project's serving app captures requests to S3 itself, which the drift job reads.
+Prod defaults to instances in the platform VPC, at least two (the policy pack checks it), with
+autoscaling. A first deploy usually has no model yet: then no endpoint resources are created,
+but the endpoint's name is published already, so the project's contract holds.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
+from mlops_platform.ci_identity import image_repository
+from mlops_platform.ci_identity.component import pull_statements, push_statements
 from mlops_platform.common import (
     TYPE_PREFIX,
     Scope,
+    check_fields,
+    exception_tag,
     kms_use_statement,
     policy_document,
     publish_parameters,
     require,
-    service_trust_policy,
+    service_role,
     statement,
 )
-from mlops_platform.naming import endpoint_name
+from mlops_platform.naming import endpoint_name, physical_name
 
 VARIANT = "AllTraffic"
+MODES = ("serverless", "provisioned")
+CAPTURE_PREFIX = "data-capture"
+SERVERLESS_MEMORY_MB = (1024, 2048, 3072, 4096, 5120, 6144)
 
 
 @dataclass(frozen=True)
 class ServingArgs:
     scope: Scope
-    subnet_ids: pulumi.Input[Sequence[str]]
-    security_group_id: pulumi.Input[str]
     kms_key_arn: pulumi.Input[str]
     artifact_bucket_name: pulumi.Input[str]
     artifact_bucket_arn: pulumi.Input[str]
+    deploy_role: pulumi.Input[str]  # the CI deploy role of this environment (ci_identity): its ID (= name)
+    registry_read_statements: Sequence[dict[str, Any]] = ()  # MLflow reads of the deploy (tracking)
+    subnet_ids: pulumi.Input[Sequence[str]] | None = None  # the platform VPC (provisioned endpoints)
+    security_group_id: pulumi.Input[str] | None = None
     image: str | None = None  # the serving image URI; None: no model yet, no endpoint
     model_data_url: str | None = None  # s3://.../model.tar.gz, when the image does not embed the model
+    mode: str = "serverless"
     instance_type: str = "ml.m5.large"
     min_instances: int = 1
     max_instances: int = 2
     invocations_per_instance: int = 100  # autoscaling target, per instance and minute
     capture_percentage: int = 100
+    serverless_memory_mb: int = 2048
+    serverless_max_concurrency: int = 5
+    app_capture: bool = False  # the serving app writes captured requests to S3 (level 4)
+    keep_images: int = 100
 
     def __post_init__(self) -> None:
-        require(
-            self.image is None or ("/" in self.image and " " not in self.image),
-            component="ServingArgs",
-            field="image",
-            value=self.image,
-            reason="not a container image URI",
-            fix="Use e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com/churn-dev:3f2a1c0.",
-        )
-        require(
-            self.model_data_url is None or self.model_data_url.startswith("s3://"),
-            component="ServingArgs",
-            field="model_data_url",
-            value=self.model_data_url,
-            reason="must be an s3:// URL",
+        check_fields(
+            self,
+            {
+                "image": (
+                    lambda v: v is None or ("/" in v and " " not in v and not v.endswith(":latest")),
+                    "not a container image URI with an explicit tag (the repository's tags are immutable)",
+                    "Use e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com/churn-dev:3f2a1c0.",
+                ),
+                "model_data_url": (lambda v: v is None or v.startswith("s3://"), "must be an s3:// URL"),
+                "mode": (lambda v: v in MODES, f"choose one of {', '.join(MODES)}"),
+                "instance_type": (lambda v: v.startswith("ml."), "SageMaker instance types start with 'ml.'"),
+                "max_instances": (
+                    lambda v: 1 <= self.min_instances <= v,
+                    f"must be at least min_instances ({self.min_instances}) >= 1",
+                ),
+                "invocations_per_instance": (lambda v: v >= 1, "must be positive"),
+                "capture_percentage": (lambda v: 0 < v <= 100, "use 1 to 100"),
+                "serverless_memory_mb": (
+                    lambda v: v in SERVERLESS_MEMORY_MB,
+                    f"choose one of {', '.join(map(str, SERVERLESS_MEMORY_MB))}",
+                ),
+                "serverless_max_concurrency": (lambda v: 1 <= v <= 200, "use 1 to 200"),
+            },
         )
         require(
             self.model_data_url is None or self.image is not None,
@@ -69,32 +106,11 @@ class ServingArgs:
             fix="Set mlops:servingImage as well.",
         )
         require(
-            self.instance_type.startswith("ml."),
+            self.mode == "serverless" or (self.subnet_ids is not None and self.security_group_id is not None),
             component="ServingArgs",
-            field="instance_type",
-            value=self.instance_type,
-            reason="SageMaker instance types start with 'ml.'",
-        )
-        require(
-            1 <= self.min_instances <= self.max_instances,
-            component="ServingArgs",
-            field="max_instances",
-            value=self.max_instances,
-            reason=f"must be at least min_instances ({self.min_instances}) >= 1",
-        )
-        require(
-            self.invocations_per_instance >= 1,
-            component="ServingArgs",
-            field="invocations_per_instance",
-            value=self.invocations_per_instance,
-            reason="must be positive",
-        )
-        require(
-            0 < self.capture_percentage <= 100,
-            component="ServingArgs",
-            field="capture_percentage",
-            value=self.capture_percentage,
-            reason="use 1 to 100",
+            field="subnet_ids",
+            value=self.subnet_ids,
+            reason="an endpoint on instances runs in the platform VPC: give its subnets and security group",
         )
 
     @property
@@ -105,69 +121,85 @@ class ServingArgs:
 class Serving(pulumi.ComponentResource):
     endpoint_name: str
     endpoint_created: bool
+    repository_url: pulumi.Output[str]
+    role_arn: pulumi.Output[str]
 
     def __init__(self, name: str, args: ServingArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(f"{TYPE_PREFIX}:Serving", name, None, opts)
         scope = args.scope
         self.endpoint_name = endpoint_name(scope.project, scope.env)
         self.endpoint_created = args.has_model
+
+        repository = image_repository(
+            self,
+            f"{name}-images",
+            repository_name=physical_name(scope.project, scope.env),
+            keep_images=args.keep_images,
+        )
+        role = self._role(name, args, repository.arn)
+        self._deploy_rights(name, args, repository.arn, role.role.arn)
         if args.has_model:
-            self._endpoint(name, args)
+            self._endpoint(name, args, role)
+
+        self.repository_url = repository.repository_url
+        self.role_arn = role.role.arn
         publish_parameters(
             self,
             component="serving",
             name=name,
             scope=scope,
-            values={
-                "serving-endpoint-name": self.endpoint_name,
-            },
+            values={"serving-endpoint-name": self.endpoint_name},
         )
         self.register_outputs(
-            {"endpoint_name": self.endpoint_name, "endpoint_created": self.endpoint_created}
+            {
+                "endpoint_name": self.endpoint_name,
+                "endpoint_created": self.endpoint_created,
+                "repository_url": self.repository_url,
+            }
         )
 
-    def _endpoint(self, name: str, args: ServingArgs) -> None:
-        child = pulumi.ResourceOptions(parent=self)
+    def _role(self, name: str, args: ServingArgs, repository_arn: pulumi.Input[str]) -> Any:
+        """The endpoint's execution role: pull the image, read models, write captures and logs."""
         scope = args.scope
-        capture_prefix = "data-capture"
-        role = aws.iam.Role(
-            f"{name}-role",
-            assume_role_policy=service_trust_policy("sagemaker.amazonaws.com"),
-            description="SageMaker endpoint of the project's serving image",
-            opts=child,
-        )
-        role_policy = aws.iam.RolePolicy(
-            f"{name}-policy",
-            role=role.id,
-            policy=policy_document(
-                statement(["ecr:GetAuthorizationToken"], ["*"], sid="EcrLogin"),
-                statement(
-                    ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
-                    [scope.arn("ecr", "repository/*")],
-                    sid="PullImages",
-                ),
-                statement(
-                    ["s3:GetObject"],
-                    [pulumi.Output.concat(args.artifact_bucket_arn, "/models/*")],
-                    sid="ReadModels",
-                ),
-                statement(
-                    ["s3:PutObject"],
-                    [pulumi.Output.concat(args.artifact_bucket_arn, f"/{capture_prefix}/*")],
-                    sid="WriteDataCapture",
-                ),
-                kms_use_statement(args.kms_key_arn),
-                statement(
-                    [
-                        "logs:CreateLogGroup",
-                        "logs:CreateLogStream",
-                        "logs:DescribeLogStreams",
-                        "logs:PutLogEvents",
-                    ],
-                    [scope.arn("logs", "log-group:/aws/sagemaker/*")],
-                    sid="Logs",
-                ),
-                # Endpoints in a VPC attach network interfaces; these actions have no resource-level scope.
+        statements = [
+            # https://docs.aws.amazon.com/sagemaker/latest/dg/sagemaker-roles.html#sagemaker-roles-createmodel-perms
+            *pull_statements(repository_arn),
+            statement(
+                ["s3:GetObject"],
+                [pulumi.Output.concat(args.artifact_bucket_arn, "/models/*")],
+                sid="ReadModels",
+            ),
+            statement(
+                ["s3:PutObject"],
+                [pulumi.Output.concat(args.artifact_bucket_arn, f"/{CAPTURE_PREFIX}/*")],
+                sid="WriteDataCapture",
+            ),
+            kms_use_statement(args.kms_key_arn),
+            statement(
+                [
+                    "logs:CreateLogGroup",
+                    "logs:CreateLogStream",
+                    "logs:DescribeLogStreams",
+                    "logs:PutLogEvents",
+                ],
+                [
+                    scope.arn("logs", f"log-group:/aws/sagemaker/Endpoints/{self.endpoint_name}"),
+                    scope.arn("logs", f"log-group:/aws/sagemaker/Endpoints/{self.endpoint_name}:*"),
+                ],
+                sid="Logs",
+            ),
+            # The endpoint's own metrics; PutMetricData supports no resource-level permissions.
+            statement(
+                ["cloudwatch:PutMetricData"],
+                ["*"],
+                condition={"StringLike": {"cloudwatch:namespace": "/aws/sagemaker/Endpoints*"}},
+                sid="EndpointMetrics",
+            ),
+        ]
+        if args.mode == "provisioned":
+            # Endpoints in a VPC attach network interfaces; these actions have no resource-level scope.
+            # https://docs.aws.amazon.com/sagemaker/latest/dg/host-vpc.html
+            statements.append(
                 statement(
                     [
                         "ec2:CreateNetworkInterface",
@@ -179,62 +211,177 @@ class Serving(pulumi.ComponentResource):
                         "ec2:DescribeSecurityGroups",
                         "ec2:DescribeSubnets",
                         "ec2:DescribeVpcs",
-                        "cloudwatch:PutMetricData",
                     ],
                     ["*"],
-                    sid="VpcAndMetrics",
+                    sid="VpcNetworkInterfaces",
+                )
+            )
+        return service_role(
+            self,
+            f"{name}",
+            scope=scope,
+            service="sagemaker.amazonaws.com",
+            principal="serving",
+            description="SageMaker endpoint of the project's serving image",
+            # "arn:aws:sagemaker:REGION:ACCOUNT:*" is the source ARN AWS documents for inference.
+            # https://docs.aws.amazon.com/sagemaker/latest/dg/security-confused-deputy-prevention.html
+            source_arn=scope.arn("sagemaker", "*"),
+            statements=statements,
+        )
+
+    def _deploy_rights(
+        self, name: str, args: ServingArgs, repository_arn: pulumi.Input[str], role_arn: pulumi.Input[str]
+    ) -> None:
+        """What the project's CI deploy job calls (deploy.py `endpoint` and `smoke`), on this
+        environment's endpoint and on the models and configurations named after it only."""
+        scope = args.scope
+        endpoint = scope.arn("sagemaker", f"endpoint/{self.endpoint_name}")
+        configs = scope.arn("sagemaker", f"endpoint-config/{self.endpoint_name}-*")
+        models = scope.arn("sagemaker", f"model/{self.endpoint_name}-*")
+        aws.iam.RolePolicy(
+            f"{name}-deploy-policy",
+            role=args.deploy_role,
+            policy=policy_document(
+                *push_statements(repository_arn),
+                # The deploy job skips the push when this commit's image is already in the
+                # repository (immutable tags refuse a second push of the same tag).
+                statement(["ecr:DescribeImages"], [repository_arn], sid="FindServingImage"),
+                args.scope.contract_read_statement(),
+                *args.registry_read_statements,
+                statement(
+                    ["sagemaker:DescribeEndpoint", "sagemaker:UpdateEndpoint", "sagemaker:InvokeEndpoint"],
+                    [endpoint],
+                    sid="Endpoint",
                 ),
+                # UpdateEndpoint is authorised on the endpoint and on the new configuration.
+                statement(
+                    [
+                        "sagemaker:CreateEndpointConfig",
+                        "sagemaker:DescribeEndpointConfig",
+                        "sagemaker:UpdateEndpoint",
+                    ],
+                    [configs],
+                    sid="EndpointConfigs",
+                ),
+                statement(["sagemaker:CreateModel", "sagemaker:DescribeModel"], [models], sid="Models"),
+                # CreateModel passes the endpoint's execution role to SageMaker.
+                # https://docs.aws.amazon.com/sagemaker/latest/dg/sagemaker-roles.html#sagemaker-roles-pass-role
+                statement(
+                    ["iam:PassRole"],
+                    [role_arn],
+                    condition={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+                    sid="PassServingRole",
+                ),
+                # An endpoint configuration with a KMS key: SageMaker creates grants on it for the
+                # endpoint's volumes and captures with the caller's rights.
+                # https://docs.aws.amazon.com/sagemaker/latest/dg/api-permissions-reference.html
+                statement(
+                    ["kms:CreateGrant"],
+                    [args.kms_key_arn],
+                    condition={"Bool": {"kms:GrantIsForAWSResource": "true"}},
+                    sid="EndpointKeyGrants",
+                ),
+                statement(["kms:DescribeKey"], [args.kms_key_arn], sid="EndpointKey"),
             ),
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _endpoint(self, name: str, args: ServingArgs, role: Any) -> None:
+        child = pulumi.ResourceOptions(parent=self)
+        scope = args.scope
+        provisioned = args.mode == "provisioned"
+        digest = hashlib.sha256(
+            repr(
+                (args.image, args.model_data_url, args.mode, args.instance_type, args.min_instances)
+            ).encode()
+        ).hexdigest()[:8]
+        # Named after the endpoint, like the models and configurations CI creates, so the deploy
+        # role's rights (endpoint name + "-*") cover the first configuration too.
+        first = f"{self.endpoint_name}-pulumi-{digest}"
+        isolation_exception = (
+            "serverless endpoints do not support network isolation"
+            if not provisioned
+            else "the serving app writes captured requests to S3 for the drift job"
+            if args.app_capture
+            else None
         )
         model = aws.sagemaker.Model(
             f"{name}-model",
-            execution_role_arn=role.arn,
+            name=first,
+            execution_role_arn=role.role.arn,
             primary_container=aws.sagemaker.ModelPrimaryContainerArgs(
                 image=args.image,
                 model_data_url=args.model_data_url,
                 environment={"MLOPS_PROJECT": scope.project, "MLOPS_ENV": scope.env},
             ),
-            vpc_config=aws.sagemaker.ModelVpcConfigArgs(
-                subnets=args.subnet_ids, security_group_ids=[args.security_group_id]
+            vpc_config=self._vpc(args) if provisioned else None,
+            enable_network_isolation=isolation_exception is None,
+            tags=exception_tag("sagemaker-model-network-isolation", isolation_exception)
+            if isolation_exception
+            else None,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[role.policy]),
+        )
+        variant = aws.sagemaker.EndpointConfigurationProductionVariantArgs(
+            variant_name=VARIANT,
+            model_name=model.name,
+            instance_type=args.instance_type if provisioned else None,
+            initial_instance_count=args.min_instances if provisioned else None,
+            serverless_config=None
+            if provisioned
+            else aws.sagemaker.EndpointConfigurationProductionVariantServerlessConfigArgs(
+                memory_size_in_mb=args.serverless_memory_mb, max_concurrency=args.serverless_max_concurrency
             ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy]),
         )
         config = aws.sagemaker.EndpointConfiguration(
             f"{name}-config",
-            kms_key_arn=args.kms_key_arn,
-            production_variants=[
-                aws.sagemaker.EndpointConfigurationProductionVariantArgs(
-                    variant_name=VARIANT,
-                    model_name=model.name,
-                    instance_type=args.instance_type,
-                    initial_instance_count=args.min_instances,
+            name=first,
+            kms_key_arn=args.kms_key_arn if provisioned else None,
+            production_variants=[variant],
+            data_capture_config=self._capture(args) if provisioned else None,
+            tags={"mlops:env": scope.env}
+            | (
+                {}
+                if provisioned
+                else exception_tag(
+                    "sagemaker-endpoint-config-kms", "serverless endpoints have no storage volume"
                 )
-            ],
-            data_capture_config=aws.sagemaker.EndpointConfigurationDataCaptureConfigArgs(
-                enable_capture=True,
-                initial_sampling_percentage=args.capture_percentage,
-                destination_s3_uri=pulumi.Output.concat(
-                    "s3://", args.artifact_bucket_name, f"/{capture_prefix}"
-                ),
-                kms_key_id=args.kms_key_arn,
-                capture_options=[
-                    aws.sagemaker.EndpointConfigurationDataCaptureConfigCaptureOptionArgs(
-                        capture_mode="Input"
-                    ),
-                    aws.sagemaker.EndpointConfigurationDataCaptureConfigCaptureOptionArgs(
-                        capture_mode="Output"
-                    ),
-                ],
-                capture_content_type_header=aws.sagemaker.EndpointConfigurationDataCaptureConfigCaptureContentTypeHeaderArgs(
-                    json_content_types=["application/json"],
-                ),
             ),
             opts=child,
         )
         endpoint = aws.sagemaker.Endpoint(
-            f"{name}-endpoint", name=self.endpoint_name, endpoint_config_name=config.name, opts=child
+            f"{name}-endpoint",
+            name=self.endpoint_name,
+            endpoint_config_name=config.name,
+            # CI moves the endpoint to new configurations (deploy.py); Pulumi must not move it back.
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["endpointConfigName"]),
         )
+        if provisioned:
+            self._autoscaling(name, args, endpoint)
+
+    def _vpc(self, args: ServingArgs) -> aws.sagemaker.ModelVpcConfigArgs:
+        assert args.subnet_ids is not None and args.security_group_id is not None  # checked by ServingArgs
+        return aws.sagemaker.ModelVpcConfigArgs(
+            subnets=args.subnet_ids,
+            security_group_ids=[args.security_group_id],
+        )
+
+    def _capture(self, args: ServingArgs) -> aws.sagemaker.EndpointConfigurationDataCaptureConfigArgs:
+        return aws.sagemaker.EndpointConfigurationDataCaptureConfigArgs(
+            enable_capture=True,
+            initial_sampling_percentage=args.capture_percentage,
+            destination_s3_uri=pulumi.Output.concat("s3://", args.artifact_bucket_name, f"/{CAPTURE_PREFIX}"),
+            kms_key_id=args.kms_key_arn,
+            capture_options=[
+                aws.sagemaker.EndpointConfigurationDataCaptureConfigCaptureOptionArgs(capture_mode="Input"),
+                aws.sagemaker.EndpointConfigurationDataCaptureConfigCaptureOptionArgs(capture_mode="Output"),
+            ],
+            capture_content_type_header=aws.sagemaker.EndpointConfigurationDataCaptureConfigCaptureContentTypeHeaderArgs(
+                json_content_types=["application/json"],
+            ),
+        )
+
+    def _autoscaling(self, name: str, args: ServingArgs, endpoint: aws.sagemaker.Endpoint) -> None:
+        child = pulumi.ResourceOptions(parent=self)
         target = aws.appautoscaling.Target(
             f"{name}-scaling-target",
             service_namespace="sagemaker",
@@ -242,6 +389,7 @@ class Serving(pulumi.ComponentResource):
             scalable_dimension="sagemaker:variant:DesiredInstanceCount",
             min_capacity=args.min_instances,
             max_capacity=args.max_instances,
+            tags={"mlops:env": args.scope.env},
             opts=child,
         )
         aws.appautoscaling.Policy(

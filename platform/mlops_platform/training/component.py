@@ -7,6 +7,7 @@ run. Hosts sit in private subnets without public IPs, require IMDSv2 and encrypt
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -16,16 +17,32 @@ import pulumi_aws as aws
 from mlops_platform.common import (
     TYPE_PREFIX,
     Scope,
+    check_fields,
+    exception_tag,
     kms_use_statement,
-    policy_document,
     publish_parameters,
-    require,
+    service_role,
     service_trust_policy,
     statement,
 )
+from mlops_platform.naming import physical_name
 from mlops_platform.training.pipeline import check_instance_types, state_machine_definition
 
 ECS_INSTANCE_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role"
+LOG_DELIVERY_ACTIONS = (
+    "logs:CreateLogDelivery",
+    "logs:DeleteLogDelivery",
+    "logs:DescribeLogGroups",
+    "logs:DescribeResourcePolicies",
+    "logs:GetLogDelivery",
+    "logs:ListLogDeliveries",
+    "logs:PutResourcePolicy",
+    "logs:UpdateLogDelivery",
+)
+
+
+def _valid_tag(tag: str) -> bool:
+    return bool(re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}", tag or "")) and tag != "latest"
 
 
 @dataclass(frozen=True)
@@ -40,7 +57,7 @@ class TrainingArgs:
     image_repository_url: pulumi.Input[str]
     model_package_group_name: pulumi.Input[str]
     model_package_group_arn: pulumi.Input[str]
-    image_tag: str = "latest"
+    image_tag: str  # the tag CI pushed (the git commit): tags are immutable, so never "latest"
     instance_types: tuple[str, ...] = ("g5", "g6")
     spot: bool = False
     max_vcpus: int = 64
@@ -49,58 +66,34 @@ class TrainingArgs:
     memory_mib_per_job: int = 15_000
     root_volume_gib: int = 100
     job_timeout_hours: int = 24
+    log_retention_days: int = 90
     job_policy_arns: Sequence[pulumi.Input[str]] = field(default_factory=tuple)  # e.g. feature store, MLflow
 
     def __post_init__(self) -> None:
         check_instance_types(self.instance_types)
-        require(
-            self.vcpus_per_job >= 1,
-            component="TrainingArgs",
-            field="vcpus_per_job",
-            value=self.vcpus_per_job,
-            reason="a job needs at least one vCPU",
-        )
-        require(
-            self.max_vcpus >= self.vcpus_per_job,
-            component="TrainingArgs",
-            field="max_vcpus",
-            value=self.max_vcpus,
-            reason=f"must be at least vcpus_per_job ({self.vcpus_per_job})",
-        )
-        require(
-            1 <= self.gpus_per_job <= 8,
-            component="TrainingArgs",
-            field="gpus_per_job",
-            value=self.gpus_per_job,
-            reason="use 1 to 8 GPUs per job",
-        )
-        require(
-            self.memory_mib_per_job >= 1024,
-            component="TrainingArgs",
-            field="memory_mib_per_job",
-            value=self.memory_mib_per_job,
-            reason="give at least 1024 MiB",
-        )
-        require(
-            30 <= self.root_volume_gib <= 16_384,
-            component="TrainingArgs",
-            field="root_volume_gib",
-            value=self.root_volume_gib,
-            reason="the GPU AMI needs 30 GiB; gp3 allows up to 16384",
-        )
-        require(
-            1 <= self.job_timeout_hours <= 14 * 24,
-            component="TrainingArgs",
-            field="job_timeout_hours",
-            value=self.job_timeout_hours,
-            reason="use 1 to 336 hours",
-        )
-        require(
-            bool(self.image_tag) and ":" not in self.image_tag,
-            component="TrainingArgs",
-            field="image_tag",
-            value=self.image_tag,
-            reason="give a tag only, e.g. the git commit CI pushed",
+        check_fields(
+            self,
+            {
+                "image_tag": (
+                    _valid_tag,
+                    "give the tag CI pushed, e.g. the git commit; the repository's tags are immutable, "
+                    "so 'latest' could be pushed only once",
+                    "Set mlops:trainingImageTag to the commit SHA CI pushed.",
+                ),
+                "vcpus_per_job": (lambda v: v >= 1, "a job needs at least one vCPU"),
+                "max_vcpus": (
+                    lambda v: v >= self.vcpus_per_job,
+                    f"must be at least vcpus_per_job ({self.vcpus_per_job})",
+                ),
+                "gpus_per_job": (lambda v: 1 <= v <= 8, "use 1 to 8 GPUs per job"),
+                "memory_mib_per_job": (lambda v: v >= 1024, "give at least 1024 MiB"),
+                "root_volume_gib": (
+                    lambda v: 30 <= v <= 16_384,
+                    "the GPU AMI needs 30 GiB; gp3 allows up to 16384",
+                ),
+                "job_timeout_hours": (lambda v: 1 <= v <= 14 * 24, "use 1 to 336 hours"),
+                "log_retention_days": (lambda v: v >= 1, "keep logs at least one day"),
+            },
         )
 
 
@@ -109,6 +102,7 @@ class Training(pulumi.ComponentResource):
     job_definition_arn: pulumi.Output[str]
     state_machine_arn: pulumi.Output[str]
     job_role_arn: pulumi.Output[str]
+    image: pulumi.Output[str]
 
     def __init__(self, name: str, args: TrainingArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(f"{TYPE_PREFIX}:Training", name, None, opts)
@@ -117,18 +111,28 @@ class Training(pulumi.ComponentResource):
         image = pulumi.Output.concat(args.image_repository_url, ":", args.image_tag)
 
         # --- hosts: instance role, launch template, compute environment, queue
+        # EC2 sets no aws:SourceAccount when it assumes an instance role: a documented exception.
         instance_role = aws.iam.Role(
             f"{name}-instance-role",
-            assume_role_policy=service_trust_policy("ec2.amazonaws.com"),
+            assume_role_policy=service_trust_policy("ec2.amazonaws.com", account_id=None),
             description="ECS agent on AWS Batch GPU hosts",
+            tags=exception_tag(
+                "iam-service-trust-source-conditions",
+                "EC2 instance profiles are assumed by ec2.amazonaws.com without aws:SourceAccount",
+            ),
             opts=child,
         )
         aws.iam.RolePolicyAttachment(
-            f"{name}-instance-ecs", role=instance_role.name, policy_arn=ECS_INSTANCE_POLICY, opts=child
+            f"{name}-instance-ecs", role=instance_role.id, policy_arn=ECS_INSTANCE_POLICY, opts=child
         )
         instance_profile = aws.iam.InstanceProfile(
             f"{name}-instance-profile", role=instance_role.name, opts=child
         )
+        # Root volumes are encrypted with the AWS managed EBS key (aws/ebs), not the project key:
+        # Batch launches hosts through EC2 Auto Scaling, whose service-linked role must be granted
+        # in the key policy of a customer managed key, or instances terminate at launch and jobs
+        # wait in RUNNABLE forever. The AWS managed key needs no grant.
+        # https://docs.aws.amazon.com/autoscaling/ec2/userguide/key-policy-requirements-EBS-encryption.html
         launch_template = aws.ec2.LaunchTemplate(
             f"{name}-hosts",
             description="AWS Batch GPU hosts: IMDSv2 only, encrypted root volume",
@@ -141,8 +145,7 @@ class Training(pulumi.ComponentResource):
                 aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
                     device_name="/dev/xvda",
                     ebs=aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs(
-                        encrypted="true",
-                        kms_key_id=args.kms_key_arn,
+                        encrypted="true",  # no kms_key_id: the AWS managed key aws/ebs
                         volume_size=args.root_volume_gib,
                         volume_type="gp3",
                         delete_on_termination="true",
@@ -180,28 +183,26 @@ class Training(pulumi.ComponentResource):
             state="ENABLED",
             priority=1,
             compute_environment_orders=[
-                aws.batch.JobQueueComputeEnvironmentOrderArgs(
-                    order=1,
-                    compute_environment=compute.arn,
-                )
+                aws.batch.JobQueueComputeEnvironmentOrderArgs(order=1, compute_environment=compute.arn)
             ],
             opts=child,
         )
 
         # --- the job: its role and definition
-        job_role = aws.iam.Role(
-            f"{name}-job-role",
-            assume_role_policy=service_trust_policy("ecs-tasks.amazonaws.com"),
-            description="The project's training container",
-            opts=child,
-        )
-        aws.iam.RolePolicy(
-            f"{name}-job-policy",
-            role=job_role.id,
-            policy=policy_document(
+        # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-iam-roles.html (trust conditions)
+        job = service_role(
+            self,
+            f"{name}-job",
+            scope=scope,
+            service="ecs-tasks.amazonaws.com",
+            principal="training-job",
+            description="The project's training container (`pipeline run` on AWS Batch)",
+            source_arn=scope.arn("ecs", "*"),
+            statements=[
                 statement(
                     ["s3:GetBucketLocation", "s3:ListBucket"],
                     [args.data_bucket_arn, args.artifact_bucket_arn],
+                    sid="ListBuckets",
                 ),
                 statement(
                     ["s3:GetObject"], [pulumi.Output.concat(args.data_bucket_arn, "/*")], sid="ReadData"
@@ -212,17 +213,12 @@ class Training(pulumi.ComponentResource):
                     sid="WriteArtifacts",
                 ),
                 kms_use_statement(args.kms_key_arn),
-                statement(
-                    ["ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath"],
-                    [scope.arn("ssm", f"parameter{scope.parameter_prefix}/*")],
-                    sid="ReadContract",
-                ),
-            ),
-            opts=child,
+                scope.contract_read_statement(),
+            ],
         )
         for index, policy_arn in enumerate(args.job_policy_arns):
             aws.iam.RolePolicyAttachment(
-                f"{name}-job-extra-{index}", role=job_role.name, policy_arn=policy_arn, opts=child
+                f"{name}-job-extra-{index}", role=job.role.id, policy_arn=policy_arn, opts=child
             )
         job_definition = aws.batch.JobDefinition(
             f"{name}-job",
@@ -231,7 +227,7 @@ class Training(pulumi.ComponentResource):
             container_properties=pulumi.Output.json_dumps(
                 {
                     "image": image,
-                    "jobRoleArn": job_role.arn,
+                    "jobRoleArn": job.role.arn,
                     "resourceRequirements": [
                         {"type": "GPU", "value": str(args.gpus_per_job)},
                         {"type": "VCPU", "value": str(args.vcpus_per_job)},
@@ -252,17 +248,28 @@ class Training(pulumi.ComponentResource):
             opts=child,
         )
 
-        # --- the pipeline: submit -> wait -> register
-        pipeline_role = aws.iam.Role(
-            f"{name}-pipeline-role",
-            assume_role_policy=service_trust_policy("states.amazonaws.com"),
-            description="Training state machine",
+        # --- the pipeline: submit -> wait -> register, logged to CloudWatch Logs (AWS FSBP StepFunctions.1)
+        machine_name = physical_name(scope.project, scope.env, "training", max_length=80)
+        machine_arn = scope.arn("states", f"stateMachine:{machine_name}")
+        log_group = aws.cloudwatch.LogGroup(
+            f"{name}-pipeline-logs",
+            # The /aws/vendedlogs/ prefix keeps the log group's resource policy small
+            # (https://docs.aws.amazon.com/step-functions/latest/dg/cw-logs.html).
+            name=f"/aws/vendedlogs/states/{machine_name}",
+            retention_in_days=args.log_retention_days,
             opts=child,
         )
-        pipeline_policy = aws.iam.RolePolicy(
-            f"{name}-pipeline-policy",
-            role=pipeline_role.id,
-            policy=policy_document(
+        pipeline = service_role(
+            self,
+            f"{name}-pipeline",
+            scope=scope,
+            service="states.amazonaws.com",
+            principal="pipeline",
+            description="Training state machine",
+            # https://docs.aws.amazon.com/step-functions/latest/dg/procedure-create-iam-role.html#prevent-cross-service-confused-deputy
+            source_arn=machine_arn,
+            statements=[
+                # https://docs.aws.amazon.com/step-functions/latest/dg/batch-iam.html
                 statement(
                     ["batch:SubmitJob"],
                     [
@@ -270,6 +277,7 @@ class Training(pulumi.ComponentResource):
                         pulumi.Output.concat(
                             scope.arn("batch", "job-definition/"), job_definition.name, ":*"
                         ),
+                        scope.arn("batch", "job/*"),  # the new job's ARN is not known before it exists
                     ],
                     sid="SubmitTraining",
                 ),
@@ -291,18 +299,17 @@ class Training(pulumi.ComponentResource):
                     ],
                     sid="RegisterModel",
                 ),
-            ),
-            opts=child,
+                # Log delivery actions support no resource-level permissions
+                # (https://docs.aws.amazon.com/step-functions/latest/dg/cw-logs.html#cloudwatch-iam-policy).
+                statement(list(LOG_DELIVERY_ACTIONS), ["*"], sid="DeliverLogs"),
+            ],
         )
         machine = aws.sfn.StateMachine(
             f"{name}-pipeline",
-            role_arn=pipeline_role.arn,
+            name=machine_name,
+            role_arn=pipeline.role.arn,
             definition=pulumi.Output.all(
-                queue.arn,
-                job_definition.arn,
-                args.model_package_group_name,
-                args.artifact_bucket_name,
-                image,
+                queue.arn, job_definition.arn, args.model_package_group_name, args.artifact_bucket_name, image
             ).apply(
                 lambda values: json.dumps(
                     state_machine_definition(
@@ -314,13 +321,19 @@ class Training(pulumi.ComponentResource):
                     )
                 )
             ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[pipeline_policy]),
+            logging_configuration=aws.sfn.StateMachineLoggingConfigurationArgs(
+                level="ALL",
+                include_execution_data=False,
+                log_destination=pulumi.Output.concat(log_group.arn, ":*"),
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[pipeline.policy]),
         )
 
         self.job_queue_arn = queue.arn
         self.job_definition_arn = job_definition.arn
         self.state_machine_arn = machine.arn
-        self.job_role_arn = job_role.arn
+        self.job_role_arn = job.role.arn
+        self.image = image
         publish_parameters(
             self,
             component="training",

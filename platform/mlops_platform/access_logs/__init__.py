@@ -1,0 +1,3 @@
+from mlops_platform.access_logs.component import AccessLogs, AccessLogsArgs
+
+__all__ = ["AccessLogs", "AccessLogsArgs"]

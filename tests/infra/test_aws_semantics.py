@@ -1,0 +1,247 @@
+"""What a review of the stacks against AWS's documented behaviour found (issue 8), one test per
+item. Each test states what the stacks did before and why AWS would have failed them; each one
+fails on that earlier code."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from mlops_platform.ci_identity.oidc import ISSUERS
+from mlops_platform.policy.rules import evaluate
+from mlops_stacks.config import StackConfig, StackConfigError
+from mlops_stacks.offline import ACCOUNT_ID, run_offline
+
+from .iam.calls import principals
+from .iam.principals import roles
+from .offline_runs import SERVING_IMAGE, offline, platform, policy_resources
+
+
+def _statements(document: Any) -> list[dict[str, Any]]:
+    loaded = json.loads(document) if isinstance(document, str) else document
+    statements = loaded["Statement"]
+    return statements if isinstance(statements, list) else [statements]
+
+
+# 1 -----------------------------------------------------------------------------------------------
+def test_1_gpu_hosts_encrypt_with_a_key_ec2_auto_scaling_may_use() -> None:
+    """Before: the launch template encrypted the root volume with the project's customer managed
+    key, whose (default) key policy does not grant EC2 Auto Scaling's service-linked role, so
+    Batch hosts terminate at launch and jobs stay RUNNABLE. Now: the AWS managed key aws/ebs."""
+    run = offline(2)
+    (template,) = run.of_type("aws:ec2/launchTemplate:LaunchTemplate")
+    ebs = template.inputs["blockDeviceMappings"][0]["ebs"]
+    assert ebs["encrypted"] == "true" and "kmsKeyId" not in ebs
+    assert [v for v in evaluate(policy_resources(run)) if v.rule == "ebs-cmk-grants-autoscaling"] == []
+
+
+# 2 -----------------------------------------------------------------------------------------------
+DEPLOY_CALLS = {
+    "sagemaker:DescribeEndpoint",
+    "sagemaker:DescribeEndpointConfig",
+    "sagemaker:DescribeModel",
+    "sagemaker:CreateModel",
+    "sagemaker:CreateEndpointConfig",
+    "sagemaker:UpdateEndpoint",
+    "sagemaker:InvokeEndpoint",
+    "iam:PassRole",
+}
+
+
+def test_2_the_level_3_deploy_role_may_deploy_and_smoke_test() -> None:
+    """Before: the CI deploy role could push images and read SSM only, so deploy.py's SageMaker
+    calls and the smoke test's InvokeEndpoint were denied. Now the serving component grants them
+    on this environment's endpoint and the models and configurations named after it, and passes
+    only the serving role, only to SageMaker (test_iam_sufficiency evaluates every call)."""
+    run = offline(3, servingImage=SERVING_IMAGE)
+    deploy = roles(run)["ci-deploy"]
+    granted = {a for p in deploy.identity for s in _statements(p["policy"]) for a in s["Action"]}
+    assert granted >= DEPLOY_CALLS
+    (pass_role,) = [
+        s for p in deploy.identity for s in _statements(p["policy"]) if "iam:PassRole" in s["Action"]
+    ]
+    assert pass_role["Resource"] == [roles(run)["serving"].role_arn]
+    assert pass_role["Condition"] == {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}
+    endpoint_statements = [
+        s
+        for p in deploy.identity
+        for s in _statements(p["policy"])
+        if any(a.startswith("sagemaker:") for a in s["Action"])
+    ]
+    resources = {r for s in endpoint_statements for r in s["Resource"]}
+    assert all(":endpoint/demo-dev" in r or "demo-dev-*" in r or "mlflow-app" in r for r in resources), (
+        resources
+    )
+    assert {c.action for c in principals()["ci-deploy"].calls} >= DEPLOY_CALLS  # the evaluated call list
+
+
+# 3 -----------------------------------------------------------------------------------------------
+def test_3_ci_owns_what_the_endpoint_serves_and_pulumi_does_not_move_it_back() -> None:
+    """Before: CI moved the endpoint to new configurations with UpdateEndpoint and the next
+    `pulumi up` moved it back to Pulumi's configuration and model. Now the endpoint ignores
+    changes of endpointConfigName, and Pulumi's first configuration is named after the endpoint
+    so the deploy role may describe it on the first deploy."""
+    run = offline(3, servingImage=SERVING_IMAGE)
+    (endpoint,) = run.of_type("aws:sagemaker/endpoint:Endpoint")
+    assert endpoint.ignore_changes == ("endpointConfigName",)
+    (config,) = run.of_type("aws:sagemaker/endpointConfiguration:EndpointConfiguration")
+    (model,) = run.of_type("aws:sagemaker/model:Model")
+    for name in (config.inputs["name"], model.inputs["name"]):
+        assert name.startswith(f"{endpoint.inputs['name']}-") and len(name) <= 63
+
+
+# 5 -----------------------------------------------------------------------------------------------
+def test_5_image_tags_are_explicit_and_latest_is_refused() -> None:
+    """Before: mlops:trainingImageTag defaulted to `latest` on an immutable repository: the
+    second push of `latest` fails and the job definition never sees a new image."""
+    base = {"project": "demo", "env": "dev", "level": 2, "ciRepository": "acme/demo"}
+    with pytest.raises(StackConfigError, match=r"mlops:trainingImageTag names the tag 'latest'") as error:
+        StackConfig.from_mapping(base | {"trainingImageTag": "latest"})
+    assert error.value.exit_code == 23 and "commit SHA" in error.value.fix
+    with pytest.raises(StackConfigError, match=r"mlops:servingImage names the tag 'latest'"):
+        StackConfig.from_mapping(base | {"level": 3, "trainingImageTag": "a1", "servingImage": "r/x:latest"})
+    with pytest.raises(StackConfigError, match=r"mlops:trainingImageTag is not set"):
+        run_offline(StackConfig.from_mapping(base))
+    (job,) = offline(2).of_type("aws:batch/jobDefinition:JobDefinition")
+    assert json.loads(job.inputs["containerProperties"])["image"].endswith(":3f2a1c0")
+
+
+# 6 -----------------------------------------------------------------------------------------------
+NAMED = ("name", "bucket", "dashboardName", "trackingServerName", "modelPackageGroupName")
+
+
+def _names(level: int, project: str) -> set[tuple[str, str]]:
+    run = offline(level, project=project, ciRepository=f"acme/{project}", servingImage=SERVING_IMAGE)
+    return {(r.type, str(r.inputs[key])) for r in run.resources for key in NAMED if key in r.inputs}
+
+
+def test_6_a_second_project_in_the_same_account_collides_with_nothing() -> None:
+    """Before: every project stack created the account's GitHub OIDC provider (one per issuer
+    and account: the second stack failed, destroying the first broke every project's CI) and
+    its own VPC (5 per region by default). Now those live in the platform stack, and every name
+    a project stack gives AWS is its own."""
+    first, second = _names(4, "churn"), _names(4, "fraud")
+    assert first and second and not first & second
+    assert not any(t == "aws:iam/openIdConnectProvider:OpenIdConnectProvider" for t, _ in first)
+    assert len(platform().of_type("aws:ec2/vpc:Vpc")) == 1
+
+
+# 7 -----------------------------------------------------------------------------------------------
+def _trust(level: int, **settings: object) -> dict[str, Any]:
+    run = offline(level, **settings)
+    return roles(run)["ci-deploy"].trust["Statement"][0]
+
+
+def _accepts(statement: dict[str, Any], claims: dict[str, str]) -> bool:
+    """StringEquals, as IAM evaluates it, for the token claims of a web identity request (the
+    IAM simulator knows only the claims AWS's service reference lists, not :sub and :aud)."""
+    assert set(statement["Condition"]) == {"StringEquals"}, "only exact matches are allowed"
+    return all(claims.get(key) == value for key, value in statement["Condition"]["StringEquals"].items())
+
+
+@pytest.mark.parametrize("env", ["dev", "staging", "prod"])
+def test_7_each_environment_role_trusts_only_that_github_environment(env: str) -> None:
+    """Before: the deploy role trusted `repo:OWNER/REPO:*` (StringLike): any branch could assume
+    the prod role and skip the prod approval. Now each environment's role trusts the subject
+    `repo:OWNER/REPO:environment:ENV`, exactly, and the environment claim too."""
+    statement = _trust(1, env=env)
+    host = ISSUERS["github"].host
+
+    def token(sub: str, environment: str | None = None) -> dict[str, str]:
+        claims = {f"{host}:sub": sub, f"{host}:aud": "sts.amazonaws.com"}
+        if environment:
+            claims[f"{host}:environment"] = environment
+        return claims
+
+    assert _accepts(statement, token(f"repo:acme/demo:environment:{env}", env))
+    for other in {"dev", "staging", "prod"} - {env}:
+        assert not _accepts(statement, token(f"repo:acme/demo:environment:{other}", other))
+    assert not _accepts(statement, token("repo:acme/demo:ref:refs/heads/main"))
+    assert not _accepts(statement, token(f"repo:acme/demo-fork:environment:{env}", env))
+
+
+def test_7_gitlab_roles_trust_the_protected_default_branch_only() -> None:
+    statement = _trust(1, ciVendor="gitlab", ciRepository="group/sub/demo", env="prod")
+    expected = {
+        "gitlab.com:aud": "https://gitlab.com",
+        "gitlab.com:sub": "project_path:group/sub/demo:ref_type:branch:ref:main",
+        "gitlab.com:ref_protected": "true",
+    }
+    assert statement["Condition"] == {"StringEquals": expected}
+    assert statement["Principal"]["Federated"].endswith(":oidc-provider/gitlab.com")
+
+
+def test_7_service_roles_and_the_alerts_key_trust_only_this_account() -> None:
+    """Before: SageMaker, Step Functions and EventBridge could assume the project's roles, and
+    CloudWatch could use the alerts key, on behalf of any account (confused deputy). Now every
+    service trust carries aws:SourceAccount and aws:SourceArn (EC2 instance profiles, which AWS
+    assumes without them, are the one documented exception); test_iam_sufficiency checks that
+    another account's request is refused."""
+    run = offline(4, servingImage=SERVING_IMAGE)
+    for role in run.of_type("aws:iam/role:Role"):
+        for statement in _statements(role.inputs["assumeRolePolicy"]):
+            service = (statement.get("Principal") or {}).get("Service")
+            if service and service != "ec2.amazonaws.com":
+                condition = statement["Condition"]
+                assert condition["StringEquals"]["aws:SourceAccount"] == ACCOUNT_ID, role.name
+                assert condition["ArnLike"]["aws:SourceArn"].startswith("arn:aws:"), role.name
+    (alerts,) = [k for k in run.of_type("aws:kms/key:Key") if k.component == "Monitoring"]
+    (cloudwatch,) = [
+        s
+        for s in _statements(alerts.inputs["policy"])
+        if s["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    ]
+    assert cloudwatch["Condition"]["StringEquals"] == {"aws:SourceAccount": ACCOUNT_ID}
+    assert cloudwatch["Condition"]["ArnLike"]["aws:SourceArn"].endswith(":alarm:*")
+
+
+# 8 -----------------------------------------------------------------------------------------------
+def _endpoint_services(run: Any) -> set[str]:
+    names = {r.inputs["serviceName"] for r in run.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")}
+    return {
+        name.replace("com.amazonaws.us-east-1.", "").replace("aws.sagemaker.us-east-1.", "sagemaker.")
+        for name in names
+    }
+
+
+# IAM prefix of a call -> the VPC endpoint it goes through
+ENDPOINT_OF = {
+    "s3": "s3",
+    "dynamodb": "dynamodb",
+    "ssm": "ssm",
+    "cloudwatch": "monitoring",
+    "states": "states",
+    "sagemaker-mlflow": "sagemaker.experiments",
+    "logs": "logs",
+    "ecr": "ecr.api",
+    "kms": None,  # S3 calls KMS for the caller (SSE-KMS): no endpoint of the caller's needed
+}
+
+
+def test_8_every_call_made_inside_the_vpc_has_an_endpoint() -> None:
+    """Before: a drift job running in the VPC had no CloudWatch `monitoring` endpoint (nor
+    cloudwatch:PutMetricData), and a retraining check no `states` endpoint. Now every service
+    that a principal running inside the VPC calls has an endpoint in the platform."""
+    available = _endpoint_services(platform())
+    inside = [p for p in principals().values() if p.in_vpc]
+    assert {p.name for p in inside} == {"training-job", "drift-job"}
+    for principal in inside:
+        for call in principal.calls:
+            service = call.action.split(":")[0]
+            assert service in ENDPOINT_OF, f"{call.action}: which VPC endpoint does it use?"
+            endpoint = ENDPOINT_OF[service]
+            assert endpoint is None or endpoint in available, (
+                f"{principal.name} calls {call.action} without {endpoint}"
+            )
+    # the hosts themselves: image pulls and the ECS agent
+    assert {"ecr.api", "ecr.dkr", "ecs", "ecs-agent", "ecs-telemetry", "logs"} <= available
+    drift = roles(offline(4))["drift-job"]
+    put = [
+        s
+        for p in drift.identity
+        for s in _statements(p["policy"])
+        if "cloudwatch:PutMetricData" in s["Action"]
+    ]
+    assert put and put[0]["Condition"] == {"StringEquals": {"cloudwatch:namespace": "MLOps/demo/dev"}}
