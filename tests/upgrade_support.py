@@ -7,13 +7,12 @@ import os
 import re
 import shutil
 import subprocess
-import textwrap
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
+from helpers import build_file_tree
 
 from mlops_scaffold.errors import CONFLICT_END, CONFLICT_START
 from mlops_scaffold.resources import template_dir
@@ -203,19 +202,6 @@ def render_at(tag: str, dst: Path, *, level: int, **data: object) -> Path:
     return dst
 
 
-def build_file_tree(root: Path, spec: Mapping[str, str | bytes]) -> Path:
-    """Write ``spec`` (relative path -> text, dedented, or bytes) below ``root``, like copier's
-    ``tests/helpers.py::build_file_tree``."""
-    for rel, content in spec.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, bytes):
-            path.write_bytes(content)
-        else:
-            path.write_text(textwrap.dedent(content), encoding="utf-8")
-    return root
-
-
 def tiny_template(root: Path) -> Path:
     """A template of a few files whose level 1 adds, changes and leaves files as the real one does.
 
@@ -252,6 +238,7 @@ def tiny_template(root: Path) -> Path:
             "project/{% if level >= 1 %}Dockerfile{% endif %}.jinja": "FROM python:3.12-slim\n",
             "project/{% if level >= 1 %}deploy{% endif %}/job.json.jinja": '{"level": {{ level }}}\n',
         },
+        dedent=True,
     )
 
 
