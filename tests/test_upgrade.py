@@ -54,19 +54,13 @@ STEPWISE = BUILT if list(range(BUILT[0], BUILT[-1] + 1)) == BUILT else []
 PATHS = DIRECT  # PATHS[0] is the lowest direct pair, used by the tests below
 
 
-@pytest.fixture(scope="module")
-def base_project(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
-    """Render each (level, framework, ci) once per module; tests work on copies."""
-    cache: dict[tuple[int, str, str], Path] = {}
-    root = tmp_path_factory.mktemp("bases")
+@pytest.fixture
+def base_project(rendered: Callable[..., Path]) -> Callable[..., Path]:
+    """A project per (level, framework, ci), rendered once per session (conftest's ``rendered``);
+    tests work on copies."""
 
     def get(level: int, framework: str = "sklearn", ci: str = "github") -> Path:
-        key = (level, framework, ci)
-        if key not in cache:
-            cache[key] = new_project(
-                root / f"{level}-{framework}-{ci}" / "churn-model", level, framework=framework, ci=ci
-            )
-        return cache[key]
+        return rendered(level, framework=framework, ci=ci)
 
     return get
 

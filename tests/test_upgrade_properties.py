@@ -22,11 +22,12 @@ import os
 import shutil
 import stat
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from helpers import git, new_project, runner, snapshot, tree_files
+from helpers import git, runner, snapshot, tree_files
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from upgrade_support import commit_all
@@ -62,24 +63,18 @@ class Expect:
 
 
 class Bases:
-    """One project per level (default answers), rendered once for the module; examples copy them."""
+    """One project per level (default answers), rendered once per session; examples copy them."""
 
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.projects: dict[int, Path] = {}
-
-    def get(self, level: int) -> Path:
-        if level not in self.projects:
-            self.projects[level] = new_project(self.root / str(level) / "churn-model", level)
-        return self.projects[level]
+    def __init__(self, rendered: Callable[..., Path]) -> None:
+        self.get: Callable[[int], Path] = rendered
 
     def files(self, level: int) -> list[str]:
         return sorted(tree_files(self.get(level)))
 
 
-@pytest.fixture(scope="module")
-def bases(tmp_path_factory: pytest.TempPathFactory) -> Bases:
-    return Bases(tmp_path_factory.mktemp("property-bases"))
+@pytest.fixture
+def bases(rendered: Callable[..., Path]) -> Bases:
+    return Bases(rendered)
 
 
 def clash_candidates(bases: Bases, start: int, target: int) -> list[tuple[str, str]]:
