@@ -94,16 +94,17 @@ err_console = Console(stderr=True)
 
 
 @contextmanager
-def _handle_errors() -> Iterator[None]:
+def _handle_errors(interrupted: str | Callable[[], str] = "stopped before it finished.") -> Iterator[None]:
     """Turn our errors into a one-line message and the error's exit code (no traceback).
 
     Ctrl-C and SIGTERM (which ``__main__`` turns into KeyboardInterrupt) that the core did not
-    already report as RunInterruptedError end the command the same way, with exit status 130.
+    already report as RunInterruptedError end the command the same way, with exit status 130;
+    ``interrupted`` (or what it returns, asked at that moment) says what had happened by then.
     """
     try:
         yield
     except (KeyboardInterrupt, EOFError):
-        _report(RunInterruptedError(outcome="stopped before it finished."))
+        _report(RunInterruptedError(outcome=interrupted() if callable(interrupted) else interrupted))
     except ScaffoldError as error:
         _report(error)
 
@@ -264,7 +265,20 @@ def new(
     """Create a new ML project at an MLOps maturity level."""
     from mlops_scaffold.generate import generate, merge_options, parse_data
 
-    with _handle_errors():
+    def project_there() -> bool:
+        try:
+            return (path.expanduser() / ".copier-answers.yml").is_file()
+        except OSError:
+            return False
+
+    there_before = project_there()
+
+    def outcome() -> str:  # asked when interrupted outside generate(), which reports its own
+        if project_there() and not there_before:
+            return f"the project was created in {path}; only this summary was cut short."
+        return "nothing was written."
+
+    with _handle_errors(interrupted=outcome):
         answers: dict[str, Any] = merge_options(
             parse_data(data or []),
             {
@@ -297,40 +311,43 @@ def new(
                 result = generate(
                     path, defaults=True, on_progress=lambda message: status.update(f"{message}..."), **options
                 )
-    if json_output:
-        typer.echo(
-            json.dumps(
-                {
-                    "path": str(result.path),
-                    "project_name": result.project_name,
-                    "package_name": result.package_name,
-                    "level": result.level,
-                    "git_commit": result.git_commit,
-                    "answers": result.answers,
-                    "notes": result.notes,
-                    "next_steps": [{"command": s.command, "purpose": s.purpose} for s in result.next_steps],
-                },
-                indent=2,
-                default=str,
+    with _handle_errors(interrupted=outcome):
+        if json_output:
+            typer.echo(
+                json.dumps(
+                    {
+                        "path": str(result.path),
+                        "project_name": result.project_name,
+                        "package_name": result.package_name,
+                        "level": result.level,
+                        "git_commit": result.git_commit,
+                        "answers": result.answers,
+                        "notes": result.notes,
+                        "next_steps": [
+                            {"command": s.command, "purpose": s.purpose} for s in result.next_steps
+                        ],
+                    },
+                    indent=2,
+                    default=str,
+                )
             )
-        )
-        return
-    console.print(
-        f"[green]Created[/] {escape(result.project_name)} at MLOps level {result.level} in "
-        f"{escape(str(result.path))}",
-        highlight=False,
-        soft_wrap=True,
-    )
-    console.print("\nNext steps (you need uv, https://docs.astral.sh/uv/):", highlight=False)
-    width = max(len(step.command) for step in result.next_steps)
-    for step in result.next_steps:
+            return
         console.print(
-            f"  {escape(step.command):<{width}}  [dim]# {escape(step.purpose)}[/]",
+            f"[green]Created[/] {escape(result.project_name)} at MLOps level {result.level} in "
+            f"{escape(str(result.path))}",
             highlight=False,
             soft_wrap=True,
         )
-    for note in result.notes:
-        err_console.print(f"[yellow]Note:[/] {escape(note)}", highlight=False, soft_wrap=True)
+        console.print("\nNext steps (you need uv, https://docs.astral.sh/uv/):", highlight=False)
+        width = max(len(step.command) for step in result.next_steps)
+        for step in result.next_steps:
+            console.print(
+                f"  {escape(step.command):<{width}}  [dim]# {escape(step.purpose)}[/]",
+                highlight=False,
+                soft_wrap=True,
+            )
+        for note in result.notes:
+            err_console.print(f"[yellow]Note:[/] {escape(note)}", highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -534,14 +551,30 @@ def upgrade(
     from mlops_scaffold.errors import UpgradeConflictsError
     from mlops_scaffold.upgrade import upgrade as upgrade_project
 
-    with _handle_errors():
+    done: list[Any] = []  # the result, once upgrade() has returned
+
+    def outcome() -> str:  # asked when interrupted outside upgrade(), which reports its own
+        if not done or done[0].dry_run:
+            return "the project was left exactly as it was."
+        return "the upgrade was applied; only this summary was cut short: review `git status`, then commit."
+
+    with _handle_errors(interrupted=outcome):
         if json_output:
-            result = upgrade_project(path, level=level, dry_run=dry_run)
+            done.append(upgrade_project(path, level=level, dry_run=dry_run))
         else:
             with err_console.status("Starting") as status:
-                result = upgrade_project(
-                    path, level=level, dry_run=dry_run, on_progress=lambda m: status.update(f"{m}...")
+                done.append(
+                    upgrade_project(
+                        path, level=level, dry_run=dry_run, on_progress=lambda m: status.update(f"{m}...")
+                    )
                 )
+        result = done[0]
+        _print_upgrade(result, json_output)
+        if result.conflicts and not result.dry_run:
+            raise UpgradeConflictsError(conflicts=result.conflicts, binary=result.binary_conflicts)
+
+
+def _print_upgrade(result: Any, json_output: bool) -> None:
     if json_output:
         typer.echo(json.dumps(result.to_dict(), indent=2, default=str))
     else:
@@ -565,9 +598,6 @@ def upgrade(
                 )
         for note in result.notes:
             err_console.print(f"[yellow]Note:[/] {escape(note)}", highlight=False, soft_wrap=True)
-    if result.conflicts and not result.dry_run:
-        with _handle_errors():
-            raise UpgradeConflictsError(conflicts=result.conflicts, binary=result.binary_conflicts)
 
 
 @app.command()

@@ -37,6 +37,7 @@ from mlops_scaffold.errors import (
 from mlops_scaffold.levels import require_built
 from mlops_scaffold.project import MAX_NAME_LENGTH, PACKAGE_NAME, PROJECT_NAME
 from mlops_scaffold.resources import template_dir
+from mlops_scaffold.transaction import signals_held
 
 Progress = Callable[[str], None]
 
@@ -367,6 +368,7 @@ def generate(
     ``force_nested`` or ``follow_symlink``. Interrupted (Ctrl-C, SIGTERM), it removes what it
     created and raises RunInterruptedError.
     """
+    created: list[Path] = []  # the project's path, once it is in place
     try:
         return _generate(
             dst,
@@ -379,8 +381,13 @@ def generate(
             follow_symlink=follow_symlink,
             lock=lock,
             report=on_progress or (lambda _message: None),
+            created=created,
         )
     except KeyboardInterrupt:
+        if created:
+            raise RunInterruptedError(
+                outcome=f"the project had been created in {created[0]} when it came."
+            ) from None
         raise RunInterruptedError(outcome="nothing was written.") from None
 
 
@@ -396,6 +403,7 @@ def _generate(
     follow_symlink: bool,
     lock: bool,
     report: Progress,
+    created: list[Path],
 ) -> GenerateResult:
     dst = Path(dst).expanduser().absolute()
     known = template_questions()
@@ -419,7 +427,9 @@ def _generate(
 
     report("Preparing the template")
     tag = ensure_version(on_wait=report)
-    recorded, commit, notes = _create(dst, tag, answers, defaults=defaults, git=git, lock=lock, report=report)
+    recorded, commit, notes = _create(
+        dst, tag, answers, defaults=defaults, git=git, lock=lock, report=report, created=created
+    )
     if git and not commit:
         notes.append("git was not found: the project is not a git repository yet.")
     if shutil.which("uv") is None:
@@ -441,7 +451,15 @@ def _generate(
 
 
 def _create(
-    dst: Path, tag: str, answers: dict[str, Any], *, defaults: bool, git: bool, lock: bool, report: Progress
+    dst: Path,
+    tag: str,
+    answers: dict[str, Any],
+    *,
+    defaults: bool,
+    git: bool,
+    lock: bool,
+    report: Progress,
+    created: list[Path],
 ) -> tuple[dict[str, Any], str | None, list[str]]:
     """Render into a staging directory on dst's file system (lock, commit), then move it into place.
 
@@ -476,17 +494,21 @@ def _create(
                     f"Start {answers['project_name']} at MLOps level {recorded['level']} "
                     f"(mlops-scaffold {tag})",
                 )
-        try:
-            if fill:
-                for entry in list(staging.path.iterdir()):
-                    entry.rename(dst / entry.name)
-                    moved.append(dst / entry.name)
-                staging.path.rmdir()
-            else:
-                staging.path.rename(dst)
-        except OSError as error:
-            raise DestinationNotWritableError(path=dst, reason=error.strerror or str(error)) from None
+        with signals_held() as held:  # the move into place is all or nothing, Ctrl-C or not
+            try:
+                if fill:
+                    for entry in list(staging.path.iterdir()):
+                        entry.rename(dst / entry.name)
+                        moved.append(dst / entry.name)
+                    staging.path.rmdir()
+                else:
+                    staging.path.rename(dst)
+            except OSError as error:
+                raise DestinationNotWritableError(path=dst, reason=error.strerror or str(error)) from None
+            created.append(dst)
     except BaseException:
+        if created:  # interrupted right after the move: the project is complete, keep it
+            raise
         shutil.rmtree(staging.path, ignore_errors=True)
         for entry in moved:
             if entry.is_dir() and not entry.is_symlink():
@@ -498,4 +520,6 @@ def _create(
         raise
     finally:
         staging.release()
+    if held:
+        raise KeyboardInterrupt  # honoured now that the project is in place (generate says so)
     return recorded, commit, notes
