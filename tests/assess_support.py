@@ -6,20 +6,14 @@ import os
 import subprocess
 from pathlib import Path
 
+from helpers import build_file_tree
+
 from mlops_scaffold.assess import Assessment
 
 
 def build_tree(root: Path, files: dict[str, str | bytes]) -> Path:
     """Write ``files`` (relative path -> content) under ``root``; return ``root``."""
-    root.mkdir(parents=True, exist_ok=True)
-    for name, content in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, bytes):
-            path.write_bytes(content)
-        else:
-            path.write_text(content, encoding="utf-8")
-    return root
+    return build_file_tree(root, files)
 
 
 def found(result: Assessment) -> dict[str, list[str]]:

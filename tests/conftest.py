@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
@@ -13,8 +14,17 @@ from pathlib import Path
 import pytest
 from filelock import FileLock
 from helpers import new_project
+from hypothesis import settings
 from localstack import LocalStack, ensure_localstack, health
 from pytorch_index import PytorchCpuIndex, find_torch_wheel
+
+# Property-based tests (test_upgrade_properties.py): a few examples in the normal suite, the same
+# ones every run (derandomized: CI stays reproducible), and hundreds of fresh random ones on
+# demand with `--hypothesis-profile=long` (or HYPOTHESIS_PROFILE=long).
+settings.register_profile("fast", max_examples=5, deadline=None, derandomize=True)
+settings.register_profile("long", max_examples=300, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "fast"))
+
 
 # --- HOME ---------------------------------------------------------------------------------------
 
@@ -181,3 +191,16 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
                 f"{tier:>10}: {_counts[tier]:4d} tests  {_durations[tier] / 60:6.1f} min"
             )
     terminalreporter.write_line(f"{'wall':>10}: {(time.monotonic() - _started) / 60:6.1f} min")
+
+
+
+# --- Scratch directories --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def temp_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty temp directory private to the test (where scratch and staging directories go)."""
+    path = tmp_path / "tmp"
+    path.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(path))
+    return path

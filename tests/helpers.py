@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import subprocess
+import textwrap
+from collections.abc import Mapping
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -70,3 +72,17 @@ def snapshot(root: Path) -> dict[str, str]:
 
 def git(root: Path, *args: str) -> str:
     return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=True).stdout
+
+
+def build_file_tree(root: Path, spec: Mapping[str, str | bytes], *, dedent: bool = False) -> Path:
+    """Write ``spec`` (relative path -> text or bytes) below ``root``, like copier's
+    ``tests/helpers.py::build_file_tree``; ``dedent`` strips the common indentation of texts."""
+    root.mkdir(parents=True, exist_ok=True)
+    for rel, content in spec.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(textwrap.dedent(content) if dedent else content, encoding="utf-8")
+    return root

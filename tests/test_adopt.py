@@ -19,6 +19,7 @@ import yaml
 from assess_support import LEVEL_1, build_tree, git_commit_all
 from helpers import git, new_project, runner, snapshot
 
+from mlops_scaffold import transaction
 from mlops_scaffold import upgrade as upgrade_module
 from mlops_scaffold.adopt import (
     OURS_LABEL,
@@ -322,16 +323,16 @@ def test_a_failure_while_writing_restores_everything(
     plain: Path, monkeypatch: pytest.MonkeyPatch, failure: BaseException
 ) -> None:
     before = {k: v for k, v in snapshot(plain).items() if not k.startswith(".git/objects/")}
-    copy = upgrade_module._copy_entry
+    copy = transaction.Transaction.copy
     calls = {"n": 0}
 
-    def failing(source: Path, target: Path, backup: upgrade_module._Backup) -> None:
+    def failing(self: transaction.Transaction, source: Path, rel: str) -> None:
         calls["n"] += 1
         if calls["n"] == 12:
             raise failure
-        copy(source, target, backup)
+        copy(self, source, rel)
 
-    monkeypatch.setattr(upgrade_module, "_copy_entry", failing)
+    monkeypatch.setattr(transaction.Transaction, "copy", failing)
     result = runner.invoke(app, ["adopt", str(plain)])
     assert result.exit_code == (130 if isinstance(failure, KeyboardInterrupt) else 33), result.output
     assert "left exactly as it was" in result.output

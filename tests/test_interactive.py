@@ -62,3 +62,43 @@ def test_prompts_on_a_terminal(tmp_path: Path) -> None:
     assert answers["ci"] == "gitlab"
     assert answers["level"] == 1
     assert (tmp_path / "asked" / ".gitlab-ci.yml").is_file()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pseudo-terminal")
+def test_without_level_on_a_terminal_new_shows_the_levels_and_asks(tmp_path: Path) -> None:
+    main_fd, child_fd = os.openpty()
+    cli = Path(sys.executable).with_name("mlops-scaffold")
+    process = subprocess.Popen(
+        [str(cli), "new", str(tmp_path / "asked")],
+        stdin=child_fd,
+        stdout=child_fd,
+        stderr=child_fd,
+        env={**os.environ, "TERM": "xterm", "COLUMNS": "120"},
+    )
+    os.close(child_fd)
+    seen: list[str] = []
+    try:
+        _read_until(main_fd, "MLOps maturity level for the new project", seen)
+        screen = "".join(seen)
+        assert "Full automated operations" in screen and "Experiment tracking" in screen  # the table
+        time.sleep(0.3)
+        os.write(main_fd, b"7\r")  # not a level: asked again
+        _read_until(main_fd, "Please select one of the available options", seen)
+        time.sleep(0.3)
+        os.write(main_fd, b"2\r")
+        for prompt in ("One-line description", "Author or team name", "Author or team e-mail"):
+            _read_until(main_fd, prompt, seen)
+            time.sleep(0.3)
+            os.write(main_fd, ENTER.encode())
+        for prompt in ("Modelling framework", "CI/CD vendor", "Python version"):
+            _read_until(main_fd, prompt, seen)
+            time.sleep(0.3)
+            os.write(main_fd, ENTER.encode())
+        _read_until(main_fd, "# every task", seen, timeout=120)
+        assert process.wait(timeout=60) == 0, "".join(seen)
+    finally:
+        process.kill()
+        os.close(main_fd)
+    assert "make pipeline" in "".join(seen)
+    answers = yaml.safe_load((tmp_path / "asked" / ".copier-answers.yml").read_text())
+    assert answers["level"] == 2

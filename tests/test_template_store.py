@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -13,10 +14,10 @@ import pytest
 from upgrade_support import commit_all, old_template
 
 from mlops_scaffold import __version__, template_store
+from mlops_scaffold.errors import TemplateStoreBusyError, TemplateStoreError
 from mlops_scaffold.resources import template_dir
 from mlops_scaffold.template_store import (
     HISTORY_BUNDLE,
-    TemplateStoreError,
     available_versions,
     build_history_bundle,
     bundle_tags,
@@ -204,3 +205,62 @@ def test_a_tag_always_names_the_same_template(tmp_path: Path, fresh_home: Path) 
         assert "project/EDITED.md" in store_git("ls-tree", "--name-only", "-r", edited)
         assert ensure_version(version, source=first) == original
         assert ensure_version(version, source=second) == edited
+
+
+# --- a killed process never blocks the store --------------------------------------------------------
+
+
+def hold_store_lock() -> subprocess.Popen[bytes]:
+    """Another process that holds the store's writer lock (as a running mlops-scaffold does)."""
+    lock = store_path().parent / "template.lock"
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import fcntl, os, time\n"
+            f"fd = os.open({str(lock)!r}, os.O_RDWR | os.O_CREAT)\n"
+            "fcntl.flock(fd, fcntl.LOCK_EX)\n"
+            "os.pwrite(fd, f'{os.getpid()}\\n'.encode(), 0)\n"
+            "print('held', flush=True)\ntime.sleep(120)\n",
+        ],
+        stdout=subprocess.PIPE,
+    )
+    assert holder.stdout is not None and holder.stdout.readline() == b"held\n"
+    return holder
+
+
+def test_git_locks_a_killed_git_left_in_the_store_are_recovered(fresh_home: Path) -> None:
+    ensure_version("0.0.0a5", source=template_dir())
+    for leftover in ("index.lock", "HEAD.lock", "refs/heads/main.lock", "refs/tags/v0.0.0a6.lock"):
+        (store_path() / ".git" / leftover).write_text("")
+    assert ensure_version("0.0.0a6", source=template_dir()) == "v0.0.0a6"
+    assert not list((store_path() / ".git").rglob("*.lock"))
+    assert has_ref("v0.0.0a5") and has_ref("v0.0.0a6")
+
+
+def test_a_busy_store_names_its_holder_and_a_killed_holder_blocks_nothing(
+    fresh_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ensure_version("0.0.0a5", source=template_dir())
+    holder = hold_store_lock()
+    try:
+        monkeypatch.setattr(template_store, "LOCK_TIMEOUT", 0.5)
+        heard: list[str] = []
+        with pytest.raises(TemplateStoreBusyError) as caught:
+            ensure_version("0.0.0a6", source=template_dir(), on_wait=heard.append)
+        assert f"PID {holder.pid}" in caught.value.message and f"PID {holder.pid}" in heard[0]
+        assert caught.value.exit_code == 9 and "remove" not in caught.value.fix.lower()
+    finally:
+        holder.send_signal(signal.SIGKILL)  # dies holding the lock, as a killed mlops-scaffold does
+        holder.wait()
+    assert ensure_version("0.0.0a6", source=template_dir()) == "v0.0.0a6"
+
+
+def test_a_store_git_cannot_use_is_never_to_be_deleted(fresh_home: Path) -> None:
+    ensure_version("0.0.0a5", source=template_dir())
+    (store_path() / ".git" / "HEAD").write_text("garbage\n")
+    with pytest.raises(TemplateStoreError) as caught:
+        ensure_version("0.0.0a6", source=template_dir())
+    fix = caught.value.fix
+    assert "Do not delete it" in fix and "move it aside" in fix and f"rm -rf {store_path()}" not in fix

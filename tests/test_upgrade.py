@@ -1,6 +1,11 @@
-"""`mlops-scaffold upgrade` and `status`: owners' edits survive, refusals and failures change nothing.
+"""`mlops-scaffold upgrade` and `status` on the real template: owners' edits survive every level pair.
 
-Level pairs come from `built_levels()`, so levels 2-4 join these tests as soon as they are built.
+Level pairs come from `built_levels()`. Every direct pair runs for the default answers, and one
+stepwise path over all levels runs for the default answers and for PyTorch + GitLab, with the
+owner's edits checked after each step, so every adjacent pair is covered for both. The upgrade
+engine itself (rollback, interruption, binary files, path clashes, answers-file comments) is
+tested on a tiny inline template in test_upgrade_engine.py, and at random in
+test_upgrade_properties.py.
 """
 
 from __future__ import annotations
@@ -29,43 +34,33 @@ from upgrade_support import (
 )
 
 import mlops_scaffold.upgrade as upgrade_module
-from mlops_scaffold import template_store
+from mlops_scaffold import template_store, transaction
 from mlops_scaffold.cli import app
+from mlops_scaffold.errors import CONFLICT_END, CONFLICT_START, UpgradeConflictsError, UpgradeFailedError
 from mlops_scaffold.levels import all_levels, built_levels, capabilities_up_to
+from mlops_scaffold.project import status
 from mlops_scaffold.template_store import STORE_URL, ensure_version, version_tag
-from mlops_scaffold.upgrade import UpgradeResult, status, upgrade
+from mlops_scaffold.upgrade import UpgradeResult, upgrade
 
 REPO = Path(__file__).resolve().parents[1]
 PACKAGE = "churn_model"
 OWNED = ", owned by the churn squad"
 
 
-def level_paths() -> list[list[int]]:
-    """Every upward pair of built levels, direct ([a, b]) and stepwise ([a, a+1, ..., b])."""
-    built = built_levels()
-    pairs = [(a, b) for a in built for b in built if a < b]
-    direct = [[a, b] for a, b in pairs]
-    stepwise = [list(range(a, b + 1)) for a, b in pairs if b - a > 1 and set(range(a, b + 1)) <= set(built)]
-    return direct + stepwise
+BUILT = built_levels()
+# Every upward pair of built levels, directly; and the one stepwise path through all of them.
+DIRECT = [[a, b] for a in BUILT for b in BUILT if a < b]
+STEPWISE = BUILT if list(range(BUILT[0], BUILT[-1] + 1)) == BUILT else []
+PATHS = DIRECT  # PATHS[0] is the lowest direct pair, used by the tests below
 
 
-PATHS = level_paths()
-PATH_IDS = ["-".join(map(str, path)) for path in PATHS]
-
-
-@pytest.fixture(scope="module")
-def base_project(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
-    """Render each (level, framework, ci) once per module; tests work on copies."""
-    cache: dict[tuple[int, str, str], Path] = {}
-    root = tmp_path_factory.mktemp("bases")
+@pytest.fixture
+def base_project(rendered: Callable[..., Path]) -> Callable[..., Path]:
+    """A project per (level, framework, ci), rendered once per session (conftest's ``rendered``);
+    tests work on copies."""
 
     def get(level: int, framework: str = "sklearn", ci: str = "github") -> Path:
-        key = (level, framework, ci)
-        if key not in cache:
-            cache[key] = new_project(
-                root / f"{level}-{framework}-{ci}" / "churn-model", level, framework=framework, ci=ci
-            )
-        return cache[key]
+        return rendered(level, framework=framework, ci=ci)
 
     return get
 
@@ -91,11 +86,11 @@ def resolve_as_owner(project: Path, conflicts: list[str]) -> None:
         side = None
         for line in (project / path).read_text(encoding="utf-8").splitlines(keepends=True):
             marker = line.rstrip()
-            if marker == upgrade_module.CONFLICT_START:
+            if marker == CONFLICT_START:
                 side, ours = "ours", []
             elif marker == "=======" and side == "ours":
                 side = "theirs"
-            elif marker == upgrade_module.CONFLICT_END:
+            elif marker == CONFLICT_END:
                 if not any(OWNED in o for o in ours):
                     resolved.extend(ours)
                 side = None
@@ -110,8 +105,11 @@ def resolve_as_owner(project: Path, conflicts: list[str]) -> None:
         (project / path).write_text("".join(resolved), encoding="utf-8")
 
 
-def upgrade_along(project: Path, path: list[int]) -> UpgradeResult:
-    """Upgrade level by level along ``path``, resolving and committing between steps like an owner."""
+def upgrade_along(
+    project: Path, path: list[int], check: Callable[[UpgradeResult], None] | None = None
+) -> UpgradeResult:
+    """Upgrade level by level along ``path``, resolving and committing between steps like an owner;
+    ``check`` sees the project after each step."""
     result = None
     for level in path[1:]:
         if result is not None:
@@ -119,6 +117,8 @@ def upgrade_along(project: Path, path: list[int]) -> UpgradeResult:
             commit_all(project, f"Upgrade to level {result.to_level}")
         result = upgrade(project, level=level)
         assert (result.from_level, result.to_level) == (path[path.index(level) - 1], level)
+        if check is not None:
+            check(result)
     assert result is not None
     return result
 
@@ -145,30 +145,39 @@ def check_upgraded(
     assert DELETED not in result.added + result.changed
 
 
-# Every path for the default answers; the direct paths once more with the other framework and CI.
-VARIANTS = [(path, "sklearn", "github") for path in PATHS] + [
-    (path, "pytorch", "gitlab") for path in PATHS if len(path) == 2
-]
-
-
-@pytest.mark.parametrize(
-    ("path", "framework", "ci"), VARIANTS, ids=[f"{'-'.join(map(str, p))}-{f}-{c}" for p, f, c in VARIANTS]
-)
-def test_upgrade_keeps_every_owner_edit(
-    tmp_path: Path, base_project: Callable[..., Path], path: list[int], framework: str, ci: str
+@pytest.mark.parametrize("path", DIRECT, ids=["-".join(map(str, p)) for p in DIRECT])
+def test_direct_upgrade_keeps_every_owner_edit(
+    tmp_path: Path, base_project: Callable[..., Path], path: list[int]
 ) -> None:
-    project = copy_of(base_project(path[0], framework, ci), tmp_path)
+    project = copy_of(base_project(path[0]), tmp_path)
     edits = make_user_edits(project, PACKAGE)
-    result = upgrade_along(project, path)
-    check_upgraded(project, result, edits, path[0], framework)
+    result = upgrade(project, level=path[1])
+    check_upgraded(project, result, edits, path[0], "sklearn")
+
+
+@pytest.mark.skipif(len(STEPWISE) < 3, reason="needs three consecutive built levels")
+@pytest.mark.parametrize(("framework", "ci"), [("sklearn", "github"), ("pytorch", "gitlab")])
+def test_stepwise_upgrade_keeps_every_owner_edit_at_each_step(
+    tmp_path: Path, base_project: Callable[..., Path], framework: str, ci: str
+) -> None:
+    project = copy_of(base_project(STEPWISE[0], framework, ci), tmp_path)
+    edits = make_user_edits(project, PACKAGE)
+    steps: list[int] = []
+
+    def check(result: UpgradeResult) -> None:
+        check_upgraded(project, result, edits, STEPWISE[0], framework)
+        steps.append(result.to_level)
+
+    upgrade_along(project, STEPWISE, check)
+    assert steps == STEPWISE[1:]
 
 
 # Running an upgraded project's own suite costs minutes (an environment per target level), so it
 # runs once per target level (directly from the lowest level) and along the whole stepwise path;
 # test_upgrade_keeps_every_owner_edit checks every pair, direct and stepwise, for the edits.
-SUITE_PATHS = [[built_levels()[0], b] for b in built_levels()[1:]]
-if len(built_levels()) > 2:
-    SUITE_PATHS.append(built_levels())
+SUITE_PATHS = [[BUILT[0], b] for b in BUILT[1:]]
+if len(STEPWISE) > 2:
+    SUITE_PATHS.append(STEPWISE)
 
 
 @pytest.mark.slow
@@ -215,7 +224,7 @@ def test_cli_reports_conflicts_with_their_own_exit_code(
     project = copy_of(base_project(start), tmp_path)
     make_user_edits(project, PACKAGE)
     result = runner.invoke(app, ["upgrade", str(project), "--level", str(target)])
-    assert result.exit_code == upgrade_module.UpgradeConflictsError.exit_code == 10, result.output
+    assert result.exit_code == UpgradeConflictsError.exit_code == 10, result.output
     assert "README.md" in result.output and "conflict" in result.output
     assert "Fix:" in result.output
 
@@ -303,10 +312,15 @@ def test_project_from_an_older_release_upgrades_offline_on_a_new_machine(
     status_porcelain(project)
     untouched = state(project)
     with monkeypatch.context() as patch:
-        patch.setattr(
-            upgrade_module, "_remove_entry", fail_on_call("_remove_entry", 1, OSError("disk error"))
-        )
-        with pytest.raises(upgrade_module.UpgradeFailedError):
+        original = transaction.Transaction.remove
+
+        def failing(self: transaction.Transaction, rel: str) -> None:
+            if rel == "docs/NOTES.md":
+                raise OSError("disk error")
+            original(self, rel)
+
+        patch.setattr(transaction.Transaction, "remove", failing)
+        with pytest.raises(UpgradeFailedError):
             upgrade(project)
     assert state(project) == untouched
 
@@ -363,7 +377,7 @@ def test_status_of_a_fresh_project(base_project: Callable[..., Path]) -> None:
     )
 
 
-# --- migrations -------------------------------------------------------------------------------------
+# --- migrations -----------------------------------------------------------------------------------
 
 
 def inline_template(root: Path, version: int) -> Path:
@@ -449,7 +463,7 @@ def test_migration_script_picks_the_changes_between_two_versions(tmp_path: Path)
         assert set(change) <= {"version", "rename_answers", "move_files"}
 
 
-# --- refusals leave everything as it was --------------------------------------------------------------
+# --- refusals leave everything as it was ----------------------------------------------------------
 
 
 def make_dirty(project: Path) -> None:
@@ -564,53 +578,7 @@ def test_not_a_project_and_not_git_are_refused(tmp_path: Path) -> None:
     assert snapshot(no_git) == before
 
 
-# --- failures midway restore the project -----------------------------------------------------------------
-
-
-def fail_on_call(name: str, number: int, error: BaseException) -> Callable[..., None]:
-    """``upgrade_module.<name>`` that raises ``error`` on its ``number``-th call."""
-    original = getattr(upgrade_module, name)
-    calls: list[object] = []
-
-    def patched(*args: object) -> None:
-        calls.append(args)
-        if len(calls) == number:
-            raise error
-        original(*args)
-
-    return patched
-
-
-@pytest.mark.parametrize(
-    ("name", "number", "error", "code"),
-    [
-        ("_copy_entry", 3, OSError(28, "No space left on device"), 16),
-        ("_copy_entry", 5, KeyboardInterrupt(), 130),
-        ("_update_index", 1, OSError(5, "Input/output error"), 16),  # after every file was written
-    ],
-    ids=["disk-full-writing-files", "interrupted", "index-update"],
-)
-def test_failure_midway_restores_files_and_index(
-    tmp_path: Path,
-    base_project: Callable[..., Path],
-    monkeypatch: pytest.MonkeyPatch,
-    name: str,
-    number: int,
-    error: BaseException,
-    code: int,
-) -> None:
-    start, target = PATHS[0]
-    project = copy_of(base_project(start), tmp_path)
-    make_user_edits(project, PACKAGE)
-    plan = upgrade(project, level=target, dry_run=True)
-    assert plan.conflicts and len(plan.added + plan.changed) > number  # so each fault hits midway
-    status_porcelain(project)
-    before = state(project)
-    monkeypatch.setattr(upgrade_module, name, fail_on_call(name, number, error))
-    result = runner.invoke(app, ["upgrade", str(project), "--level", str(target)])
-    assert result.exit_code == code, result.output
-    assert "exactly as it was" in result.output
-    assert state(project) == before
+# --- failures -------------------------------------------------------------------------------------
 
 
 def test_copier_failure_changes_nothing(

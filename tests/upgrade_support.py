@@ -1,4 +1,5 @@
-"""Helpers for the upgrade tests: realistic owner edits, conflict blocks, older template versions."""
+"""Helpers for the upgrade tests: realistic owner edits, conflict blocks, older template versions,
+and tiny templates built inline (as copier's own tests do) for testing the upgrade engine fast."""
 
 from __future__ import annotations
 
@@ -6,14 +7,16 @@ import os
 import re
 import shutil
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
+from helpers import build_file_tree
 
+from mlops_scaffold.errors import CONFLICT_END, CONFLICT_START
 from mlops_scaffold.resources import template_dir
 from mlops_scaffold.template_store import STORE_URL
-from mlops_scaffold.upgrade import CONFLICT_END, CONFLICT_START
 
 GIT_IDENTITY = {
     "GIT_AUTHOR_NAME": "Owner",
@@ -197,3 +200,52 @@ def render_at(tag: str, dst: Path, *, level: int, **data: object) -> Path:
     subprocess.run(["git", "init", "--quiet", "--initial-branch=main"], cwd=dst, check=True)
     commit_all(dst, f"Start at {tag}")
     return dst
+
+
+def tiny_template(root: Path) -> Path:
+    """A template of a few files whose level 1 adds, changes and leaves files as the real one does.
+
+    Level 1 adds a file (Dockerfile) and a directory (deploy/), changes changes.txt and the
+    README's maturity line, and leaves notes.txt alone.
+    """
+    return build_file_tree(
+        root,
+        {
+            "copier.yml": """\
+                _subdirectory: project
+                _templates_suffix: .jinja
+                _answers_file: .copier-answers.yml
+                project_name:
+                  type: str
+                level:
+                  type: int
+                  default: 0
+                """,
+            "project/{{_copier_conf.answers_file}}.jinja": (
+                "# Changes here will be overwritten by mlops-scaffold upgrade; do not edit by hand.\n"
+                "{{ _copier_answers|to_nice_yaml -}}\n"
+            ),
+            "project/README.md.jinja": """\
+                # {{ project_name }}
+
+                MLOps maturity: **level {{ level }}**
+
+                Read the notes.
+                """,
+            "project/notes.txt": "Notes that every level generates alike.\nSecond line.\n",
+            "project/changes.txt.jinja": "line one\nlevel {{ level }}\nline three\n",
+            "project/src/app.py": "print('hello')\n",
+            "project/{% if level >= 1 %}Dockerfile{% endif %}.jinja": "FROM python:3.12-slim\n",
+            "project/{% if level >= 1 %}deploy{% endif %}/job.json.jinja": '{"level": {{ level }}}\n',
+        },
+        dedent=True,
+    )
+
+
+def wait_for(path: Path, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    """Wait until ``process`` (still running) has written ``path``."""
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, f"the process never wrote {path}"
+        time.sleep(0.05)

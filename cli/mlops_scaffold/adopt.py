@@ -51,9 +51,12 @@ from mlops_scaffold.errors import (
     AlreadyAdoptedError,
     AnswersFileTakenError,
     CookiecutterBaseError,
+    DirtyTreeError,
     InvalidInputError,
     InvalidNameError,
     NotAGeneratedProjectError,
+    NotAGitRepositoryError,
+    RunInterruptedError,
     ScaffoldError,
     UnknownDataKeyError,
 )
@@ -708,7 +711,7 @@ def _check_data(data: Mapping[str, Any]) -> None:
 
 
 def _refuse_answers_file(root: Path) -> None:
-    from mlops_scaffold.upgrade import read_project
+    from mlops_scaffold.project import read_project
 
     if not (root / ANSWERS_FILE).exists():
         return
@@ -726,48 +729,47 @@ def _refuse_answers_file(root: Path) -> None:
 
 
 def _apply(changes: list[_Change], root: Path, top: Path, scratch: Path) -> None:
-    """Write the changes and record conflicts as unmerged paths; restore everything on any failure."""
-    from mlops_scaffold import upgrade as machinery
+    """Write the changes and record conflicts as unmerged paths, all or nothing (``transaction``)."""
+    from mlops_scaffold import transaction, vcs
 
     rel = root.relative_to(top).as_posix()
     prefix = f"{rel}/" if rel and rel != "." else ""
-    index_file = top / machinery._git(top, "rev-parse", "--git-path", "index").decode().strip()
-    backup = machinery._Backup(
-        index_file=index_file, index=index_file.read_bytes() if index_file.exists() else None
-    )
     staged = scratch / "staged"
     staged.mkdir()
     try:
-        tracked = machinery._index_entries(top, rel or ".")
-        for number, change in enumerate(changes):
-            source = staged / str(number)
-            source.write_bytes(change.data)
-            os.chmod(source, change.mode)
-            machinery._copy_entry(source, root / change.path, backup)
-        # Conflicts become unmerged paths, as git and `copier update` leave them: stage 1 the
-        # cookiecutter base (when there is one), stage 2 yours (HEAD's blob), stage 3 the template's.
-        updates: dict[str, list[str]] = {}
-        for change in changes:
-            path = prefix + change.path
-            ours = [meta for meta in tracked.get(path, []) if meta.split()[2] == "0"]
-            if change.kind != "conflict" or not ours:
-                continue  # an untracked (ignored) file has no index entry to mark
-            mode, ours_sha = ours[0].split()[:2]
-            theirs = machinery._git(top, "hash-object", "-w", "--stdin", stdin=change.theirs).decode().strip()
-            stages = [f"{mode} {ours_sha} 2", f"{mode} {theirs} 3"]
-            if change.base is not None:
-                base = machinery._git(top, "hash-object", "-w", "--stdin", stdin=change.base).decode().strip()
-                stages.insert(0, f"{mode} {base} 1")
-            updates[path] = stages
-        if updates:
-            machinery._update_index(top, top, updates)
-    except BaseException as error:
-        backup.restore()
-        if isinstance(error, KeyboardInterrupt):
-            raise AdoptInterruptedError() from None
-        if isinstance(error, ScaffoldError):
-            raise
+        with transaction.atomic(root, index_file=vcs.index_file(top)) as written:
+            tracked = vcs.index_entries(top, rel or ".")
+            for number, change in enumerate(changes):
+                source = staged / str(number)
+                source.write_bytes(change.data)
+                os.chmod(source, change.mode)
+                written.copy(source, change.path)
+            # Conflicts become unmerged paths, as git and `copier update` leave them: stage 1 the
+            # cookiecutter base (when there is one), stage 2 yours (HEAD's blob), stage 3 the template's.
+            updates: dict[str, list[str]] = {}
+            for change in changes:
+                path = prefix + change.path
+                ours = [meta for meta in tracked.get(path, []) if meta.split()[2] == "0"]
+                if change.kind != "conflict" or not ours:
+                    continue  # an untracked (ignored) file has no index entry to mark
+                mode, ours_sha = ours[0].split()[:2]
+                stages = [f"{mode} {ours_sha} 2", f"{mode} {vcs.write_blob(top, change.theirs)} 3"]
+                if change.base is not None:
+                    stages.insert(0, f"{mode} {vcs.write_blob(top, change.base)} 1")
+                updates[path] = stages
+            if updates:
+                vcs.set_index_entries(top, updates)
+    except KeyboardInterrupt:
+        raise AdoptInterruptedError() from None
+    except ScaffoldError:
+        raise
+    except (OSError, vcs.GitError) as error:
         raise AdoptFailedError(reason=f"writing the files failed: {error}") from None
+    if written.signals:  # Ctrl-C or SIGTERM came while writing: the writing finished first
+        raise RunInterruptedError(
+            outcome="the repository had been adopted when it came. Review it with `git status` and "
+            "`git diff`, resolve any conflicts, then commit."
+        )
 
 
 def _capabilities_added(level: int, assessment: Any) -> list[dict[str, Any]]:
@@ -796,7 +798,7 @@ def adopt(
     Conflicts are not an error here: they are in ``AdoptResult.conflicts`` (the CLI exits with
     AdoptConflictsError). See the module docstring for the steps and guarantees.
     """
-    from mlops_scaffold import upgrade as machinery
+    from mlops_scaffold import vcs
     from mlops_scaffold.assess import assess
     from mlops_scaffold.generate import _render
     from mlops_scaffold.template_store import ensure_version
@@ -816,16 +818,16 @@ def adopt(
         )
     report("Checking the repository")
     _refuse_answers_file(root)
-    top = machinery._git_top(root)
+    top = vcs.top(root)
     if top is None:
-        raise machinery.NotAGitRepositoryError(path=root)
+        raise NotAGitRepositoryError(path=root)
     try:
-        has_head = bool(machinery._git(top, "rev-parse", "--verify", "--quiet", "HEAD", check=False).strip())
-        dirty = machinery.uncommitted_files(root, top)
-    except machinery._GitError as error:
+        has_head = vcs.has_head(top)
+        dirty = vcs.uncommitted_files(root, top)
+    except vcs.GitError as error:
         raise AdoptFailedError(reason=str(error)) from None
     if dirty or not has_head:
-        raise machinery.DirtyTreeError(files=dirty or ["(the repository has no commit yet)"])
+        raise DirtyTreeError(files=dirty or ["(the repository has no commit yet)"])
 
     report("Assessing the repository")
     assessment = assess(root)
@@ -876,7 +878,7 @@ def adopt(
             report("Writing the changes")
             try:
                 _apply(changes, root, top, scratch)
-            except machinery._GitError as error:
+            except vcs.GitError as error:
                 raise AdoptFailedError(reason=str(error)) from None
         recorded = yaml.safe_load((render / ANSWERS_FILE).read_text(encoding="utf-8"))
 

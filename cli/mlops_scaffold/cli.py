@@ -2,46 +2,119 @@
 
 Commands translate flags into calls of the core modules and render the results with rich.
 Errors become exit codes in one place, ``_handle_errors``. Heavy imports (copier, pulumi)
-happen inside the commands so that `mlops-scaffold --help` stays fast.
+happen inside the commands so that `mlops-scaffold --help` stays fast. The console script
+starts in ``__main__`` so that Ctrl-C during start-up prints no traceback either.
 """
 
 from __future__ import annotations
 
+import inspect
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+import typer.core
 from rich.console import Console
 from rich.markup import escape
 
 from mlops_scaffold import __version__
-from mlops_scaffold.errors import ScaffoldError
+from mlops_scaffold.errors import InvalidInputError, RunInterruptedError, ScaffoldError
 
-app = typer.Typer(
+
+class _HelpCommand(typer.core.TyperCommand):
+    """--help that reads like uv's or copier's: `Usage: mlops-scaffold new [OPTIONS] PATH`,
+    `-l, --level LEVEL`, flags without a type, defaults only where they say something."""
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        params = [p for p in self.get_params(ctx) if not getattr(p, "hidden", False)]
+        arguments = [p for p in params if p.param_type_name == "argument"]
+        options = [p for p in params if p.param_type_name == "option"]
+        usage = ["[OPTIONS]", *(_metavar(a) if a.required else f"[{_metavar(a)}]" for a in arguments)]
+        formatter.write_usage(ctx.command_path, " ".join(usage))
+        if self.help:
+            formatter.write_paragraph()
+            with formatter.indentation():
+                formatter.write_text(inspect.cleandoc(self.help))
+        if arguments:
+            with formatter.section("Arguments"):
+                formatter.write_dl([(_metavar(a), _param_help(a)) for a in arguments])
+        with formatter.section("Options"):
+            formatter.write_dl([(_option_label(o), _param_help(o)) for o in options])
+
+
+def _metavar(param: Any) -> str:
+    return str(param.metavar or param.name.upper())
+
+
+def _option_label(option: Any) -> str:
+    label = ", ".join(sorted(option.opts, key=len))
+    if option.secondary_opts:
+        label += " / " + ", ".join(option.secondary_opts)
+    return label if option.is_flag else f"{label} {_metavar(option)}"
+
+
+def _param_help(param: Any) -> str:
+    extra = []
+    default = param.default
+    if isinstance(param.show_default, str):
+        extra.append(f"default: {param.show_default}")
+    elif param.show_default and default not in (None, False, (), []) and not callable(default):
+        if getattr(param, "is_flag", False):
+            if param.secondary_opts:
+                extra.append(f"default: {param.opts[0] if default else param.secondary_opts[0]}")
+        else:
+            extra.append(f"default: {default}")
+    if param.required:
+        extra.append("required")
+    return " ".join([param.help or "", f"[{'; '.join(extra)}]" if extra else ""]).strip()
+
+
+class _App(typer.Typer):
+    """Every command gets the plain, uv-like help of ``_HelpCommand``."""
+
+    def command(self, *args: Any, **kwargs: Any) -> Callable[[Any], Any]:
+        kwargs.setdefault("cls", _HelpCommand)
+        return super().command(*args, **kwargs)
+
+
+app = _App(
     name="mlops-scaffold",
     help="Start ML projects at an MLOps maturity level (0-4), move them up, and provision their infra.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
 )
 console = Console()
 err_console = Console(stderr=True)
 
 
 @contextmanager
-def _handle_errors() -> Iterator[None]:
-    """Turn our errors into a one-line message and the error's exit code (no traceback)."""
+def _handle_errors(interrupted: str | Callable[[], str] = "stopped before it finished.") -> Iterator[None]:
+    """Turn our errors into a one-line message and the error's exit code (no traceback).
+
+    Ctrl-C and SIGTERM (which ``__main__`` turns into KeyboardInterrupt) that the core did not
+    already report as RunInterruptedError end the command the same way, with exit status 130;
+    ``interrupted`` (or what it returns, asked at that moment) says what had happened by then.
+    """
     try:
         yield
+    except (KeyboardInterrupt, EOFError):
+        _report(RunInterruptedError(outcome=interrupted() if callable(interrupted) else interrupted))
     except ScaffoldError as error:
-        err_console.print(f"[bold red]Error:[/] {error.message}", highlight=False, soft_wrap=True)
-        if error.fix:
-            err_console.print(f"[bold]Fix:[/] {error.fix}", highlight=False, soft_wrap=True)
-        raise typer.Exit(error.exit_code) from None
+        _report(error)
+
+
+def _report(error: ScaffoldError) -> None:
+    # Messages hold paths and commands such as `pip install 'mlops-scaffold[infra]'`: not markup.
+    err_console.print(f"[bold red]Error:[/] {escape(error.message)}", highlight=False, soft_wrap=True)
+    if error.fix:
+        err_console.print(f"[bold]Fix:[/] {escape(error.fix)}", highlight=False, soft_wrap=True)
+    raise typer.Exit(error.exit_code) from None
 
 
 def _version_callback(value: bool) -> None:
@@ -67,8 +140,6 @@ def levels(
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON for machines.")] = False,
 ) -> None:
     """Show the MLOps maturity levels and what each one adds."""
-    from rich.table import Table
-
     from mlops_scaffold.levels import all_levels
 
     with _handle_errors():
@@ -76,13 +147,21 @@ def levels(
     if json_output:
         typer.echo(json.dumps([level.to_dict() for level in manifest], indent=2))
         return
+    _print_levels()
+
+
+def _print_levels() -> None:
+    from rich.table import Table
+
+    from mlops_scaffold.levels import all_levels
+
     table = Table(title="MLOps maturity levels (Microsoft 0-4; Google 0-2)", show_lines=True)
     table.add_column("Level", justify="center")
     table.add_column("Name", no_wrap=True)
     table.add_column("Google", justify="center")
     table.add_column("Adds (cumulative)")
     table.add_column("Available", justify="center")
-    for level in manifest:
+    for level in all_levels():
         table.add_row(
             str(level.number),
             level.name,
@@ -93,30 +172,69 @@ def levels(
     console.print(table)
 
 
+def _ask_level() -> str:
+    """On a terminal: show what each level adds and ask for one."""
+    from rich.prompt import Prompt
+
+    from mlops_scaffold.levels import built_levels
+
+    _print_levels()
+    choices = [str(number) for number in built_levels()]
+    return Prompt.ask("MLOps maturity level for the new project", choices=choices, console=console)
+
+
 @app.command()
 def new(
     path: Annotated[
-        Path, typer.Argument(help="Directory to create the project in (must not exist or be empty).")
+        Path,
+        typer.Argument(
+            help="Directory to create the project in (must not exist or be empty).",
+            metavar="PATH",
+            show_default=False,
+        ),
     ],
     *,
-    level: Annotated[str, typer.Option("--level", "-l", help="MLOps maturity level, 0-4.")],
+    level: Annotated[
+        str | None,
+        typer.Option(
+            "--level",
+            "-l",
+            metavar="LEVEL",
+            help="MLOps maturity level, 0-4 (asked on a terminal when left out; "
+            "`mlops-scaffold levels` shows what each adds).",
+            show_default=False,
+        ),
+    ] = None,
     name: Annotated[
-        str | None, typer.Option(help="Project name (default: the directory's name).", show_default=False)
+        str | None,
+        typer.Option(
+            metavar="NAME", help="Project name (default: the directory's name).", show_default=False
+        ),
     ] = None,
     framework: Annotated[
         str | None,
-        typer.Option(help="Modelling framework: sklearn (default) or pytorch.", show_default=False),
+        typer.Option(
+            metavar="FRAMEWORK", help="Modelling framework: sklearn (default) or pytorch.", show_default=False
+        ),
     ] = None,
     ci: Annotated[
-        str | None, typer.Option(help="CI vendor: github (default) or gitlab.", show_default=False)
+        str | None,
+        typer.Option(metavar="VENDOR", help="CI vendor: github (default) or gitlab.", show_default=False),
     ] = None,
     python: Annotated[
-        str | None, typer.Option(help="Python version: 3.11, 3.12 (default) or 3.13.", show_default=False)
+        str | None,
+        typer.Option(
+            metavar="VERSION", help="Python version: 3.11, 3.12 (default) or 3.13.", show_default=False
+        ),
     ] = None,
     data: Annotated[
         list[str] | None,
         typer.Option(
-            "--data", "-d", help="Answer a template question: KEY=VALUE (repeatable).", show_default=False
+            "--data",
+            "-d",
+            metavar="KEY=VALUE",
+            help="Answer a template question (repeatable).",
+            show_default=False,
         ),
     ] = None,
     defaults: Annotated[
@@ -125,6 +243,16 @@ def new(
     git: Annotated[
         bool, typer.Option("--git/--no-git", help="Initialise a git repository with a first commit.")
     ] = True,
+    force_nested: Annotated[
+        bool,
+        typer.Option(
+            "--force-nested", help="Create the project's git repository even inside another repository."
+        ),
+    ] = False,
+    follow_symlink: Annotated[
+        bool,
+        typer.Option("--follow-symlink", help="PATH is a symbolic link: create the project where it points."),
+    ] = False,
     lock: Annotated[
         bool,
         typer.Option(
@@ -135,58 +263,91 @@ def new(
     json_output: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Create a new ML project at an MLOps maturity level."""
-    from mlops_scaffold.generate import generate, parse_data
+    from mlops_scaffold.generate import generate, merge_options, parse_data
 
-    with _handle_errors():
-        answers: dict[str, Any] = parse_data(data or [])
-        for key, value in (("framework", framework), ("ci", ci), ("python_version", python)):
-            if value is not None:
-                answers[key] = value
+    def project_there() -> bool:
+        try:
+            return (path.expanduser() / ".copier-answers.yml").is_file()
+        except OSError:
+            return False
+
+    there_before = project_there()
+
+    def outcome() -> str:  # asked when interrupted outside generate(), which reports its own
+        if project_there() and not there_before:
+            return f"the project was created in {path}; only this summary was cut short."
+        return "nothing was written."
+
+    with _handle_errors(interrupted=outcome):
+        answers: dict[str, Any] = merge_options(
+            parse_data(data or []),
+            {
+                "framework": ("--framework", framework),
+                "ci": ("--ci", ci),
+                "python_version": ("--python", python),
+            },
+        )
         interactive = not defaults and sys.stdin.isatty()
+        if level is None and "level" not in answers:
+            if not interactive or json_output:
+                raise InvalidInputError(
+                    "--level is required with --defaults, --json or when not on a terminal.",
+                    fix="Add --level N (0-4); `mlops-scaffold levels` shows what each level adds.",
+                )
+            level = _ask_level()
+        options: dict[str, Any] = {
+            "level": level,
+            "name": name,
+            "data": answers,
+            "git": git,
+            "force_nested": force_nested,
+            "follow_symlink": follow_symlink,
+            "lock": lock,
+        }
         if interactive or json_output:
-            result = generate(
-                path, level=level, name=name, data=answers, defaults=not interactive, git=git, lock=lock
-            )
+            result = generate(path, defaults=not interactive, **options)
         else:
             with err_console.status("Starting") as status:
                 result = generate(
-                    path,
-                    level=level,
-                    name=name,
-                    data=answers,
-                    defaults=True,
-                    git=git,
-                    lock=lock,
-                    on_progress=lambda message: status.update(f"{message}..."),
+                    path, defaults=True, on_progress=lambda message: status.update(f"{message}..."), **options
                 )
-    if json_output:
-        typer.echo(
-            json.dumps(
-                {
-                    "path": str(result.path),
-                    "project_name": result.project_name,
-                    "package_name": result.package_name,
-                    "level": result.level,
-                    "git_commit": result.git_commit,
-                    "answers": result.answers,
-                    "notes": result.notes,
-                },
-                indent=2,
-                default=str,
+    with _handle_errors(interrupted=outcome):
+        if json_output:
+            typer.echo(
+                json.dumps(
+                    {
+                        "path": str(result.path),
+                        "project_name": result.project_name,
+                        "package_name": result.package_name,
+                        "level": result.level,
+                        "git_commit": result.git_commit,
+                        "answers": result.answers,
+                        "notes": result.notes,
+                        "next_steps": [
+                            {"command": s.command, "purpose": s.purpose} for s in result.next_steps
+                        ],
+                    },
+                    indent=2,
+                    default=str,
+                )
             )
+            return
+        console.print(
+            f"[green]Created[/] {escape(result.project_name)} at MLOps level {result.level} in "
+            f"{escape(str(result.path))}",
+            highlight=False,
+            soft_wrap=True,
         )
-        return
-    console.print(
-        f"[green]Created[/] {result.project_name} at MLOps level {result.level} in {result.path}",
-        highlight=False,
-    )
-    for note in result.notes:
-        err_console.print(f"[yellow]Note:[/] {note}", highlight=False, soft_wrap=True)
-    console.print(
-        f"Next: cd {result.path} && {'make test' if result.level >= 1 else 'uv run pytest'}",
-        highlight=False,
-        soft_wrap=True,
-    )
+        console.print("\nNext steps (you need uv, https://docs.astral.sh/uv/):", highlight=False)
+        width = max(len(step.command) for step in result.next_steps)
+        for step in result.next_steps:
+            console.print(
+                f"  {escape(step.command):<{width}}  [dim]# {escape(step.purpose)}[/]",
+                highlight=False,
+                soft_wrap=True,
+            )
+        for note in result.notes:
+            err_console.print(f"[yellow]Note:[/] {escape(note)}", highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -362,7 +523,10 @@ def infra_config(
 @app.command()
 def upgrade(
     path: Annotated[
-        Path, typer.Argument(help="The generated project (default: the current directory).")
+        Path,
+        typer.Argument(
+            help="The generated project (default: the current directory).", metavar="PATH", show_default=False
+        ),
     ] = Path("."),
     *,
     level: Annotated[
@@ -370,6 +534,7 @@ def upgrade(
         typer.Option(
             "--level",
             "-l",
+            metavar="LEVEL",
             help="Level to move to, 0-4 (default: stay at the project's level).",
             show_default=False,
         ),
@@ -383,17 +548,33 @@ def upgrade(
     json_output: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Move a generated project up a level and to the installed template version, keeping your edits."""
-    from mlops_scaffold.upgrade import UpgradeConflictsError
+    from mlops_scaffold.errors import UpgradeConflictsError
     from mlops_scaffold.upgrade import upgrade as upgrade_project
 
-    with _handle_errors():
+    done: list[Any] = []  # the result, once upgrade() has returned
+
+    def outcome() -> str:  # asked when interrupted outside upgrade(), which reports its own
+        if not done or done[0].dry_run:
+            return "the project was left exactly as it was."
+        return "the upgrade was applied; only this summary was cut short: review `git status`, then commit."
+
+    with _handle_errors(interrupted=outcome):
         if json_output:
-            result = upgrade_project(path, level=level, dry_run=dry_run)
+            done.append(upgrade_project(path, level=level, dry_run=dry_run))
         else:
             with err_console.status("Starting") as status:
-                result = upgrade_project(
-                    path, level=level, dry_run=dry_run, on_progress=lambda m: status.update(f"{m}...")
+                done.append(
+                    upgrade_project(
+                        path, level=level, dry_run=dry_run, on_progress=lambda m: status.update(f"{m}...")
+                    )
                 )
+        result = done[0]
+        _print_upgrade(result, json_output)
+        if result.conflicts and not result.dry_run:
+            raise UpgradeConflictsError(conflicts=result.conflicts, binary=result.binary_conflicts)
+
+
+def _print_upgrade(result: Any, json_output: bool) -> None:
     if json_output:
         typer.echo(json.dumps(result.to_dict(), indent=2, default=str))
     else:
@@ -412,24 +593,26 @@ def upgrade(
             ("conflict", "bold red", result.conflicts),
         ):
             for changed_path in paths:
-                console.print(f"  [{style}]{would}{label}[/] {changed_path}", highlight=False, soft_wrap=True)
+                console.print(
+                    f"  [{style}]{would}{label}[/] {escape(changed_path)}", highlight=False, soft_wrap=True
+                )
         for note in result.notes:
-            err_console.print(f"[yellow]Note:[/] {note}", highlight=False, soft_wrap=True)
-    if result.conflicts and not result.dry_run:
-        with _handle_errors():
-            raise UpgradeConflictsError(conflicts=result.conflicts)
+            err_console.print(f"[yellow]Note:[/] {escape(note)}", highlight=False, soft_wrap=True)
 
 
 @app.command()
 def status(
     path: Annotated[
-        Path, typer.Argument(help="The generated project (default: the current directory).")
+        Path,
+        typer.Argument(
+            help="The generated project (default: the current directory).", metavar="PATH", show_default=False
+        ),
     ] = Path("."),
     *,
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON for machines.")] = False,
 ) -> None:
     """Say whether a generated project is behind the installed template and what its next level adds."""
-    from mlops_scaffold.upgrade import status as project_status
+    from mlops_scaffold.project import status as project_status
 
     with _handle_errors():
         result = project_status(path)
@@ -772,7 +955,10 @@ def adopt(
 
 
 def main() -> None:
-    app()
+    """The console script's entry point (kept for callers of ``mlops_scaffold.cli:main``)."""
+    from mlops_scaffold.__main__ import main as run
+
+    run()
 
 
 if __name__ == "__main__":

@@ -1,17 +1,70 @@
-"""Errors a person can act on.
+"""Every error mlops-scaffold reports to a person, and its exit code.
 
-Every error the core raises for a user's mistake is a ``ScaffoldError`` whose message says what
-went wrong and how to fix it. The CLI turns them into exit codes in exactly one place
-(``cli._handle_errors``), using each class's ``exit_code``.
+Each error the core raises for something a person can act on is a ``ScaffoldError`` whose message
+says what went wrong and whose ``fix`` says what to do. The CLI turns them into exit codes in
+exactly one place (``cli._handle_errors``), using ``exit_code``.
+
+An exit code names one kind of failure. A class that sets ``exit_code`` in its own body owns that
+code, and the first line of its docstring is the code's meaning (the README's exit-code table is
+checked against ``exit_codes()``); subclasses that inherit the code are variants of the same
+failure with their own message.
+
+Two error classes live with the infrastructure libraries they belong to, because those libraries
+are used without the CLI (inside ``pulumi up``): ``mlops_platform.errors.InvalidArgsError`` (21)
+and ``mlops_stacks.config.StackConfigError`` (23). Both derive from ``InvalidInputError`` and are
+listed in ``LIBRARY_EXIT_CODES`` so that every code is documented here; a test checks they agree.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+__all__ = [
+    "LIBRARY_EXIT_CODES",
+    "AdoptConflictsError",
+    "AdoptFailedError",
+    "AdoptInterruptedError",
+    "AlreadyAdoptedError",
+    "AnswersFileTakenError",
+    "CookiecutterBaseError",
+    "DestinationError",
+    "DestinationNeedsConsentError",
+    "DestinationNotEmptyError",
+    "DestinationNotWritableError",
+    "DirtyTreeError",
+    "DowngradeError",
+    "EmptyFleetError",
+    "InfraDependencyError",
+    "InvalidAnswersFileError",
+    "InvalidInputError",
+    "InvalidLevelError",
+    "InvalidNameError",
+    "LevelNotBuiltError",
+    "NotAGeneratedProjectError",
+    "NotAGitRepositoryError",
+    "PathTypeClashError",
+    "PolicyViolationError",
+    "ReportNotWritableError",
+    "RunInterruptedError",
+    "ScaffoldError",
+    "StackDirectoryError",
+    "TemplateError",
+    "TemplateStoreBusyError",
+    "TemplateStoreError",
+    "TemplateVersionMissingError",
+    "UnknownDataKeyError",
+    "UpgradeConflictsError",
+    "UpgradeFailedError",
+    "exit_codes",
+]
+
+CONFLICT_START = "<<<<<<< before updating"
+CONFLICT_END = ">>>>>>> after updating"
+STORE_DISPLAY = "~/.local/share/mlops-scaffold/template"
+
 
 class ScaffoldError(Exception):
-    """Base class of all mlops-scaffold errors; ``exit_code`` is the CLI's exit status."""
+    """an unexpected failure; the message names it (please report it if it persists)"""
 
     exit_code = 1
 
@@ -21,23 +74,32 @@ class ScaffoldError(Exception):
         super().__init__(f"{message} {fix}".strip())
 
 
+# --- input -----------------------------------------------------------------------------------------
+
+
 class InvalidInputError(ScaffoldError):
-    """A value given on the command line or as template data is not acceptable."""
+    """invalid input (e.g. a malformed `--data` pair, conflicting values, an answer the template rejects)"""
 
     exit_code = 2
 
 
 class InvalidNameError(InvalidInputError):
+    """invalid project name"""
+
     exit_code = 3
 
-    def __init__(self, *, name: str, reason: str) -> None:
+    def __init__(self, *, name: str, reason: str, fix: str = "") -> None:
+        shown = name if len(name) <= 60 else f"{name[:57]}..."
         super().__init__(
-            f"'{name}' cannot be a project name: {reason}.",
-            fix="Pick a name of letters, digits, '-' or '_' starting with a letter, e.g. --name churn-model.",
+            f"'{shown}' cannot be a project name: {reason}.",
+            fix=fix
+            or "Pick a name of letters, digits, '-' or '_' starting with a letter, e.g. --name churn-model.",
         )
 
 
 class InvalidLevelError(InvalidInputError):
+    """level does not exist or is not written as a number"""
+
     exit_code = 4
 
     def __init__(self, *, level: object, levels: list[int]) -> None:
@@ -48,6 +110,8 @@ class InvalidLevelError(InvalidInputError):
 
 
 class LevelNotBuiltError(ScaffoldError):
+    """level not available yet in this version"""
+
     exit_code = 5
 
     def __init__(self, *, level: int, name: str, missing: list[str], built: list[int]) -> None:
@@ -57,27 +121,9 @@ class LevelNotBuiltError(ScaffoldError):
         )
 
 
-class DestinationNotEmptyError(ScaffoldError):
-    exit_code = 6
-
-    def __init__(self, *, path: Path) -> None:
-        super().__init__(
-            f"Destination '{path}' already exists and is not empty.",
-            fix="Choose a new directory, or remove or empty this one first.",
-        )
-
-
-class DestinationNotWritableError(ScaffoldError):
-    exit_code = 6
-
-    def __init__(self, *, path: Path, reason: str) -> None:
-        super().__init__(
-            f"Cannot create '{path}': {reason}.",
-            fix="Choose a directory you can write to, or fix the permissions of its parent.",
-        )
-
-
 class UnknownDataKeyError(InvalidInputError):
+    """unknown `--data` key"""
+
     exit_code = 7
 
     def __init__(self, *, key: str, known: list[str]) -> None:
@@ -87,8 +133,93 @@ class UnknownDataKeyError(InvalidInputError):
         )
 
 
+# --- destination of `new` ----------------------------------------------------------------------------
+
+
+class DestinationError(ScaffoldError):
+    """the destination exists and is not empty, or cannot be created"""
+
+    exit_code = 6
+
+
+class DestinationNotEmptyError(DestinationError):
+    def __init__(self, *, path: Path) -> None:
+        super().__init__(
+            f"Destination '{path}' already exists and is not empty.",
+            fix="Choose a directory that does not exist yet, or an empty one (this one was not touched).",
+        )
+
+
+class DestinationNotWritableError(DestinationError):
+    def __init__(self, *, path: Path, reason: str, fix: str = "") -> None:
+        super().__init__(
+            f"Cannot create '{path}': {reason}.",
+            fix=fix or "Choose a directory you can write to, or fix the permissions of its parent.",
+        )
+
+
+class DestinationNeedsConsentError(ScaffoldError):
+    """the destination is a symbolic link or inside another git repository: confirm with a flag"""
+
+    exit_code = 18
+
+    def __init__(self, message: str, *, fix: str) -> None:
+        super().__init__(message, fix=fix)
+
+
+# --- the template and its store ------------------------------------------------------------------------
+
+
+class TemplateError(ScaffoldError):
+    """copier failed to render the template"""
+
+    exit_code = 8
+
+
+class TemplateStoreError(ScaffoldError):
+    """the local template store (`~/.local/share/mlops-scaffold/template`) cannot be written or is busy"""
+
+    exit_code = 9
+
+
+class TemplateStoreBusyError(TemplateStoreError):
+    def __init__(self, *, holder: str, waited: float) -> None:
+        super().__init__(
+            f"The template store is being updated by another mlops-scaffold process ({holder}); "
+            f"waited {waited:.0f} s for it.",
+            fix="Let that process finish and retry (or stop it, if it hangs, and retry: a stopped "
+            "process leaves nothing that blocks the next run).",
+        )
+
+
+# --- generated projects -----------------------------------------------------------------------------------
+
+
+class UpgradeConflictsError(ScaffoldError):
+    """the upgrade was applied, with conflicts in the listed files"""
+
+    exit_code = 10
+
+    def __init__(self, *, conflicts: list[str], binary: list[str] | None = None) -> None:
+        binary = binary or []
+        fix = (
+            f"Resolve the '{CONFLICT_START}' ... '{CONFLICT_END}' blocks in those files, "
+            "`git add` them, run the tests, then commit."
+        )
+        if binary:
+            fix += (
+                f" {', '.join(binary)}: git treats it as binary, so it keeps your version; the "
+                "template's is `git show :3:PATH` (`git checkout --theirs PATH` takes it)."
+            )
+        super().__init__(
+            f"The upgrade was applied, but {len(conflicts)} file(s) have lines that both you and the new "
+            f"template changed: {', '.join(conflicts)}.",
+            fix=fix,
+        )
+
+
 class NotAGeneratedProjectError(ScaffoldError):
-    """A command that needs a generated project (upgrade, status, plan, infra-config) got another path."""
+    """not a project generated by mlops-scaffold, or its `.copier-answers.yml` cannot be used"""
 
     exit_code = 11
 
@@ -100,33 +231,163 @@ class NotAGeneratedProjectError(ScaffoldError):
         )
 
 
-class TemplateError(ScaffoldError):
-    """copier failed while rendering or validating the template."""
+class InvalidAnswersFileError(NotAGeneratedProjectError):
+    def __init__(self, *, path: Path, reason: str) -> None:
+        super().__init__(path=path, reason=reason)
+        self.fix = (
+            "Restore .copier-answers.yml from git (`git checkout -- .copier-answers.yml`): "
+            "mlops-scaffold writes it, and `mlops-scaffold upgrade` changes it."
+        )
 
-    exit_code = 8
+
+class NotAGitRepositoryError(ScaffoldError):
+    """not in a git repository"""
+
+    exit_code = 12
+
+    def __init__(self, *, path: Path) -> None:
+        super().__init__(
+            f"'{path}' is not in a git repository, and an upgrade needs git to keep your edits apart "
+            "from the template's.",
+            fix="Run `git init && git add --all && git commit -m 'Before upgrade'` in it, then retry.",
+        )
 
 
-# --- assess and adopt (exit codes 30-39) ---------------------------------------------------------
+class DirtyTreeError(ScaffoldError):
+    """uncommitted changes (listed)"""
+
+    exit_code = 13
+
+    def __init__(self, *, files: list[str]) -> None:
+        shown = ", ".join(files[:20]) + (f" and {len(files) - 20} more" if len(files) > 20 else "")
+        super().__init__(
+            f"The project has uncommitted changes, which an upgrade could mix with the template's: {shown}.",
+            fix="Commit or stash them (`git status` lists them), then retry.",
+        )
+
+
+class DowngradeError(ScaffoldError):
+    """a downgrade of the level or of the template version"""
+
+    exit_code = 14
+
+    def __init__(self, *, what: str, current: str, requested: str, fix: str) -> None:
+        super().__init__(
+            f"The project is at {what} {current}; going to {requested} would be a downgrade, which "
+            "upgrade does not do.",
+            fix=fix,
+        )
+
+
+class TemplateVersionMissingError(ScaffoldError):
+    """this machine cannot reproduce the template version that generated the project"""
+
+    exit_code = 15
+
+    def __init__(self, *, ref: str) -> None:
+        super().__init__(
+            f"The project was generated from template version {ref}, which this installation cannot "
+            f"reproduce: it is neither in {STORE_DISPLAY} nor among the released versions shipped with "
+            "mlops-scaffold, and copier needs it to tell your edits apart.",
+            fix="Upgrade on the machine that generated the project, or copy that machine's "
+            f"{STORE_DISPLAY} here (development builds are kept only there).",
+        )
+
+
+class UpgradeFailedError(ScaffoldError):
+    """the upgrade failed; the project was left exactly as it was"""
+
+    exit_code = 16
+
+    def __init__(self, *, reason: str) -> None:
+        super().__init__(
+            f"The upgrade failed and the project was left exactly as it was: {reason}",
+            fix="Fix the cause named above and retry; if it persists, report it with this message.",
+        )
+
+
+class PathTypeClashError(ScaffoldError):
+    """the new level needs a directory where the project has a file, or the reverse; nothing changed"""
+
+    exit_code = 17
+
+    def __init__(self, *, clashes: list[tuple[str, str, str]]) -> None:
+        shown = "; ".join(
+            f"'{path}' is a {have}, the template needs a {needs}" for path, have, needs in clashes
+        )
+        super().__init__(
+            f"The upgrade cannot place the template's files, and the project was left exactly as it was: "
+            f"{shown}.",
+            fix="Rename or move those paths (`git mv`), commit, and retry; the upgrade then adds the "
+            "template's files beside yours.",
+        )
+
+
+# --- infrastructure commands (plan, infra-config) ---------------------------------------------------------
+
+
+class InfraDependencyError(ScaffoldError):
+    """the Pulumi SDKs are missing (`pip install 'mlops-scaffold[infra]'`)"""
+
+    exit_code = 20
+
+    def __init__(self, *, missing: str) -> None:
+        from mlops_scaffold.resources import source_checkout
+
+        checkout = source_checkout()
+        super().__init__(
+            f"The infrastructure commands need {missing}, which is not installed.",
+            fix=f"Install them from your clone: `pip install -e '.[infra]'` in {checkout}."
+            if checkout is not None
+            else "Install them with `pip install 'mlops-scaffold[infra]'`.",
+        )
+
+
+class PolicyViolationError(ScaffoldError):
+    """`plan` found policy violations"""
+
+    exit_code = 24
+
+    def __init__(self, *, count: int) -> None:
+        super().__init__(
+            f"The plan breaks {count} security rule(s) (listed above).",
+            fix="Fix the component or stack config; `pulumi up` with the policy pack would refuse it.",
+        )
+
+
+class StackDirectoryError(ScaffoldError):
+    """no `Pulumi.yaml` of the mlops-platform project was found for `infra-config` (use `--output`)"""
+
+    exit_code = 25
+
+    def __init__(self, *, start: Path, project: str = "mlops-platform") -> None:
+        super().__init__(
+            f"No Pulumi.yaml of the {project} project at or above '{start}'.",
+            fix="Run from the mlops-scaffold checkout (where Pulumi.yaml is) or pass --output DIR.",
+        )
+
+
+# --- assess and adopt (exit codes 30-39) ------------------------------------------------------------
 
 
 class AdoptConflictsError(ScaffoldError):
-    """Raised by the CLI after an adoption that was applied but left conflict markers."""
+    """the adoption was applied, with conflicts in the listed files"""
 
     exit_code = 30
 
     def __init__(self, *, conflicts: list[str]) -> None:
-        shown = ", ".join(conflicts[:20]) + (
-            f" and {len(conflicts) - 20} more" if len(conflicts) > 20 else ""
-        )
+        more = f" and {len(conflicts) - 20} more" if len(conflicts) > 20 else ""
         super().__init__(
             f"The repository was adopted, but {len(conflicts)} file(s) exist both in it and in the template "
-            f"with different lines: {shown}.",
+            f"with different lines: {', '.join(conflicts[:20])}{more}.",
             fix="Resolve the '<<<<<<< yours' ... '>>>>>>> mlops-scaffold' blocks in those files (keep what "
             "you need of each side), `git add` them, run the tests, then commit.",
         )
 
 
 class AlreadyAdoptedError(ScaffoldError):
+    """the repository is already on the mlops-scaffold template (`upgrade` moves it up)"""
+
     exit_code = 31
 
     def __init__(self, *, path: Path, level: int) -> None:
@@ -137,6 +398,8 @@ class AlreadyAdoptedError(ScaffoldError):
 
 
 class AnswersFileTakenError(ScaffoldError):
+    """the repository's `.copier-answers.yml` belongs to another copier template"""
+
     exit_code = 32
 
     def __init__(self, *, path: Path, source: object) -> None:
@@ -149,6 +412,8 @@ class AnswersFileTakenError(ScaffoldError):
 
 
 class AdoptFailedError(ScaffoldError):
+    """adopting failed; the repository was left exactly as it was"""
+
     exit_code = 33
 
     def __init__(self, *, reason: str) -> None:
@@ -159,7 +424,7 @@ class AdoptFailedError(ScaffoldError):
 
 
 class CookiecutterBaseError(ScaffoldError):
-    """The cookiecutter template given with --cookiecutter-template cannot be re-rendered."""
+    """the cookiecutter template given with `--cookiecutter-template` cannot be re-rendered"""
 
     exit_code = 34
 
@@ -172,6 +437,8 @@ class CookiecutterBaseError(ScaffoldError):
 
 
 class EmptyFleetError(ScaffoldError):
+    """the directory given to assess as a fleet holds no repositories"""
+
     exit_code = 35
 
     def __init__(self, *, path: Path) -> None:
@@ -182,6 +449,8 @@ class EmptyFleetError(ScaffoldError):
 
 
 class ReportNotWritableError(ScaffoldError):
+    """the report file cannot be written"""
+
     exit_code = 36
 
     def __init__(self, *, path: Path, reason: str) -> None:
@@ -192,8 +461,44 @@ class ReportNotWritableError(ScaffoldError):
         )
 
 
-class AdoptInterruptedError(ScaffoldError):
+# --- interruption ------------------------------------------------------------------------------------------
+
+
+class RunInterruptedError(ScaffoldError):
+    """interrupted (Ctrl-C or SIGTERM); the message says what was written"""
+
     exit_code = 130
 
+    def __init__(self, *, outcome: str) -> None:
+        super().__init__(f"Interrupted; {outcome}")
+
+
+class AdoptInterruptedError(RunInterruptedError):
     def __init__(self) -> None:
-        super().__init__("Interrupted; the repository was left exactly as it was.")
+        super().__init__(outcome="the repository was left exactly as it was.")
+
+
+# Exit codes of errors defined by the infrastructure libraries (see the module docstring).
+LIBRARY_EXIT_CODES: dict[int, tuple[str, str]] = {
+    21: (
+        "mlops_platform.errors.InvalidArgsError",
+        "a component argument is invalid (the message names the field)",
+    ),
+    23: ("mlops_stacks.config.StackConfigError", "a stack config value is invalid or unknown"),
+}
+
+
+def _owners() -> list[type[ScaffoldError]]:
+    """Every class of this module that sets its own exit code."""
+    return [
+        cls
+        for cls in globals().values()
+        if isinstance(cls, type) and issubclass(cls, ScaffoldError) and "exit_code" in vars(cls)
+    ]
+
+
+def exit_codes() -> dict[int, str]:
+    """Exit code -> meaning, for every code the CLI can exit with (README's table is checked against it)."""
+    codes = {cls.exit_code: (cls.__doc__ or "").strip().splitlines()[0] for cls in _owners()}
+    codes |= {code: meaning for code, (_path, meaning) in LIBRARY_EXIT_CODES.items()}
+    return dict(sorted(codes.items()))

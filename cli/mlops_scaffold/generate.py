@@ -1,8 +1,10 @@
 """Render a new ML project from the template at a chosen maturity level.
 
-``generate`` validates everything it can before copier runs, renders into a temporary directory
-beside the destination and moves the result into place only when rendering succeeded, so a
-failed run never leaves a half-written project behind.
+``generate`` validates everything it can before copier runs (answers, names, the destination),
+renders into a held staging directory (``.NAME.XXXXXXXX.partial``, see ``scratch``) on the
+destination's file system and moves the result into place only when rendering succeeded, so a
+failed, interrupted or killed run never leaves a half-written project behind (a killed run's
+staging directory is swept by the next run).
 """
 
 from __future__ import annotations
@@ -13,41 +15,55 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from mlops_scaffold import locking
+from mlops_scaffold import locking, scratch, vcs
 from mlops_scaffold.errors import (
+    DestinationNeedsConsentError,
     DestinationNotEmptyError,
     DestinationNotWritableError,
     InvalidInputError,
     InvalidNameError,
-    ScaffoldError,
+    RunInterruptedError,
     TemplateError,
     UnknownDataKeyError,
 )
 from mlops_scaffold.levels import require_built
+from mlops_scaffold.project import MAX_NAME_LENGTH, PACKAGE_NAME, PROJECT_NAME
 from mlops_scaffold.resources import template_dir
+from mlops_scaffold.transaction import signals_held
 
 Progress = Callable[[str], None]
 
-_NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
-# Package names that would shadow a dependency of every generated project.
-_TAKEN_NAMES = frozenset(
-    {"numpy", "pandas", "sklearn", "scikit_learn", "torch", "yaml", "jsonschema", "pytest", "src", "tests"}
-)
+# Import names that would shadow part of every generated project (besides the standard library
+# and the project's dependencies, see ``dependency_names``).
+_TAKEN_NAMES = frozenset({"src", "tests"})
+# Dependencies whose import name is not their distribution name with '-' as '_'.
+_IMPORT_NAMES = {
+    "scikit-learn": "sklearn",
+    "pyyaml": "yaml",
+    "python-dateutil": "dateutil",
+    "attrs": "attr",
+    "protobuf": "google",
+    "pyjwt": "jwt",
+    "gitpython": "git",
+    "python-dotenv": "dotenv",
+    "opentelemetry-api": "opentelemetry",
+    "pyasn1-modules": "pyasn1_modules",
+}
+_LOCK_PLACEHOLDER = "lock-template-project"  # the project's own name in the shipped locks
 
 
-class AbortedError(ScaffoldError):
-    exit_code = 130
-
-    def __init__(self) -> None:
-        super().__init__("Aborted; nothing was written.")
+@dataclass(frozen=True)
+class NextStep:
+    command: str
+    purpose: str
 
 
 @dataclass(frozen=True)
@@ -59,13 +75,58 @@ class GenerateResult:
     answers: dict[str, Any]
     git_commit: str | None
     notes: list[str] = field(default_factory=list)
+    next_steps: list[NextStep] = field(default_factory=list)
+
+
+# --- names --------------------------------------------------------------------------------------------
+
+
+def _normalized(name: str) -> str:
+    """A distribution name as packaging tools compare them (PEP 503)."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+@cache
+def dependency_names() -> frozenset[str]:
+    """Every package a generated project can depend on, at any level, with either framework.
+
+    Read from the template: the requirements in its pyproject.toml and every package in the
+    locks it ships (which hold the dependencies' own dependencies too).
+    """
+    root = template_dir()
+    names: set[str] = set()
+    pyproject = (root / "project" / "pyproject.toml.jinja").read_text(encoding="utf-8")
+    names.update(
+        re.findall(r'"([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]"]*\])?\s*(?:==|>=|<=|~=|!=|<|>)[^"]*"', pyproject)
+    )
+    for lock in sorted((root / "locks").glob("*.lock")):
+        names.update(re.findall(r'(?m)^name = "([^"]+)"$', lock.read_text(encoding="utf-8")))
+    return frozenset(_normalized(n) for n in names) - {_LOCK_PLACEHOLDER}
+
+
+def _shadowed_imports() -> frozenset[str]:
+    deps = dependency_names()
+    return frozenset(d.replace("-", "_") for d in deps) | {i for d, i in _IMPORT_NAMES.items() if d in deps}
 
 
 def package_name_for(project_name: str) -> str:
     """The import name of a project: 'Churn-Model' -> 'churn_model'. Raises InvalidNameError."""
-    if not _NAME_PATTERN.match(project_name):
+    if len(project_name) > MAX_NAME_LENGTH:
+        raise InvalidNameError(
+            name=project_name,
+            reason=f"it has {len(project_name)} characters, more than the {MAX_NAME_LENGTH} allowed",
+            fix="Pick a shorter name, e.g. --name churn-model.",
+        )
+    if not PROJECT_NAME.match(project_name):
         raise InvalidNameError(
             name=project_name, reason="use only letters, digits, '-' or '_', starting with a letter"
+        )
+    if _normalized(project_name) in dependency_names():
+        raise InvalidNameError(
+            name=project_name,
+            reason=f"the project would depend on a package of the same name ('{_normalized(project_name)}'), "
+            "which its dependency lock cannot hold",
+            fix=f"Pick a name that says what the project does, e.g. --name {project_name.lower()}-models.",
         )
     return check_package_name(project_name.lower().replace("-", "_"), shown_as=project_name)
 
@@ -73,18 +134,24 @@ def package_name_for(project_name: str) -> str:
 def check_package_name(package: str, *, shown_as: str | None = None) -> str:
     """Return ``package`` if it can be the project's import name; InvalidNameError otherwise."""
     project_name = shown_as or package
-    if not re.match(r"^[a-z][a-z0-9_]*$", package):
+    if not PACKAGE_NAME.match(package):
         raise InvalidNameError(
             name=project_name,
             reason=f"the package name '{package}' must be lowercase letters, digits and '_'",
         )
     if keyword.iskeyword(package):
         raise InvalidNameError(name=project_name, reason=f"'{package}' is a Python keyword")
-    if package in sys.stdlib_module_names or package in _TAKEN_NAMES:
+    if package in sys.stdlib_module_names or package in _TAKEN_NAMES or package in _shadowed_imports():
         raise InvalidNameError(
-            name=project_name, reason=f"the package '{package}' would shadow the module of the same name"
+            name=project_name,
+            reason=f"the package '{package}' would shadow the module of the same name "
+            "(from the standard library or one of the project's dependencies)",
+            fix=f"Pick a name that says what the project does, e.g. --name {package}-models.",
         )
     return package
+
+
+# --- answers --------------------------------------------------------------------------------------------
 
 
 def template_questions() -> list[str]:
@@ -94,7 +161,8 @@ def template_questions() -> list[str]:
 
 
 def parse_data(pairs: list[str], *, option: str = "--data") -> dict[str, str]:
-    """Turn ['key=value', ...] into a dict; InvalidInputError on a pair without '='."""
+    """Turn ['key=value', ...] into a dict; InvalidInputError on a pair without '=' or a key given twice
+    with different values."""
     data: dict[str, str] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
@@ -103,13 +171,98 @@ def parse_data(pairs: list[str], *, option: str = "--data") -> dict[str, str]:
                 f"{option} '{pair}' is not of the form KEY=VALUE.",
                 fix=f"Write it as e.g. {option} name=value.",
             )
-        data[key.strip()] = value
+        key = key.strip()
+        if key in data and data[key] != value:
+            raise InvalidInputError(
+                f"{option} sets {key} twice, to '{data[key]}' and to '{value}'.",
+                fix=f"Give {key} once.",
+            )
+        data[key] = value
     return data
 
 
-def _check_destination(dst: Path) -> None:
-    if dst.exists() and (not dst.is_dir() or any(dst.iterdir())):
+def merge_options(data: Mapping[str, Any], options: Mapping[str, tuple[str, Any]]) -> dict[str, Any]:
+    """``data`` with the answers given by named options (key -> (option, value), value None when not
+    given); InvalidInputError when an option and ``--data`` give one answer two different values."""
+    merged = dict(data)
+    for key, (option, value) in options.items():
+        if value is None:
+            continue
+        if key in merged and str(merged[key]) != str(value):
+            raise InvalidInputError(
+                f"{option} {value} and --data {key}={merged[key]} disagree.",
+                fix=f"Give {key} once: with {option} or with --data.",
+            )
+        merged[key] = value
+    return merged
+
+
+# --- the destination ------------------------------------------------------------------------------------
+
+
+def _name_max(directory: Path) -> int:
+    try:
+        return os.pathconf(directory, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        return 255
+
+
+def _existing_ancestor(path: Path) -> Path:
+    return next(p for p in (path, *path.parents) if os.path.exists(p))  # False for names too long
+
+
+def _check_destination(dst: Path, *, git: bool, force_nested: bool, follow_symlink: bool) -> Path:
+    """The directory to create the project in (``dst``, or where a symlink ``dst`` points)."""
+    try:
+        ancestor = _existing_ancestor(dst)
+        if ancestor != dst and not ancestor.is_dir():
+            raise DestinationNotWritableError(path=dst, reason=f"'{ancestor}' is a file, not a directory")
+        longest = _name_max(ancestor)
+        for part in dst.relative_to(ancestor).parts:
+            if len(os.fsencode(part)) > longest:
+                raise DestinationNotWritableError(
+                    path=dst,
+                    reason=f"the name '{part[:40]}...' is longer than the {longest} bytes "
+                    "this file system allows",
+                    fix="Choose a shorter directory name (--name sets a project name of its own).",
+                )
+        is_link = dst.is_symlink()
+        exists = dst.exists()
+    except OSError as error:
+        raise DestinationNotWritableError(path=dst, reason=error.strerror or str(error)) from None
+    if is_link:
+        target = Path(os.readlink(dst))
+        resolved = (dst.parent / target).resolve()
+        if not exists:
+            raise DestinationNotWritableError(
+                path=dst,
+                reason=f"it is a symbolic link to '{target}', which does not exist",
+                fix=f"Create '{resolved}' first (then pass --follow-symlink), or remove the link.",
+            )
+        if resolved.is_dir() and not follow_symlink:
+            raise DestinationNeedsConsentError(
+                f"'{dst}' is a symbolic link: the project would be created in '{resolved}'.",
+                fix="Pass --follow-symlink to create it there, or choose another path.",
+            )
+        dst = resolved
+    if exists and dst.is_dir():
+        scratch.sweep_partials(dst)  # a killed run's staging directory is not the user's content
+    if exists and (not dst.is_dir() or any(dst.iterdir())):
         raise DestinationNotEmptyError(path=dst)
+    if git and not force_nested:
+        repo = vcs.top(_existing_ancestor(dst))
+        if repo is not None and not vcs.is_ignored(repo, dst):
+            raise DestinationNeedsConsentError(
+                f"'{dst}' is inside the git repository '{repo}': the project would be a second "
+                f"repository nested in it, which git in '{repo}' shows as an untracked directory.",
+                fix="Create it outside that repository "
+                f"(e.g. `mlops-scaffold new {repo.parent / dst.name}`), pass --force-nested to "
+                f"nest it anyway, or --no-git to make it part of '{repo}'.",
+            )
+    return dst
+
+
+# --- rendering ---------------------------------------------------------------------------------------
 
 
 def _git_init(project: Path, message: str) -> str | None:
@@ -153,18 +306,45 @@ def _render(src_tag: str, dst: Path, data: dict[str, Any], *, defaults: bool) ->
         copier.run_copy(
             STORE_URL, dst, data=data, vcs_ref=src_tag, defaults=defaults, quiet=True, cleanup_on_error=False
         )
-    except (KeyboardInterrupt, CopierAnswersInterrupt):
-        raise AbortedError() from None
+    except CopierAnswersInterrupt:
+        raise KeyboardInterrupt from None
     except ValueError as error:  # copier's question validation
         raise InvalidInputError(
             f"The template rejected an answer: {str(error).strip()}",
             fix="Correct that value (see `mlops-scaffold new --help`) and retry.",
         ) from None
-    except (CopierError, JinjaError) as error:
+    except (CopierError, JinjaError, OSError) as error:  # OSError: also git failing under copier
         raise TemplateError(
             f"copier could not render the template: {error}",
             fix="Re-run with the same options; if it fails again, report it with this message.",
         ) from None
+
+
+def next_steps(path: Path, level: int, package: str) -> list[NextStep]:
+    """What to run first in a new project, as its README says (uv, then make from level 1)."""
+    steps = [
+        NextStep(f"cd {path}", "the new project"),
+        NextStep("uv sync", "create .venv with the project's Python and dependencies"),
+    ]
+    if level == 0:  # no Makefile before level 1
+        return [
+            *steps,
+            NextStep("uv run pytest", "unit tests"),
+            NextStep(f"uv run python -m {package}.train", "train a model; writes models/<run_id>/"),
+            NextStep(f"uv run python -m {package}.evaluate", "evaluate the newest model"),
+        ]
+    steps += [
+        NextStep("make test", "lint, type check and unit tests"),
+        NextStep("make train", "train a model; writes models/<run_id>/"),
+        NextStep("make evaluate", "evaluate the newest model"),
+    ]
+    if level >= 2:
+        steps.append(NextStep("make pipeline", "the training pipeline, up to registering the model"))
+    if level >= 3:
+        steps.append(NextStep("make promote", "the champion/challenger gate"))
+    if level >= 4:
+        steps.append(NextStep("make drift", "compare live inputs with the training baseline"))
+    return [*steps, NextStep("make help", "every task")]
 
 
 def generate(
@@ -175,75 +355,171 @@ def generate(
     data: Mapping[str, Any] | None = None,
     defaults: bool = True,
     git: bool = True,
+    force_nested: bool = False,
+    follow_symlink: bool = False,
     lock: bool = True,
     on_progress: Progress | None = None,
 ) -> GenerateResult:
     """Render a project at ``level`` into ``dst`` (which must not exist or be empty).
 
     ``data`` sets template answers (framework, ci, python_version, description, ...); with
-    ``defaults=False`` copier asks for every answer not given (needs a terminal).
+    ``defaults=False`` copier asks for every answer not given (needs a terminal). A destination
+    inside another git repository (with ``git``) or given as a symbolic link needs
+    ``force_nested`` or ``follow_symlink``. Interrupted (Ctrl-C, SIGTERM), it removes what it
+    created and raises RunInterruptedError.
     """
-    from mlops_scaffold.template_store import ensure_version
+    created: list[Path] = []  # the project's path, once it is in place
+    try:
+        return _generate(
+            dst,
+            level=level,
+            name=name,
+            data=data,
+            defaults=defaults,
+            git=git,
+            force_nested=force_nested,
+            follow_symlink=follow_symlink,
+            lock=lock,
+            report=on_progress or (lambda _message: None),
+            created=created,
+        )
+    except KeyboardInterrupt:
+        if created:
+            raise RunInterruptedError(
+                outcome=f"the project had been created in {created[0]} when it came."
+            ) from None
+        raise RunInterruptedError(outcome="nothing was written.") from None
 
-    report = on_progress or (lambda _message: None)
+
+def _generate(
+    dst: Path,
+    *,
+    level: object,
+    name: str | None,
+    data: Mapping[str, Any] | None,
+    defaults: bool,
+    git: bool,
+    force_nested: bool,
+    follow_symlink: bool,
+    lock: bool,
+    report: Progress,
+    created: list[Path],
+) -> GenerateResult:
     dst = Path(dst).expanduser().absolute()
-    answers: dict[str, Any] = dict(data or {})
     known = template_questions()
+    answers = merge_options(data or {}, {"level": ("--level", level), "project_name": ("--name", name)})
     for key in answers:
         if key not in known:
             raise UnknownDataKeyError(key=key, known=known)
-    answers["level"] = require_built(answers.get("level") if level is None else level).number
-    project_name = name or str(answers.get("project_name") or dst.name)
+    if "level" not in answers:
+        raise InvalidInputError(
+            "No maturity level was given.",
+            fix="Add --level N (0-4; `mlops-scaffold levels` shows what each level adds).",
+        )
+    answers["level"] = require_built(answers["level"]).number
+    project_name = str(answers.get("project_name") or dst.name)
     answers["project_name"] = project_name
     answers.setdefault("package_name", package_name_for(project_name))
     check_package_name(str(answers["package_name"]))
-    _check_destination(dst)
+    dst = _check_destination(dst, git=git, force_nested=force_nested, follow_symlink=follow_symlink)
+
+    from mlops_scaffold.template_store import ensure_version
 
     report("Preparing the template")
-    tag = ensure_version()
-
-    created_parents = [p for p in reversed(dst.parents) if not p.exists()]
-    try:
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{dst.name}.", suffix=".partial", dir=dst.parent))
-    except OSError as error:
-        for parent in created_parents[:1]:
-            shutil.rmtree(parent, ignore_errors=True)
-        raise DestinationNotWritableError(path=dst, reason=error.strerror or str(error)) from None
-    try:
-        report(f"Rendering {project_name} at level {answers['level']}")
-        _render(tag, staging, answers, defaults=defaults)
-        recorded = yaml.safe_load((staging / ".copier-answers.yml").read_text(encoding="utf-8"))
-        notes: list[str] = []
-        if lock and locking.needs_lock(recorded):
-            report("Locking dependencies (PyPI and PyTorch's CPU index)")
-            note = locking.lock(staging)
-            notes += [note] if note else []
-        commit = None
-        if git:
-            report("Creating the git repository")
-            commit = _git_init(
-                staging, f"Start {project_name} at MLOps level {recorded['level']} (mlops-scaffold {tag})"
-            )
-        if dst.exists():  # an empty directory the user made: fill it, keep it
-            for entry in staging.iterdir():
-                entry.rename(dst / entry.name)
-            staging.rmdir()
-        else:
-            staging.rename(dst)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        for parent in reversed(created_parents):
-            shutil.rmtree(parent, ignore_errors=True)
-        raise
+    tag = ensure_version(on_wait=report)
+    recorded, commit, notes = _create(
+        dst, tag, answers, defaults=defaults, git=git, lock=lock, report=report, created=created
+    )
     if git and not commit:
         notes.append("git was not found: the project is not a git repository yet.")
+    if shutil.which("uv") is None:
+        notes.append(
+            "uv is not on your PATH, and the project is set up and run with it: install it "
+            "(https://docs.astral.sh/uv/getting-started/installation/, e.g. `pip install uv`)."
+        )
+    package = str(recorded["package_name"])
     return GenerateResult(
         path=dst,
         project_name=project_name,
-        package_name=str(recorded["package_name"]),
+        package_name=package,
         level=int(recorded["level"]),
         answers=recorded,
         git_commit=commit,
         notes=notes,
+        next_steps=next_steps(dst, int(recorded["level"]), package),
     )
+
+
+def _create(
+    dst: Path,
+    tag: str,
+    answers: dict[str, Any],
+    *,
+    defaults: bool,
+    git: bool,
+    lock: bool,
+    report: Progress,
+    created: list[Path],
+) -> tuple[dict[str, Any], str | None, list[str]]:
+    """Render into a staging directory on dst's file system (lock, commit), then move it into place.
+
+    Returns the recorded answers, the first commit (None without git) and notes for the user."""
+    fill = dst.exists()  # an empty directory (maybe a mount point): stage inside it, keep it
+    created_parents = [] if fill else [p for p in reversed(dst.parents) if not p.exists()]
+    try:
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        if not fill:
+            scratch.sweep_partials(dst.parent)
+        staging = scratch.partial_dir(dst if fill else dst.parent, dst.name)
+    except OSError as error:
+        for parent in created_parents[:1]:
+            shutil.rmtree(parent, ignore_errors=True)
+        raise DestinationNotWritableError(path=dst, reason=error.strerror or str(error)) from None
+    moved: list[Path] = []
+    try:
+        with scratch.workspace("new"):
+            report(f"Rendering {answers['project_name']} at level {answers['level']}")
+            _render(tag, staging.path, answers, defaults=defaults)
+            recorded = yaml.safe_load((staging.path / ".copier-answers.yml").read_text(encoding="utf-8"))
+            notes: list[str] = []
+            if lock and locking.needs_lock(recorded):
+                report("Locking dependencies (PyPI and PyTorch's CPU index)")
+                note = locking.lock(staging.path)
+                notes += [note] if note else []
+            commit = None
+            if git:
+                report("Creating the git repository")
+                commit = _git_init(
+                    staging.path,
+                    f"Start {answers['project_name']} at MLOps level {recorded['level']} "
+                    f"(mlops-scaffold {tag})",
+                )
+        with signals_held() as held:  # the move into place is all or nothing, Ctrl-C or not
+            try:
+                if fill:
+                    for entry in list(staging.path.iterdir()):
+                        entry.rename(dst / entry.name)
+                        moved.append(dst / entry.name)
+                    staging.path.rmdir()
+                else:
+                    staging.path.rename(dst)
+            except OSError as error:
+                raise DestinationNotWritableError(path=dst, reason=error.strerror or str(error)) from None
+            created.append(dst)
+    except BaseException:
+        if created:  # interrupted right after the move: the project is complete, keep it
+            raise
+        shutil.rmtree(staging.path, ignore_errors=True)
+        for entry in moved:
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
+        for parent in reversed(created_parents):
+            shutil.rmtree(parent, ignore_errors=True)
+        raise
+    finally:
+        staging.release()
+    if held:
+        raise KeyboardInterrupt  # honoured now that the project is in place (generate says so)
+    return recorded, commit, notes

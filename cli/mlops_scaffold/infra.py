@@ -18,46 +18,17 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from mlops_scaffold.errors import InvalidInputError, NotAGeneratedProjectError, ScaffoldError
+from mlops_scaffold.errors import InfraDependencyError, InvalidInputError, StackDirectoryError
+from mlops_scaffold.errors import PolicyViolationError as PolicyViolationError  # the CLI's `plan` uses it
 from mlops_scaffold.levels import get_level
+from mlops_scaffold.project import ANSWERS_FILE, read_project
 
 if TYPE_CHECKING:
     from mlops_stacks.config import StackConfig
 
-ANSWERS_FILE = ".copier-answers.yml"
 PULUMI_PROJECT = "mlops-platform"
 PLACEHOLDER_OWNER = "example-org"
 PLACEHOLDER_TAG = "0000000"  # the training image tag of plans that have none (a commit SHA in real stacks)
-
-
-class InfraDependencyError(ScaffoldError):
-    exit_code = 20
-
-    def __init__(self, *, missing: str) -> None:
-        super().__init__(
-            f"The infrastructure commands need {missing}, which is not installed.",
-            fix="Install them with `pip install 'mlops-scaffold[infra]'`.",
-        )
-
-
-class PolicyViolationError(ScaffoldError):
-    exit_code = 24
-
-    def __init__(self, *, count: int) -> None:
-        super().__init__(
-            f"The plan breaks {count} security rule(s) (listed above).",
-            fix="Fix the component or stack config; `pulumi up` with the policy pack would refuse it.",
-        )
-
-
-class StackDirectoryError(ScaffoldError):
-    exit_code = 25
-
-    def __init__(self, *, start: Path) -> None:
-        super().__init__(
-            f"No Pulumi.yaml of the {PULUMI_PROJECT} project at or above '{start}'.",
-            fix="Run from the mlops-scaffold checkout (where Pulumi.yaml is) or pass --output DIR.",
-        )
 
 
 # ---- plan ---------------------------------------------------------------------------------------
@@ -350,16 +321,16 @@ def _plan_notes(config: Any, run: Any, costs: Any) -> list[str]:
 
 
 def read_answers(project_path: Path) -> dict[str, Any]:
-    answers_file = Path(project_path) / ANSWERS_FILE
-    if not answers_file.is_file():
-        raise NotAGeneratedProjectError(path=Path(project_path), reason=f"it has no {ANSWERS_FILE}")
-    answers = yaml.safe_load(answers_file.read_text(encoding="utf-8")) or {}
-    if not isinstance(answers, dict) or "project_name" not in answers or "level" not in answers:
-        raise InvalidInputError(
-            f"{answers_file} lacks project_name or level.",
-            fix="Restore the file from git; mlops-scaffold writes it when it renders the project.",
-        )
-    return answers
+    """The project's answers, read and checked by ``project.read_project`` as for every command."""
+    return read_project(project_path, any_template=True).answers
+
+
+def check_ci_repository(repository: str, *, vendor: str) -> str:
+    """The check the CI identity component makes at `pulumi up` (and `plan`), made here too."""
+    _import_stacks()
+    from mlops_platform.ci_identity.oidc import check_repository
+
+    return check_repository(repository, vendor=vendor)
 
 
 _REMOTE = re.compile(
@@ -557,6 +528,8 @@ def write_stack_config(
     config.update(owned)
     # Validate the result the way the stack program will read it (unknown mlops keys, bad values).
     parsed = StackConfig.from_mapping({k: v for k, v in config.items() if k.startswith("mlops:")})
+    if "ci_identity" in parsed.components and parsed.ci_repository:
+        check_ci_repository(parsed.ci_repository, vendor=parsed.ci_vendor)  # as `plan` would
 
     platform_stack = f"platform-{env}"
     platform_path = directory / f"Pulumi.{platform_stack}.yaml"

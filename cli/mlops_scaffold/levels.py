@@ -6,6 +6,7 @@ module gives it types for the CLI, the generator and the Pulumi stacks.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -94,12 +95,17 @@ def all_levels() -> tuple[Level, ...]:
 
 
 def get_level(level: object) -> Level:
-    """The level numbered ``level`` (an int or a string of digits); InvalidLevelError otherwise."""
+    """The level numbered ``level``; InvalidLevelError otherwise.
+
+    Only the documented forms are levels: an int, or a string of ASCII digits and nothing else
+    (no spaces, signs, underscores or other scripts' digits, all of which ``int()`` would take).
+    """
     numbers = [lv.number for lv in all_levels()]
-    try:
-        number = int(str(level).strip())
-    except ValueError:
-        raise InvalidLevelError(level=level, levels=numbers) from None
+    if isinstance(level, bool) or not (
+        isinstance(level, int) or (isinstance(level, str) and re.fullmatch(r"[0-9]{1,3}", level))
+    ):
+        raise InvalidLevelError(level=level, levels=numbers)
+    number = int(level)
     for candidate in all_levels():
         if candidate.number == number:
             return candidate

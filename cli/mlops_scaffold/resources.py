@@ -20,3 +20,15 @@ def template_dir() -> Path:
     raise FileNotFoundError(
         "The mlops-scaffold template is missing from this installation; reinstall mlops-scaffold."
     )
+
+
+@cache
+def source_checkout() -> Path | None:
+    """The repository root when mlops-scaffold runs from a clone (an editable install); else None."""
+    root = _PACKAGE_DIR.parents[1]
+    pyproject = root / "pyproject.toml"
+    try:
+        is_ours = pyproject.is_file() and 'name = "mlops-scaffold"' in pyproject.read_text(encoding="utf-8")
+    except OSError:
+        return None
+    return root if is_ours and (root / "cli" / "mlops_scaffold").is_dir() else None

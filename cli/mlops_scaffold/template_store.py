@@ -17,6 +17,14 @@ Two sources fill the store, both offline:
 
 A snapshot of a template version is the same everywhere: the files of ``templates/project`` minus
 ``_NOT_TEMPLATE``, committed with a fixed identity and date.
+
+A killed process never blocks the next one. Writers take ``template.lock`` (an ``flock``, which
+the kernel releases when its holder dies, SIGKILL included) and write their PID into it, so a
+waiting process can say whom it waits for. Holding that lock, a writer knows no other process is
+using the store, so git lock files (``index.lock``, ``refs/tags/*.lock``, ...) found there are
+leftovers of a killed git and are removed. The store is created in a scratch directory and
+renamed into place, so it is never half-initialised. It may hold development-build versions that
+exist nowhere else, so no message ever tells a person to delete it.
 """
 
 from __future__ import annotations
@@ -26,12 +34,13 @@ import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from mlops_scaffold import __version__
-from mlops_scaffold.errors import ScaffoldError
+from mlops_scaffold.errors import TemplateStoreBusyError, TemplateStoreError
 from mlops_scaffold.resources import template_dir
 
 STORE_URL = "~/.local/share/mlops-scaffold/template"
@@ -50,10 +59,8 @@ _GIT_ENV = {
     "GIT_CONFIG_NOSYSTEM": "1",
     "GIT_TERMINAL_PROMPT": "0",
 }
-
-
-class TemplateStoreError(ScaffoldError):
-    exit_code = 9
+# How long a writer waits for another one before giving up (seconds).
+LOCK_TIMEOUT = 300.0
 
 
 def store_path() -> Path:
@@ -88,20 +95,65 @@ def _git(repo: Path, *args: str, check: bool = True) -> str:
     except subprocess.CalledProcessError as error:
         raise TemplateStoreError(
             f"git {' '.join(args)} failed in the template store {repo}: {error.stderr.strip()}",
-            fix=f"Remove {repo} (mlops-scaffold rebuilds it) and retry.",
+            fix=f"Check it with `git -C {repo} status` and `git -C {repo} fsck`. Do not delete it: "
+            "development-build template versions exist only there. If it cannot be repaired, move "
+            f"it aside (`mv {repo} {repo}.broken`) and retry: the released versions are rebuilt, "
+            "and the moved copy keeps the rest.",
         ) from None
     return done.stdout.strip() if done.returncode == 0 else ""
 
 
+def _holder(fd: int) -> str:
+    """Who holds the store lock, as its PID file says."""
+    with suppress(OSError):
+        pid = os.pread(fd, 32, 0).decode(errors="replace").strip()
+        if pid.isdigit():
+            return f"PID {pid}"
+    return "PID unknown"
+
+
 @contextmanager
-def _locked(repo: Path) -> Iterator[None]:
+def _locked(repo: Path, on_wait: Callable[[str], None] | None = None) -> Iterator[None]:
+    """Hold the store's writer lock (waiting up to LOCK_TIMEOUT for another writer)."""
     repo.parent.mkdir(parents=True, exist_ok=True)
-    with open(repo.parent / "template.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    fd = os.open(repo.parent / "template.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        started = time.monotonic()
+        told = False
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                waited = time.monotonic() - started
+                if waited >= LOCK_TIMEOUT:
+                    raise TemplateStoreBusyError(holder=_holder(fd), waited=waited) from None
+                if on_wait is not None and not told:
+                    on_wait(
+                        f"Waiting for another mlops-scaffold ({_holder(fd)}) to finish updating the store"
+                    )
+                    told = True
+                time.sleep(0.1)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         try:
+            _clear_stale_git_locks(repo)
             yield
         finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+            os.ftruncate(fd, 0)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+def _clear_stale_git_locks(repo: Path) -> None:
+    """Remove git's lock files that a killed git left in the store (only called under our lock)."""
+    git_dir = repo / ".git"
+    if not git_dir.is_dir():
+        return
+    for lock in git_dir.rglob("*.lock"):
+        if lock.is_file():
+            lock.unlink(missing_ok=True)
 
 
 def _replace_worktree(repo: Path, source: Path) -> None:
@@ -116,9 +168,18 @@ def _replace_worktree(repo: Path, source: Path) -> None:
 
 
 def _init(repo: Path) -> None:
-    if not (repo / ".git").is_dir():
-        repo.mkdir(parents=True, exist_ok=True)
-        _git(repo, "init", "--quiet", "--initial-branch=main")
+    """Create the store repository if missing: in a scratch directory, then renamed into place."""
+    if (repo / ".git").is_dir():
+        return
+    if repo.exists() and not any(repo.iterdir()):
+        repo.rmdir()
+    repo.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{repo.name}.", suffix=".partial", dir=repo.parent))
+    try:
+        _git(staging, "init", "--quiet", "--initial-branch=main")
+        staging.rename(repo)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def _commit_snapshot(repo: Path, source: Path, version: str, *, exact: bool = False) -> str:
@@ -175,17 +236,23 @@ def _import_history(repo: Path) -> None:
         _git(repo, "fetch", "--quiet", "--no-tags", str(bundle.resolve()), *refspecs)
 
 
-def ensure_version(version: str = __version__, source: Path | None = None) -> str:
+def ensure_version(
+    version: str = __version__,
+    source: Path | None = None,
+    *,
+    on_wait: Callable[[str], None] | None = None,
+) -> str:
     """Make the store hold ``source`` (default: the shipped template) for ``version``; return its tag.
 
     Also imports the earlier released versions shipped in ``history.bundle``. The tag is
     ``v<version>``, or ``v<version>+t<tree>`` when ``v<version>`` already holds other content (see
-    ``_commit_snapshot``): a tag, once made, always names the same template.
+    ``_commit_snapshot``): a tag, once made, always names the same template. ``on_wait`` hears
+    when another process is updating the store and this one waits for it.
     """
     repo = store_path()
     source = source or template_dir()
     try:
-        with _locked(repo):
+        with _locked(repo, on_wait):
             _init(repo)
             _import_history(repo)
             return _commit_snapshot(repo, source, version)

@@ -104,7 +104,7 @@ class Assessment:
 
 
 def _generated_answers(root: Path) -> dict[str, Any] | None:
-    from mlops_scaffold.upgrade import read_project
+    from mlops_scaffold.project import read_project
 
     try:
         return read_project(root).answers
