@@ -600,3 +600,34 @@ def test_copier_failure_changes_nothing(
     assert result.exit_code == 16, result.output
     assert "simulated failure" in result.output
     assert state(project) == before
+
+
+def test_a_level_0_project_chooses_its_ci_vendor_when_it_moves_up(
+    tmp_path: Path, base_project: Callable[..., Path]
+) -> None:
+    """Level 0 asks no CI question, so moving to level 1 takes it from --data (or the default, said)."""
+    project = copy_of(base_project(0), tmp_path)
+    assert "ci" not in answers(project)
+    plain = upgrade(project, level=1, dry_run=True)
+    assert ".github/workflows/ci.yml" in plain.added
+    assert any("--data ci=gitlab" in note for note in plain.notes), plain.notes
+
+    result = runner.invoke(app, ["upgrade", str(project), "--level", "1", "--data", "ci=gitlab", "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert ".gitlab-ci.yml" in report["added"] and not any(p.startswith(".github/") for p in report["added"])
+    assert not any("--data ci=gitlab" in note for note in report["notes"])
+    assert answers(project)["ci"] == "gitlab"
+
+
+def test_upgrade_refuses_unknown_data_keys_and_the_level(
+    tmp_path: Path, base_project: Callable[..., Path]
+) -> None:
+    project = copy_of(base_project(0), tmp_path)
+    status_porcelain(project)
+    before = state(project)
+    for pair, word in (("colour=blue", "colour"), ("level=3", "level")):
+        result = runner.invoke(app, ["upgrade", str(project), "--level", "1", "--data", pair])
+        assert result.exit_code == 7, result.output
+        assert word in result.output and "Fix:" in result.output
+    assert state(project) == before

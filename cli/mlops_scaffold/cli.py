@@ -539,6 +539,16 @@ def upgrade(
             show_default=False,
         ),
     ] = None,
+    data: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--data",
+            "-d",
+            metavar="KEY=VALUE",
+            help="Answer a template question, e.g. ci=gitlab when a level-0 project gets CI (repeatable).",
+            show_default=False,
+        ),
+    ] = None,
     dry_run: Annotated[
         bool,
         typer.Option(
@@ -549,6 +559,7 @@ def upgrade(
 ) -> None:
     """Move a generated project up a level and to the installed template version, keeping your edits."""
     from mlops_scaffold.errors import UpgradeConflictsError
+    from mlops_scaffold.generate import parse_data
     from mlops_scaffold.upgrade import upgrade as upgrade_project
 
     done: list[Any] = []  # the result, once upgrade() has returned
@@ -559,13 +570,18 @@ def upgrade(
         return "the upgrade was applied; only this summary was cut short: review `git status`, then commit."
 
     with _handle_errors(interrupted=outcome):
+        answers = parse_data(data or [])
         if json_output:
-            done.append(upgrade_project(path, level=level, dry_run=dry_run))
+            done.append(upgrade_project(path, level=level, data=answers, dry_run=dry_run))
         else:
             with err_console.status("Starting") as status:
                 done.append(
                     upgrade_project(
-                        path, level=level, dry_run=dry_run, on_progress=lambda m: status.update(f"{m}...")
+                        path,
+                        level=level,
+                        data=answers,
+                        dry_run=dry_run,
+                        on_progress=lambda m: status.update(f"{m}..."),
                     )
                 )
         result = done[0]

@@ -30,7 +30,7 @@ import hashlib
 import os
 import stat
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,6 +47,7 @@ from mlops_scaffold.errors import (
     PathTypeClashError,
     RunInterruptedError,
     TemplateVersionMissingError,
+    UnknownDataKeyError,
     UpgradeFailedError,
 )
 from mlops_scaffold.levels import get_level, require_built
@@ -152,7 +153,9 @@ def _render(tag: str, dst: Path, data: dict[str, Any]) -> None:
     copier.run_copy(STORE_URL, dst, data=data, vcs_ref=tag, defaults=True, quiet=True, overwrite=True)
 
 
-def _copier_update(project: Project, scratch_project: Path, work: Path, *, level: int, tag: str) -> None:
+def _copier_update(
+    project: Project, scratch_project: Path, work: Path, *, level: int, tag: str, data: Mapping[str, Any]
+) -> None:
     import copier
     from copier.errors import CopierAnswersInterrupt, CopierError
     from jinja2 import TemplateError as JinjaError
@@ -160,7 +163,7 @@ def _copier_update(project: Project, scratch_project: Path, work: Path, *, level
     try:
         copier.run_update(
             scratch_project,
-            data={"level": level},
+            data={**data, "level": level},
             vcs_ref=tag,
             defaults=True,
             overwrite=True,
@@ -274,7 +277,9 @@ def _redo_what_patches_lose(
     return sorted(conflicts)
 
 
-def _plan_in_scratch(project: Project, repo: Path, work: Path, *, level: int, tag: str) -> _Plan:
+def _plan_in_scratch(
+    project: Project, repo: Path, work: Path, *, level: int, tag: str, data: Mapping[str, Any]
+) -> _Plan:
     """Run copier update in a clone of HEAD under ``work``; return what it changed."""
     rel = project.path.relative_to(repo).as_posix()
     spec = rel or "."
@@ -286,7 +291,7 @@ def _plan_in_scratch(project: Project, repo: Path, work: Path, *, level: int, ta
     files_before, index_before = _scan(scratch_project), vcs.index_entries(scratch_repo, spec)
     answers_before = (scratch_project / ANSWERS_FILE).read_text(encoding="utf-8")
 
-    _copier_update(project, scratch_project, work, level=level, tag=tag)
+    _copier_update(project, scratch_project, work, level=level, tag=tag, data=data)
     binary_conflicts = _redo_what_patches_lose(project, scratch_repo, rel, work, tag=tag)
     answers_file = scratch_project / ANSWERS_FILE
     answers_after = answers_file.read_text(encoding="utf-8")
@@ -337,6 +342,27 @@ def _apply(plan: _Plan, project: Path, repo: Path, scratch_repo: Path) -> list[i
     return change.signals
 
 
+def _check_data(data: Mapping[str, Any]) -> dict[str, Any]:
+    """``--data`` answers: template questions only, and the level through --level alone."""
+    from mlops_scaffold.generate import template_questions
+
+    known = [key for key in template_questions() if key != "level"]
+    for key in data:
+        if key not in known:
+            raise UnknownDataKeyError(key=key, known=known)
+    return dict(data)
+
+
+def _unasked(project: Project, level: int, data: Mapping[str, Any]) -> list[str]:
+    """A note for the CI vendor when a level-0 project (which never chose one) moves up without one."""
+    if project.level < 1 <= level and "ci" not in project.answers and "ci" not in data:
+        return [
+            "Level 1 adds CI and this project had no CI vendor yet: it got GitHub Actions (the default). "
+            "For GitLab CI, run the upgrade with `--data ci=gitlab` instead."
+        ]
+    return []
+
+
 def _notes(plan: _Plan, dry_run: bool) -> list[str]:
     notes: list[str] = []
     touched = {*plan.added, *plan.changed, *plan.conflicts}
@@ -371,10 +397,14 @@ def upgrade(
     path: Path,
     *,
     level: object = None,
+    data: Mapping[str, Any] | None = None,
     dry_run: bool = False,
     on_progress: Progress | None = None,
 ) -> UpgradeResult:
     """Upgrade the project at ``path`` to ``level`` (default: its own) and the installed template.
+
+    ``data`` answers template questions: those the target level asks and the project never
+    answered (the CI vendor, when a level-0 project moves up) or answers the owner changes.
 
     Returns what changed (or, with ``dry_run``, what would change). Conflicts are not an error
     here: they are in ``UpgradeResult.conflicts`` (the CLI exits with UpgradeConflictsError).
@@ -390,11 +420,14 @@ def upgrade(
     if repo is None:
         raise NotAGitRepositoryError(path=project.path)
     target_level = _target_level(project, level)
+    answers = _check_data(data or {})
     _check_version(project, version_tag(__version__))
     report("Preparing the template")
     target_tag = ensure_version(__version__, on_wait=report)
 
     def result(plan: _Plan, notes: list[str] | None = None) -> UpgradeResult:
+        if notes is None:
+            notes = _notes(plan, dry_run) + _unasked(project, target_level, answers)
         return UpgradeResult(
             path=project.path,
             from_level=project.level,
@@ -407,10 +440,11 @@ def upgrade(
             removed=plan.removed,
             conflicts=plan.conflicts,
             binary_conflicts=plan.binary_conflicts,
-            notes=notes if notes is not None else _notes(plan, dry_run),
+            notes=notes,
         )
 
-    if target_level == project.level and project.template_ref == target_tag:
+    unchanged = all(str(project.answers.get(k)) == str(v) for k, v in answers.items())
+    if target_level == project.level and project.template_ref == target_tag and unchanged:
         return result(
             _Plan(), [f"Already at level {target_level} with template {target_tag}; nothing to do."]
         )
@@ -427,7 +461,7 @@ def upgrade(
     try:
         with scratch.workspace("upgrade") as work:
             report(f"Re-rendering the template at level {target_level} ({target_tag}) in a scratch copy")
-            plan = _plan_in_scratch(project, repo, work, level=target_level, tag=target_tag)
+            plan = _plan_in_scratch(project, repo, work, level=target_level, tag=target_tag, data=answers)
             if not dry_run:
                 report("Applying the changes")
                 held = _apply(plan, project.path, repo, work / "repo")
