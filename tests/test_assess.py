@@ -20,7 +20,7 @@ from mlops_scaffold.assess import MAX_TEXT_BYTES, assess
 from mlops_scaffold.cli import app
 from mlops_scaffold.levels import all_levels, built_levels, get_level
 
-RENDERS = [(level, "github") for level in built_levels()] + [(1, "gitlab"), (3, "gitlab"), (4, "gitlab")]
+RENDERS = [(level, "github") for level in built_levels()] + [(level, "gitlab") for level in (1, 2, 3, 4)]
 
 
 @pytest.fixture(scope="module")

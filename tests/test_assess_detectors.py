@@ -288,6 +288,10 @@ def test_every_vendor_is_detected(
 
 # --- 3. word matches are not evidence ----------------------------------------------------------------------
 
+PREPARING_GITLAB_JOBS = (
+    "image-dev:\n  script: [make image]\n  environment: {name: dev, action: prepare}\n"
+    "image-prod:\n  script: [make image]\n  environment: {name: prod, action: prepare}\n"
+)
 WORD_MATCHES: list[tuple[str, dict[str, str]]] = [
     # `train` inside `constrain`, and test files, are not training entry points
     ("entry_points", {"churn/constrain.py": "import sklearn\n\ndef main() -> None: ...\n\n"
@@ -323,6 +327,13 @@ WORD_MATCHES: list[tuple[str, dict[str, str]]] = [
     ("staged_deployment", {".github/workflows/deploy.yml": "# deploy to staging, then production\n"
                            "on: workflow_dispatch\njobs:\n  deploy:\n    runs-on: x\n"
                            "    environment: production\n    steps:\n      - run: make deploy\n"}),
+    # jobs that name environments without deploying to them (GitLab `action: prepare`, GitHub
+    # `deployment: false`, e.g. pushing an image to each environment's registry) are no staged deployment
+    ("staged_deployment", {".gitlab-ci.yml": PREPARING_GITLAB_JOBS,
+                           ".github/workflows/images.yml": "on: push\njobs:\n  staging:\n    runs-on: x\n"
+                           "    environment: {name: staging, deployment: false}\n    steps:\n      - run: make image\n"
+                           "  production:\n    runs-on: x\n    environment: {name: production, deployment: false}\n"
+                           "    steps:\n      - run: make image\n"}),
     # a commented import is no tracking; a string mentioning mlflow neither
     ("experiment_tracking", {"churn/model.py": "# import mlflow\nNOTE = 'import mlflow to track runs'\n"}),
 ]  # fmt: skip
@@ -333,6 +344,12 @@ def test_word_matches_are_not_evidence(tmp_path: Path, key: str, files: dict[str
     result = assess(build_tree(tmp_path / "repo", {**ML, **files}))
     finding = next(f for f in result.findings if f.key == key)
     assert not finding.found, finding.evidence
+
+
+def test_the_same_environments_are_a_staged_deployment_when_the_jobs_deploy(tmp_path: Path) -> None:
+    deploying = PREPARING_GITLAB_JOBS.replace("action: prepare", "action: start")
+    result = assess(build_tree(tmp_path / "repo", {**ML, ".gitlab-ci.yml": deploying}))
+    assert found(result)["staged_deployment"] == [".gitlab-ci.yml"]
 
 
 def test_a_promotion_gate_is_a_comparison_of_metrics(tmp_path: Path) -> None:

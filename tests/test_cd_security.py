@@ -3,7 +3,8 @@ severity), actionlint (with shellcheck for `run:` scripts) and check-jsonschema 
 schema. Zero high-severity findings; any other finding must be listed, with its reason, in
 tests/cd_findings_allowed.yml. On top of the linters, the properties the CD must keep are checked
 directly: deploys only from pushes to main, one environment and its own role per deploy job, no
-pull-request code near credentials, every action pinned by commit SHA."""
+pull-request code near credentials, every action pinned by commit SHA. The training-image jobs
+(level 2+) are checked in detail in test_training_image.py."""
 
 from __future__ import annotations
 
@@ -167,7 +168,8 @@ def test_github_deploys_only_pushes_to_main_each_stage_with_its_own_environment(
         assert configure["with"]["role-to-assume"] == "${{ vars.AWS_DEPLOY_ROLE_ARN }}"
         commands = " ".join(step.get("run", "") for step in job["steps"])
         assert f"make deploy ENV={stage}" in commands and f"make smoke ENV={stage}" in commands
-        assert "docker push" in commands  # into this environment's own repository
+        # The serving image goes into this environment's own repository.
+        assert 'sh deploy/push-image.sh Dockerfile.serve "$IMAGE_URI"' in commands
         previous = stage
     assert "secrets" not in text and "AWS_SECRET_ACCESS_KEY" not in text
     assert "Protect `prod` with required reviewers" in " ".join(text.replace("#", " ").split())
@@ -175,7 +177,12 @@ def test_github_deploys_only_pushes_to_main_each_stage_with_its_own_environment(
 
 def test_gitlab_deploys_only_pushes_to_the_protected_default_branch(render: Any) -> None:
     project = render(3, "gitlab")
-    pipeline = yaml.safe_load((project / ".gitlab/deploy.yml").read_text())
+    # .gitlab/training-image.yml (level 2) defines the templates that deploy.yml (level 3) extends.
+    pipeline = {
+        key: value
+        for name in ("training-image.yml", "deploy.yml")
+        for key, value in yaml.safe_load((project / ".gitlab" / name).read_text()).items()
+    }
     condition = pipeline[".deploy-rules"]["rules"][0]["if"]
     for part in (
         '$CI_PIPELINE_SOURCE == "push"',
@@ -198,7 +205,8 @@ def test_gitlab_deploys_only_pushes_to_the_protected_default_branch(render: Any)
     prod_rule = pipeline["serving-image-prod"]["rules"][0]
     assert prod_rule == {"if": condition, "when": "manual"}
     assert pipeline["serving-image-prod"]["allow_failure"] is False
-    text = (project / ".gitlab/deploy.yml").read_text() + (project / ".gitlab-ci.yml").read_text()
+    files = [project / ".gitlab-ci.yml", *sorted((project / ".gitlab").glob("*.yml"))]
+    text = "".join(path.read_text() for path in files)
     assert "AWS_SECRET_ACCESS_KEY: test" in text  # LocalStack's dummy key for the integration job
     assert text.count("AWS_SECRET_ACCESS_KEY") == 1, "CD uses OIDC, never stored keys"
 
@@ -210,7 +218,7 @@ def test_container_images_are_pinned_by_digest_or_say_why_not(render: Any, ci: s
     files += (
         sorted((project / ".github/workflows").glob("*.yml"))
         if ci == "github"
-        else [project / ".gitlab-ci.yml", project / ".gitlab/deploy.yml"]
+        else [project / ".gitlab-ci.yml", *sorted((project / ".gitlab").glob("*.yml"))]
     )
     image = re.compile(r"(?:FROM|COPY --from=|image:|- name:)\s*([\w./-]+:[\w.-]+(?:@sha256:[0-9a-f]{64})?)")
     for path in files:

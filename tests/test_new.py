@@ -58,6 +58,7 @@ LEVEL_1 = {
 }
 LEVEL_2 = {
     "configs/pipeline.yaml",
+    "deploy/push-image.sh",
     "deploy/training-job.json",
     "docs/adr/0005-training-pipeline.md",
     "feature_repo/definitions.py",
@@ -75,6 +76,10 @@ LEVEL_2 = {
     "tests/test_validation.py",
 }
 CI_FILES = {"github": {".github/workflows/ci.yml"}, "gitlab": {".gitlab-ci.yml"}}
+TRAINING_IMAGE_FILES = {
+    "github": {".github/workflows/training-image.yml"},
+    "gitlab": {".gitlab/training-image.yml"},
+}
 LEVEL_3 = {
     "Dockerfile.serve",
     "src/{pkg}/deploy.py",
@@ -107,7 +112,7 @@ def golden(level: int, framework: str, ci: str, pkg: str) -> set[str]:
         if framework == "sklearn":  # PyTorch locks need PyTorch's index: `make lock` (see ADR 0004)
             files.add("uv.lock")
     if level >= 2:
-        files |= LEVEL_2
+        files |= LEVEL_2 | TRAINING_IMAGE_FILES[ci]
     if level >= 3:
         files |= LEVEL_3 | DEPLOY_FILES[ci]
     if level >= 4:

@@ -67,19 +67,29 @@ class StackResult:
         if isinstance(monitoring := c.get("monitoring"), Monitoring):
             result |= {"alerts_topic_arn": monitoring.topic_arn}
         if isinstance(ci, CiIdentity):
-            result["ci_variables"] = self._ci_variables(ci, serving if isinstance(serving, Serving) else None)
+            result["ci_variables"] = self._ci_variables(
+                ci, trains="training" in c, serving=serving if isinstance(serving, Serving) else None
+            )
         return result
 
-    def _ci_variables(self, ci: CiIdentity, serving: Serving | None) -> dict[str, Any]:
-        """The CI variables of this environment, named as the generated workflows read them."""
+    def _ci_variables(self, ci: CiIdentity, *, trains: bool, serving: Serving | None) -> dict[str, Any]:
+        """The CI variables of this environment, named as the generated workflows read them
+        (AWS_REGION, the stack's region, is set by hand): the deploy role; from the level that
+        trains on AWS, the training image repository CI publishes to; from level 3, the serving
+        image repository the deploy jobs push to."""
         assert isinstance(self.config, StackConfig)
+        github = self.config.ci_vendor == "github"
+
+        def repository(url: pulumi.Output[str]) -> pulumi.Output[str]:
+            # GitHub workflows read the repository name (the registry comes from the ECR login),
+            # GitLab pipelines its URI.
+            return url.apply(lambda u: u.split("/", 1)[1]) if github else url
+
         variables: dict[str, Any] = {"AWS_DEPLOY_ROLE_ARN": ci.deploy_role_arn}
+        if trains:
+            variables["ECR_TRAINING_REPOSITORY"] = repository(ci.training_repository_url)
         if serving is not None:
-            url = serving.repository_url
-            # GitHub workflows read the repository name, GitLab pipelines its URI.
-            variables["ECR_REPOSITORY"] = (
-                url.apply(lambda u: u.split("/", 1)[1]) if self.config.ci_vendor == "github" else url
-            )
+            variables["ECR_REPOSITORY"] = repository(serving.repository_url)
         return variables
 
 

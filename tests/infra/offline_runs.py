@@ -4,19 +4,22 @@ runs are pure)."""
 from __future__ import annotations
 
 from functools import cache
+from typing import Any
+
+import pulumi
 
 from mlops_platform.policy.rules import Resource
 from mlops_stacks.config import PlatformConfig, StackConfig
-from mlops_stacks.offline import OfflineRun, run_offline
+from mlops_stacks.offline import REGION, OfflineRun, run_offline, use_mocks
+from mlops_stacks.program import build_stack, make_provider
 
 LEVELS = (0, 1, 2, 3, 4)
 SERVING_IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/demo-dev:3f2a1c0"
 TRAINING_TAG = "3f2a1c0"
 
 
-@cache
-def offline(level: int, **settings: object) -> OfflineRun:
-    """The demo project's stack at ``level`` built under Pulumi mocks."""
+def demo_config(level: int, **settings: object) -> StackConfig:
+    """The demo project's stack config at ``level`` (``settings`` as in ``pulumi config``)."""
     values = {
         "project": "demo",
         "env": "dev",
@@ -24,7 +27,29 @@ def offline(level: int, **settings: object) -> OfflineRun:
         "ciRepository": "acme/demo",
         "trainingImageTag": TRAINING_TAG,
     } | settings
-    return run_offline(StackConfig.from_mapping(values))
+    return StackConfig.from_mapping(values)
+
+
+@cache
+def offline(level: int, **settings: object) -> OfflineRun:
+    """The demo project's stack at ``level`` built under Pulumi mocks."""
+    return run_offline(demo_config(level, **settings))
+
+
+def ci_variables(level: int, **settings: object) -> dict[str, str]:
+    """What `pulumi stack output ci_variables` prints for the demo project's stack, resolved under
+    Pulumi mocks (empty where the level has no CI identity)."""
+    config = demo_config(level, **settings)
+    use_mocks(stack=config.stack_name)
+    resolved: dict[str, str] = {}
+
+    @pulumi.runtime.test
+    def program() -> pulumi.Output[Any]:
+        outputs = build_stack(config, make_provider(config, {"region": REGION})).outputs()
+        return pulumi.Output.all(**outputs.get("ci_variables", {})).apply(resolved.update)
+
+    program()
+    return resolved
 
 
 @cache

@@ -109,6 +109,7 @@ def _without(action: str, principal: str) -> Any:
     [
         ("ci-deploy", "iam:PassRole", "iam:PassRole"),
         ("ci-deploy", "sagemaker:UpdateEndpoint", "sagemaker:UpdateEndpoint"),
+        ("ci-deploy", "ecr:DescribeImages", "ecr:DescribeImages"),  # CI's push-if-absent check
         ("training-job", "s3:PutObject", "s3:PutObject"),
         ("drift-job", "cloudwatch:PutMetricData", "cloudwatch:PutMetricData"),
         ("training-job", "kms:GenerateDataKey", "kms:GenerateDataKey"),

@@ -14,7 +14,7 @@ from mlops_platform.policy.rules import evaluate
 from mlops_stacks.config import PlatformConfig, StackConfig, StackConfigError
 from mlops_stacks.offline import PLATFORM_OUTPUTS, run_offline, run_program
 
-from .offline_runs import LEVELS, SERVING_IMAGE, offline, platform, policy_resources
+from .offline_runs import LEVELS, SERVING_IMAGE, ci_variables, offline, platform, policy_resources
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -367,3 +367,26 @@ def test_every_policy_exception_is_documented() -> None:
     assert len(found) == 5
     for rule, reason in found:
         assert f"| `{rule}` |" in docs and reason in docs, (rule, reason)
+
+
+@pytest.mark.parametrize(
+    ("level", "vendor", "expected"),
+    [
+        (1, "github", {"AWS_DEPLOY_ROLE_ARN"}),
+        (2, "github", {"AWS_DEPLOY_ROLE_ARN", "ECR_TRAINING_REPOSITORY"}),
+        (2, "gitlab", {"AWS_DEPLOY_ROLE_ARN", "ECR_TRAINING_REPOSITORY"}),
+        (3, "github", {"AWS_DEPLOY_ROLE_ARN", "ECR_TRAINING_REPOSITORY", "ECR_REPOSITORY"}),
+        (4, "gitlab", {"AWS_DEPLOY_ROLE_ARN", "ECR_TRAINING_REPOSITORY", "ECR_REPOSITORY"}),
+    ],
+)
+def test_ci_variables_name_each_repository_ci_pushes_to(level: int, vendor: str, expected: set[str]) -> None:
+    """From the level that trains on AWS, CI publishes the training image to this environment's
+    training repository; GitHub workflows read repository names, GitLab pipelines their URIs."""
+    variables = ci_variables(level, ciVendor=vendor, ciRepository="acme/demo")
+    assert set(variables) == expected
+    assert variables["AWS_DEPLOY_ROLE_ARN"].startswith("arn:aws:iam::123456789012:role/")
+    registry = "123456789012.dkr.ecr.us-east-1.amazonaws.com/" if vendor == "gitlab" else ""
+    if "ECR_TRAINING_REPOSITORY" in expected:
+        assert variables["ECR_TRAINING_REPOSITORY"] == f"{registry}demo-dev-training"
+    if "ECR_REPOSITORY" in expected:
+        assert variables["ECR_REPOSITORY"] == f"{registry}demo-dev"

@@ -249,8 +249,18 @@ _GITLAB_RESERVED = frozenset(
 _AZURE_STEP_KEYS = ("task", "script", "bash", "pwsh", "powershell", "checkout", "template", "download")
 
 
+# Jobs that name an environment without deploying to it: GitLab's `environment: action:` prepare,
+# verify, access and stop (https://docs.gitlab.com/ci/yaml/#environmentaction), and GitHub's
+# `environment: deployment: false` (https://docs.github.com/en/actions/how-tos/deploy/
+# configure-and-manage-deployments/control-deployments#using-environments-without-deployments).
+_NOT_DEPLOYING = frozenset({"prepare", "verify", "access", "stop"})
+
+
 def _env_name(value: Any) -> str | None:
+    """The environment a job deploys to, if it deploys."""
     if isinstance(value, dict):
+        if value.get("action") in _NOT_DEPLOYING or value.get("deployment") is False:
+            return None
         value = value.get("name") or value.get("resourceName")
     return value if isinstance(value, str) and value and "$" not in value[:1] else None
 

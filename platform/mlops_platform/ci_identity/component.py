@@ -1,8 +1,10 @@
 """CI identity (project tier): this environment's deploy role and the training image repository.
 
 CI never holds long-lived AWS keys: a job exchanges its OIDC token for the deploy role of its
-environment, which trusts exactly one token subject (see ``oidc``). Other components add the
-rights their deploys need to this role (serving adds the SageMaker deploy rights at level 3).
+environment, which trusts exactly one token subject (see ``oidc``). The role may publish the
+training image to this environment's repository (the generated CI's training-image jobs, from
+level 2); other components add the rights their deploys need to this role (serving adds the
+SageMaker deploy rights at level 3).
 """
 
 from __future__ import annotations
@@ -27,6 +29,11 @@ PUSH_ACTIONS = (
     "ecr:PutImage",
     "ecr:UploadLayerPart",
 )
+# CI publishes an image only when the repository lacks its tag (deploy/push-image.sh in the
+# generated project): immutable tags refuse a second push of the same tag, so a re-run of the
+# same commit must find its image instead.
+# https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_DescribeImages.html
+PUBLISH_ACTIONS = (*PUSH_ACTIONS, "ecr:DescribeImages")
 
 
 def image_repository(
@@ -79,7 +86,8 @@ ECR_LOGIN = statement(["ecr:GetAuthorizationToken"], ["*"], sid="EcrLogin")
 
 
 def push_statements(*repository_arns: pulumi.Input[str]) -> list[dict[str, object]]:
-    return [ECR_LOGIN, statement(list(PUSH_ACTIONS), list(repository_arns), sid="PushProjectImages")]
+    """What CI's image publish calls: log in, look the tag up, push (docker push) when it is absent."""
+    return [ECR_LOGIN, statement(list(PUBLISH_ACTIONS), list(repository_arns), sid="PushProjectImages")]
 
 
 def pull_statements(*repository_arns: pulumi.Input[str]) -> list[dict[str, object]]:

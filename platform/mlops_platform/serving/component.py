@@ -243,9 +243,6 @@ class Serving(pulumi.ComponentResource):
             role=args.deploy_role,
             policy=policy_document(
                 *push_statements(repository_arn),
-                # The deploy job skips the push when this commit's image is already in the
-                # repository (immutable tags refuse a second push of the same tag).
-                statement(["ecr:DescribeImages"], [repository_arn], sid="FindServingImage"),
                 args.scope.contract_read_statement(),
                 *args.registry_read_statements,
                 statement(
