@@ -8,6 +8,11 @@ network (the nine interface endpoints in two zones) and an MLflow tracking serve
 
 Targets (issue 8): a project stack at levels 0-2 idles at <= $5/month; the shared platform of an
 environment at <= $75/month; level-3 dev and staging endpoints cost $0 idle.
+
+"What a level costs in one environment" adds the platform stack where the project stack reads
+it: a level whose stack builds nothing (0, 1) needs no platform either. Its baseline is the
+level-1 stack of before, a CI identity only (planned as `onlyComponents: ci_identity`), which
+read the OIDC provider from the platform stack.
 """
 
 from __future__ import annotations
@@ -21,12 +26,26 @@ EARLIER_ENDPOINTS = (
 )
 
 
-def idle(**kwargs: Any) -> float:
+def planned(**kwargs: Any) -> Any:
     from mlops_scaffold.infra import plan
 
     result = plan(**kwargs)
     assert not result.violations, result.violations
-    return float(result.cost.monthly_idle_usd)
+    return result
+
+
+def idle(**kwargs: Any) -> float:
+    return float(planned(**kwargs).cost.monthly_idle_usd)
+
+
+def in_one_environment(platform: float, components: list[str], **kwargs: Any) -> str:
+    """A project stack's resources and idle cost, plus the platform's where its components read it."""
+    from mlops_platform.components import platform_needs
+
+    result = planned(**kwargs)
+    reads = bool(platform_needs(components))
+    total = float(result.cost.monthly_idle_usd) + (platform if reads else 0.0)
+    return f"{result.count:3} resources, {'+ platform stack' if reads else 'no platform     '} {total:8.2f}"
 
 
 def verdict(value: float, target: float) -> str:
@@ -34,6 +53,8 @@ def verdict(value: float, target: float) -> str:
 
 
 def main() -> None:
+    from mlops_platform.components import components_for_level
+
     print("Idle cost per month (USD, list prices, us-east-1)")
     print("\nProject stacks (dev; the endpoint once a model is configured):")
     for level in range(5):
@@ -60,6 +81,13 @@ def main() -> None:
     print(f"  egress=nat (one NAT gateway):          {idle(platform=True, settings={'egress': 'nat'}):8.2f}")
     two_zones = idle(platform=True, settings={"endpointAzCount": 2})
     print(f"  endpointAzCount=2:                     {two_zones:8.2f}")
+
+    print("\nWhat a level costs in one environment (project stack + the platform stack it reads):")
+    for level in range(5):
+        print(f"  level {level}: {in_one_environment(platform, components_for_level(level), level=level)}")
+    ci_only = {"onlyComponents": "ci_identity"}
+    former = in_one_environment(platform, ["ci_identity"], level=2, settings=ci_only)
+    print(f"  baseline, level 1 as it was (CI identity only): {former}")
 
     earlier_network = idle(
         platform=True, settings={"interfaceEndpoints": EARLIER_ENDPOINTS, "endpointAzCount": 2}

@@ -161,10 +161,12 @@ def service_trust_policy(
     return pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": [trust]})
 
 
-def kms_use_statement(key_arn: pulumi.Input[str]) -> dict[str, Any]:
+def kms_use_statement(key_arn: pulumi.Input[str], *, write: bool = True) -> dict[str, Any]:
     """What S3 calls the project key for on the caller's behalf (SSE-KMS): GenerateDataKey to
-    write, Decrypt to read (https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingKMSEncryption.html)."""
-    return statement(["kms:Decrypt", "kms:GenerateDataKey"], [key_arn], sid="UseProjectKey")
+    write, Decrypt to read (https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingKMSEncryption.html);
+    ``write=False`` for a caller that only reads."""
+    actions = ["kms:Decrypt", "kms:GenerateDataKey"] if write else ["kms:Decrypt"]
+    return statement(actions, [key_arn], sid="UseProjectKey")
 
 
 @dataclass(frozen=True)

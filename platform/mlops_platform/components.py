@@ -26,9 +26,13 @@ class ComponentSpec:
 # providers and the access-log bucket are per account and environment: the platform stack builds
 # them once (PLATFORM_COMPONENTS) and project stacks read their IDs.
 COMPONENTS: tuple[ComponentSpec, ...] = (
+    # CI holds AWS credentials only where its jobs change something on AWS: it publishes the
+    # training image AWS Batch runs (training pipeline, GPU training) and deploys the serving
+    # image (staged deployment). CI that lints, tests and builds the image (`ci`,
+    # `training_image`) needs neither a role nor a repository (docs/infrastructure.md).
     ComponentSpec(
         "ci_identity",
-        ("ci", "training_image"),
+        ("training_pipeline", "gpu_training", "staged_deployment"),
         (),
         (),
         "This environment's CI deploy role (GitHub/GitLab OIDC) and the training image repository",

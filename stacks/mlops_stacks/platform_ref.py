@@ -3,8 +3,8 @@
 manage (``mlops:vpcId``, ``mlops:subnetIds``, ``mlops:securityGroupId``, ``mlops:oidcProviderArn``,
 ``mlops:accessLogBucket``).
 
-Only the outputs the project's components need are read (``components.platform_needs``): a
-level-1 project needs only the OIDC provider.
+Only the outputs the project's components need are read (``components.platform_needs``); a
+stack without components (levels 0 and 1) reads no platform at all.
 """
 
 from __future__ import annotations

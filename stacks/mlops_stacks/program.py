@@ -68,15 +68,15 @@ class StackResult:
             result |= {"alerts_topic_arn": monitoring.topic_arn}
         if isinstance(ci, CiIdentity):
             result["ci_variables"] = self._ci_variables(
-                ci, trains="training" in c, serving=serving if isinstance(serving, Serving) else None
+                ci, serving=serving if isinstance(serving, Serving) else None
             )
         return result
 
-    def _ci_variables(self, ci: CiIdentity, *, trains: bool, serving: Serving | None) -> dict[str, Any]:
+    def _ci_variables(self, ci: CiIdentity, *, serving: Serving | None) -> dict[str, Any]:
         """The CI variables of this environment, named as the generated workflows read them
-        (AWS_REGION, the stack's region, is set by hand): the deploy role; from the level that
-        trains on AWS, the training image repository CI publishes to; from level 3, the serving
-        image repository the deploy jobs push to."""
+        (AWS_REGION, the stack's region, is set by hand): the deploy role and the training image
+        repository CI publishes to (the stack has a CI identity from the level that trains on
+        AWS); from level 3, the serving image repository the deploy jobs push to."""
         assert isinstance(self.config, StackConfig)
         github = self.config.ci_vendor == "github"
 
@@ -85,9 +85,10 @@ class StackResult:
             # GitLab pipelines its URI.
             return url.apply(lambda u: u.split("/", 1)[1]) if github else url
 
-        variables: dict[str, Any] = {"AWS_DEPLOY_ROLE_ARN": ci.deploy_role_arn}
-        if trains:
-            variables["ECR_TRAINING_REPOSITORY"] = repository(ci.training_repository_url)
+        variables: dict[str, Any] = {
+            "AWS_DEPLOY_ROLE_ARN": ci.deploy_role_arn,
+            "ECR_TRAINING_REPOSITORY": repository(ci.training_repository_url),
+        }
         if serving is not None:
             variables["ECR_REPOSITORY"] = repository(serving.repository_url)
         return variables
@@ -155,7 +156,7 @@ def build_project(config: StackConfig, provider: pulumi.ProviderResource | None 
     """Create exactly the components ``config.level`` needs, on the environment's platform."""
     wanted = config.components
     result = StackResult(config)
-    if not wanted:  # level 0 runs on a laptop; nothing in the cloud
+    if not wanted:  # levels 0 and 1 run on a laptop and in CI; nothing in the cloud
         return result
     opts = pulumi.ResourceOptions(provider=provider)
     scope = _scope(config.project, config.env, provider)

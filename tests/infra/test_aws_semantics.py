@@ -146,7 +146,7 @@ def test_7_each_environment_role_trusts_only_that_github_environment(env: str) -
     """Before: the deploy role trusted `repo:OWNER/REPO:*` (StringLike): any branch could assume
     the prod role and skip the prod approval. Now each environment's role trusts the subject
     `repo:OWNER/REPO:environment:ENV`, exactly, and the environment claim too."""
-    statement = _trust(1, env=env)
+    statement = _trust(2, env=env)
     host = ISSUERS["github"].host
 
     def token(sub: str, environment: str | None = None) -> dict[str, str]:
@@ -163,7 +163,7 @@ def test_7_each_environment_role_trusts_only_that_github_environment(env: str) -
 
 
 def test_7_gitlab_roles_trust_the_protected_default_branch_only() -> None:
-    statement = _trust(1, ciVendor="gitlab", ciRepository="group/sub/demo", env="prod")
+    statement = _trust(2, ciVendor="gitlab", ciRepository="group/sub/demo", env="prod")
     expected = {
         "gitlab.com:aud": "https://gitlab.com",
         "gitlab.com:sub": "project_path:group/sub/demo:ref_type:branch:ref:main",

@@ -46,7 +46,7 @@ def _project(tmp_path: Path, *, level: int = 2, name: str = "churn", remote: str
     return project
 
 
-@pytest.mark.parametrize(("level", "count"), [(0, 0), (1, 4)])
+@pytest.mark.parametrize(("level", "count"), [(0, 0), (1, 0)])
 def test_plan_level_prints_the_resources_their_count_and_cost(level: int, count: int) -> None:
     result = runner.invoke(app, ["plan", "--level", str(level)])
     assert result.exit_code == 0, result.output
@@ -94,7 +94,7 @@ def test_plan_platform_shows_the_shared_tier_and_its_cost() -> None:
 
 
 def test_plan_show_policies_prints_the_documents() -> None:
-    result = runner.invoke(app, ["plan", "--level", "1", "--show-policies"])
+    result = runner.invoke(app, ["plan", "--level", "2", "--show-policies"])
     assert result.exit_code == 0, result.output
     assert '"sts:AssumeRoleWithWebIdentity"' in result.output
     assert '"repo:example-org/example:environment:dev"' in result.output
@@ -111,15 +111,30 @@ def test_plan_set_creates_the_endpoint() -> None:
 
 
 def test_plan_of_a_project_uses_its_level(tmp_path: Path) -> None:
+    project = _project(tmp_path, level=2, remote="git@github.com:acme/churn.git")
+    result = runner.invoke(app, ["plan", str(project), "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert (data["project"], data["level"], list(data["components"])) == (
+        "churn",
+        2,
+        ["CiIdentity", "Storage", "Tracking", "FeatureStore", "Training"],
+    )
+    assert (
+        "Reads the platform stack organization/mlops-platform/platform-dev (network, OIDC provider, log "
+        "bucket): `pulumi up` it first; the plan uses made-up IDs for its outputs."
+    ) in data["notes"]
+
+
+def test_plan_of_a_level_1_project_creates_nothing(tmp_path: Path) -> None:
+    """Level 1's CI lints, tests and builds the training image without AWS credentials: no role,
+    no repository, no platform stack to deploy first."""
     project = _project(tmp_path, level=1, remote="git@github.com:acme/churn.git")
     result = runner.invoke(app, ["plan", str(project), "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
-    assert (data["project"], data["level"], list(data["components"])) == ("churn", 1, ["CiIdentity"])
-    assert data["notes"] == [
-        "Reads the platform stack organization/mlops-platform/platform-dev (network, OIDC provider, log "
-        "bucket): `pulumi up` it first; the plan uses made-up IDs for its outputs."
-    ]
+    assert (data["level"], data["count"], data["components"]) == (1, 0, {})
+    assert data["notes"] == ["Level 1 needs no cloud infrastructure: the stack creates nothing."]
 
 
 def test_plan_notes_what_only_a_real_stack_has(tmp_path: Path) -> None:
@@ -171,7 +186,7 @@ def test_plan_of_a_directory_that_is_not_a_project(tmp_path: Path) -> None:
 
 
 def test_infra_config_writes_the_stack_file(tmp_path: Path) -> None:
-    project = _project(tmp_path, level=1, remote="https://github.com/acme/churn.git")
+    project = _project(tmp_path, level=2, remote="https://github.com/acme/churn.git")
     out = tmp_path / "stacks"
     out.mkdir()
     result = runner.invoke(app, ["infra-config", str(project), "--env", "dev", "--output", str(out)])
@@ -181,7 +196,7 @@ def test_infra_config_writes_the_stack_file(tmp_path: Path) -> None:
         "aws:region": "us-east-1",
         "mlops:project": "churn",
         "mlops:env": "dev",
-        "mlops:level": 1,
+        "mlops:level": 2,
         "mlops:ciVendor": "github",
         "mlops:packageName": "churn",
         "mlops:ciRepository": "acme/churn",

@@ -54,28 +54,51 @@ def test_every_principal_may_make_every_call_and_nothing_is_denied(level: int, v
     assert {p for p in expected_principals if principals()[p].evaluated} <= evaluated
 
 
-@pytest.mark.parametrize("variant", list(VARIANTS))
-def test_no_role_may_do_more_than_its_calls(variant: str) -> None:
-    """Least privilege: every action a role's policies allow is one of its evaluated calls
-    (including the KMS calls S3 makes for it), at level 4 where every role exists."""
-    settings, mlflow, serving = VARIANTS[variant]
-    run = offline(4, **settings)
+def _used(run: Any, level: int, mlflow: str = "app", serving: str = "serverless") -> dict[str, set[str]]:
+    """The actions each principal's evaluated calls at ``level`` make (with the KMS calls S3 makes for it)."""
     used: dict[str, set[str]] = {}
-    for request in requests_for(run, 4, mlflow=mlflow, serving=serving):
+    for request in requests_for(run, level, mlflow=mlflow, serving=serving):
         used.setdefault(request.what.split(":")[0], set()).add(request.action)
+    return used
+
+
+def _granted(role: Any) -> set[str]:
+    """Every action an Allow statement of the role's identity policies names."""
+    return {
+        action
+        for document in role.identity
+        for statement in policy_statements(document["policy"]) or []
+        if statement["Effect"] == "Allow"
+        for action in ([statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"])
+    }
+
+
+@pytest.mark.parametrize("variant", list(VARIANTS))
+@pytest.mark.parametrize("level", LEVELS)
+def test_no_role_may_do_more_than_its_calls(level: int, variant: str) -> None:
+    """Least privilege at every level: a level's stack builds a role only for a principal that makes
+    calls at that level, and every action the role's policies allow is one of those calls. A stack
+    that grants a right before the level whose generated code or CI uses it fails here (the
+    level-1 deploy role could push to a training repository that only level 2's CI fills)."""
+    settings, mlflow, serving = VARIANTS[variant]
+    run = offline(level, **settings)
+    used = _used(run, level, mlflow, serving)
     for name, role in roles(run).items():
-        granted = {
-            action
-            for document in role.identity
-            for statement in policy_statements(document["policy"]) or []
-            if statement["Effect"] == "Allow"
-            for action in (
-                [statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"]
-            )
-        }
+        assert used.get(name), f"level {level} builds the {name} role, but no call of that level uses it"
+        granted = _granted(role)
         if mlflow == "app":  # granted on the app as AWS's setup page asks; evaluated as CallMlflowAppApi
             granted = {a for a in granted if not a.startswith("sagemaker-mlflow:")}
-        assert granted <= used.get(name, set()), f"{name} may also {sorted(granted - used.get(name, set()))}"
+        assert granted <= used[name], f"level {level}: {name} may also {sorted(granted - used[name])}"
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_every_image_repository_is_filled_at_its_level(level: int) -> None:
+    """A repository is built at the level whose listed calls push to it (the generated CI's
+    image jobs), not before: an empty repository is a name and a grant that nothing uses."""
+    run = offline(level, servingImage=SERVING_IMAGE)
+    pushed = {r.resource for r in requests_for(run, level) if r.action == "ecr:PutImage"}
+    repositories = {r.outputs["arn"] for r in run.of_type("aws:ecr/repository:Repository")}
+    assert repositories <= pushed, f"level {level}: nothing pushes to {sorted(repositories - pushed)}"
 
 
 def test_the_platform_names_only_actions_aws_knows() -> None:

@@ -59,7 +59,7 @@ def test_a_component_is_built_exactly_when_its_level_has_one_of_its_capabilities
 
 def test_levels_add_components_in_the_order_of_the_manifest() -> None:
     assert components_for_level(0) == []
-    assert components_for_level(1) == ["ci_identity"]
+    assert components_for_level(1) == [], "level 1's CI builds the image; nothing on AWS uses it"
     assert set(components_for_level(2)) == {"ci_identity", "storage", "tracking", "feature_store", "training"}
     assert components_for_level(3)[-1] == "serving"
     assert components_for_level(4)[-1] == "monitoring"
@@ -201,7 +201,7 @@ def test_stack_config_errors_name_the_key(values: dict[str, object], key: str) -
 
 
 def test_ci_repository_is_required_where_a_deploy_role_is_built() -> None:
-    config = StackConfig.from_mapping({"project": "churn", "env": "dev", "level": 1})
+    config = StackConfig.from_mapping({"project": "churn", "env": "dev", "level": 2})
     with pytest.raises(StackConfigError, match="mlops:ciRepository"):
         config.require_ci_repository()
 
@@ -254,14 +254,17 @@ def test_prod_endpoints_default_to_two_instances_and_others_to_serverless() -> N
 
 
 def test_plain_platform_ids_need_every_id_the_level_reads() -> None:
-    one = StackConfig.from_mapping({"project": "churn", "env": "dev", "level": 1, "oidcProviderArn": "arn:x"})
-    assert one.required_platform_ids() == {"oidcProviderArn": "arn:x"}
-    two = StackConfig.from_mapping({"project": "churn", "env": "dev", "level": 2, "oidcProviderArn": "arn:x"})
+    base = {"project": "churn", "env": "dev", "oidcProviderArn": "arn:x"}
+    assert StackConfig.from_mapping(base | {"level": 1}).required_platform_ids() == {}
+    ci_only = StackConfig.from_mapping(base | {"level": 2, "onlyComponents": "ci_identity"})
+    assert ci_only.required_platform_ids() == {"oidcProviderArn": "arn:x"}
+    two = StackConfig.from_mapping(base | {"level": 2})
     with pytest.raises(StackConfigError, match="mlops:vpcId"):
         two.required_platform_ids()
 
 
 def test_platform_needs_follow_the_components() -> None:
-    assert platform_needs(components_for_level(1)) == ["oidc"]
+    assert platform_needs(components_for_level(1)) == []
+    assert platform_needs(["ci_identity"]) == ["oidc"]
     assert platform_needs(components_for_level(2)) == ["network", "oidc", "access_logs"]
     assert platform_needs([]) == []

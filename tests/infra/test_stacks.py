@@ -47,7 +47,7 @@ MARKERS = {
 }
 EXPECTED_COMPONENTS = {
     0: [],
-    1: ["CiIdentity"],
+    1: [],
     2: ["CiIdentity", "Storage", "Tracking", "FeatureStore", "Training"],
     3: ["CiIdentity", "Storage", "Tracking", "FeatureStore", "Training", "Serving"],
     4: ["CiIdentity", "Storage", "Tracking", "FeatureStore", "Training", "Serving", "Monitoring"],
@@ -78,9 +78,13 @@ def test_each_level_builds_exactly_its_components(level: int) -> None:
     assert all(r.component in run.components for r in run.resources)  # nothing outside a component
 
 
-def test_level_zero_creates_nothing_and_reads_no_platform() -> None:
-    run = offline(0)
+@pytest.mark.parametrize("level", [0, 1])
+def test_levels_without_cloud_use_create_nothing_and_read_no_platform(level: int) -> None:
+    """Level 0 runs on a laptop, level 1 adds CI that lints, tests and builds the training image
+    without AWS credentials: neither needs a role, a repository or the platform stack."""
+    run = offline(level)
     assert run.resources == [] and run.result.platform is None
+    assert "ci_variables" not in run.result.outputs()
 
 
 def test_the_platform_stack_holds_what_an_account_and_environment_share() -> None:
@@ -101,7 +105,7 @@ def test_project_stacks_create_nothing_that_is_per_account(level: int) -> None:
     assert not offline(level).types() & PER_ACCOUNT
 
 
-@pytest.mark.parametrize("level", [1, 2, 3, 4])
+@pytest.mark.parametrize("level", [2, 3, 4])
 def test_project_stacks_read_the_platform_through_a_stack_reference(level: int) -> None:
     run = offline(level)
     assert run.result.platform is not None
@@ -109,15 +113,12 @@ def test_project_stacks_read_the_platform_through_a_stack_reference(level: int) 
     (role,) = [r for r in run.of_type("aws:iam/role:Role") if r.component == "CiIdentity"]
     trust = json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]
     assert trust["Principal"] == {"Federated": PLATFORM_OUTPUTS["github_oidc_provider_arn"]}
-    if level >= 2:
-        (compute,) = [
-            r
-            for r in run.of_type("aws:batch/computeEnvironment:ComputeEnvironment")
-            if r.component == "Training"
-        ]
-        assert compute.inputs["computeResources"]["subnets"] == PLATFORM_OUTPUTS["private_subnet_ids"]
-        logging = run.of_type("aws:s3/bucketLogging:BucketLogging")
-        assert {r.inputs["targetBucket"] for r in logging} == {PLATFORM_OUTPUTS["access_log_bucket"]}
+    (compute,) = [
+        r for r in run.of_type("aws:batch/computeEnvironment:ComputeEnvironment") if r.component == "Training"
+    ]
+    assert compute.inputs["computeResources"]["subnets"] == PLATFORM_OUTPUTS["private_subnet_ids"]
+    logging = run.of_type("aws:s3/bucketLogging:BucketLogging")
+    assert {r.inputs["targetBucket"] for r in logging} == {PLATFORM_OUTPUTS["access_log_bucket"]}
 
 
 def test_a_platform_not_managed_by_pulumi_is_given_as_plain_ids() -> None:
@@ -250,9 +251,9 @@ def test_buckets_are_encrypted_with_the_project_key_logged_and_tls_only() -> Non
 
 
 def test_ci_identity_is_oidc_only() -> None:
-    run = offline(1)
+    run = offline(2)
     assert not run.of_type("aws:iam/accessKey:AccessKey") and not run.of_type("aws:iam/user:User")
-    (repository,) = run.of_type("aws:ecr/repository:Repository")
+    (repository,) = [r for r in run.of_type("aws:ecr/repository:Repository") if r.component == "CiIdentity"]
     assert repository.inputs["imageTagMutability"] == "IMMUTABLE"
     assert repository.inputs["imageScanningConfiguration"] == {"scanOnPush": True}
     assert repository.inputs["name"] == "demo-dev-training"
@@ -372,7 +373,8 @@ def test_every_policy_exception_is_documented() -> None:
 @pytest.mark.parametrize(
     ("level", "vendor", "expected"),
     [
-        (1, "github", {"AWS_DEPLOY_ROLE_ARN"}),
+        (1, "github", set()),
+        (1, "gitlab", set()),
         (2, "github", {"AWS_DEPLOY_ROLE_ARN", "ECR_TRAINING_REPOSITORY"}),
         (2, "gitlab", {"AWS_DEPLOY_ROLE_ARN", "ECR_TRAINING_REPOSITORY"}),
         (3, "github", {"AWS_DEPLOY_ROLE_ARN", "ECR_TRAINING_REPOSITORY", "ECR_REPOSITORY"}),
@@ -380,11 +382,13 @@ def test_every_policy_exception_is_documented() -> None:
     ],
 )
 def test_ci_variables_name_each_repository_ci_pushes_to(level: int, vendor: str, expected: set[str]) -> None:
-    """From the level that trains on AWS, CI publishes the training image to this environment's
-    training repository; GitHub workflows read repository names, GitLab pipelines their URIs."""
+    """From the level that trains on AWS, CI assumes this environment's role and publishes the
+    training image to its training repository; level 1's CI holds no AWS credentials. GitHub
+    workflows read repository names, GitLab pipelines their URIs."""
     variables = ci_variables(level, ciVendor=vendor, ciRepository="acme/demo")
     assert set(variables) == expected
-    assert variables["AWS_DEPLOY_ROLE_ARN"].startswith("arn:aws:iam::123456789012:role/")
+    if expected:
+        assert variables["AWS_DEPLOY_ROLE_ARN"].startswith("arn:aws:iam::123456789012:role/")
     registry = "123456789012.dkr.ecr.us-east-1.amazonaws.com/" if vendor == "gitlab" else ""
     if "ECR_TRAINING_REPOSITORY" in expected:
         assert variables["ECR_TRAINING_REPOSITORY"] == f"{registry}demo-dev-training"

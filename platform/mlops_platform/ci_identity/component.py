@@ -3,8 +3,9 @@
 CI never holds long-lived AWS keys: a job exchanges its OIDC token for the deploy role of its
 environment, which trusts exactly one token subject (see ``oidc``). The role may publish the
 training image to this environment's repository (the generated CI's training-image jobs, from
-level 2); other components add the rights their deploys need to this role (serving adds the
-SageMaker deploy rights at level 3).
+level 2, where AWS Batch runs that image: a stack builds this component from there, level 1's CI
+holds no AWS credentials); other components add the rights their deploys need to this role
+(serving adds the SageMaker deploy rights at level 3).
 """
 
 from __future__ import annotations

@@ -161,6 +161,9 @@ class Serving(pulumi.ComponentResource):
     def _role(self, name: str, args: ServingArgs, repository_arn: pulumi.Input[str]) -> Any:
         """The endpoint's execution role: pull the image, read models, write captures and logs."""
         scope = args.scope
+        # Captured requests are written by SageMaker data capture (instances only) or by a level-4
+        # serving app; a serverless endpoint of level 3 only reads its model.
+        captures = args.mode == "provisioned" or args.app_capture
         statements = [
             # https://docs.aws.amazon.com/sagemaker/latest/dg/sagemaker-roles.html#sagemaker-roles-createmodel-perms
             *pull_statements(repository_arn),
@@ -169,12 +172,18 @@ class Serving(pulumi.ComponentResource):
                 [pulumi.Output.concat(args.artifact_bucket_arn, "/models/*")],
                 sid="ReadModels",
             ),
-            statement(
-                ["s3:PutObject"],
-                [pulumi.Output.concat(args.artifact_bucket_arn, f"/{CAPTURE_PREFIX}/*")],
-                sid="WriteDataCapture",
+            *(
+                [
+                    statement(
+                        ["s3:PutObject"],
+                        [pulumi.Output.concat(args.artifact_bucket_arn, f"/{CAPTURE_PREFIX}/*")],
+                        sid="WriteDataCapture",
+                    )
+                ]
+                if captures
+                else []
             ),
-            kms_use_statement(args.kms_key_arn),
+            kms_use_statement(args.kms_key_arn, write=captures),
             statement(
                 [
                     "logs:CreateLogGroup",
