@@ -122,6 +122,17 @@ def test_html_escapes_what_repositories_contain(tmp_path: Path) -> None:
     assert "<script>" not in markdown and "| &lt;script&gt;alert(1)&lt;script&gt; |" in markdown
 
 
+def test_html_anchors_are_unique_for_repositories_with_the_same_folder_name(tmp_path: Path) -> None:
+    first = build_tree(tmp_path / "team-a" / "churn", LEVEL_1)
+    second = build_tree(tmp_path / "team-b" / "churn", LEVEL_1)
+    page = to_html(rows([assess(first), assess(second)], installed="v1.0.0"))
+    ids = re.findall(r' id="([^"]*)"', page)
+    assert len(ids) == len(set(ids)), ids
+    assert all(not re.search(r"\s", i) for i in ids)  # an id holds no whitespace (HTML)
+    links = re.findall(r'href="#([^"]*)"', page)
+    assert len(links) == 2 and set(links) <= set(ids) and links[0] != links[1]
+
+
 def test_a_single_repository_in_markdown_or_html_is_a_fleet_of_one(tmp_path: Path) -> None:
     repo = build_tree(tmp_path / "fraud", LEVEL_1)
     result = runner.invoke(app, ["assess", str(repo), "--markdown"])

@@ -11,6 +11,7 @@ attached to a ticket or published as a dashboard artifact.
 from __future__ import annotations
 
 import html
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -159,11 +160,17 @@ def _bar(found: int, total: int) -> str:
     )
 
 
-def _details(row: Row) -> str:
+def _anchor(index: int, row: Row) -> str:
+    """A unique id for a repository's section (two may share a folder name; an id has no spaces)."""
+    slug = re.sub(r"[^A-Za-z0-9_-]+", "-", row.name).strip("-")
+    return f"repo-{index}-{slug}" if slug else f"repo-{index}"
+
+
+def _details(index: int, row: Row) -> str:
     a = row.assessment
     e = html.escape
     parts = [
-        f'<details id="repo-{e(row.name)}"><summary>{e(row.name)}: {e(a.verdict)}</summary>',
+        f'<details id="{_anchor(index, row)}"><summary>{e(row.name)}: {e(a.verdict)}</summary>',
         f"<p><code>{e(str(a.path))}</code></p>",
         "<table><thead><tr><th>Level</th><th>Capability</th><th>Kind</th><th>Found</th><th>Evidence</th></tr>"
         "</thead><tbody>",
@@ -197,7 +204,7 @@ def to_html(report: list[Row], *, title: str = "MLOps maturity of the fleet") ->
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     head = "".join(f'<th title="{e(name)}">L{n}</th>' for n, name in levels)
     body = []
-    for row in report:
+    for index, row in enumerate(report, 1):
         a = row.assessment
         if a.ml_project:
             level = f'<span class="level l{a.level}">{a.level}</span> {e(a.level_name)}'
@@ -208,7 +215,7 @@ def to_html(report: list[Row], *, title: str = "MLOps maturity of the fleet") ->
         if row.lags:
             template += f' <span class="lag">behind {e(row.installed)}</span>'
         body.append(
-            f'<tr data-repo="{e(row.name)}" data-level="{a.level}"><td><a href="#repo-{e(row.name)}">'
+            f'<tr data-repo="{e(row.name)}" data-level="{a.level}"><td><a href="#{_anchor(index, row)}">'
             f"{e(row.name)}</a></td><td>{level}</td>{cells}<td>{template}</td><td>{e(row.top_missing)}</td></tr>"
         )
     return (
@@ -222,6 +229,6 @@ def to_html(report: list[Row], *, title: str = "MLOps maturity of the fleet") ->
         "present.</p>"
         f'<table id="fleet"><thead><tr><th>Repository</th><th>Level</th>{head}<th>Template</th>'
         f"<th>Top missing capability</th></tr></thead><tbody>{''.join(body)}</tbody></table>"
-        + "".join(_details(row) for row in report)
+        + "".join(_details(index, row) for index, row in enumerate(report, 1))
         + "</body></html>\n"
     )
