@@ -6,7 +6,8 @@ under 10 s. Each figure comes with a baseline measured in the same run on the sa
 ratio holds on a slower or busier machine:
 
 - 1 MB YAML: PyYAML's own ``yaml.safe_load`` of the file (parsing alone, no assessment);
-- 20,000 files: walking the tree and reading every file's bytes (the I/O floor of any assessment).
+- 20,000 files: walking the tree and reading every file's bytes (the I/O floor of any assessment);
+- 100,000 template folders: sorting their paths (the listing of template sources must stay linear).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from pathlib import Path
 import yaml
 
 from mlops_scaffold.assess import assess
+from mlops_scaffold.assess.scan import _template_list
 
 
 def big_yaml(target_bytes: int = 1_048_576) -> str:
@@ -139,6 +141,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3, help="repetitions per figure (median; default 3)")
     parser.add_argument("--files", type=int, default=20_000, help="files in the generated repository")
+    parser.add_argument("--templates", type=int, default=100_000, help="template folders to list")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="bench-assess.") as scratch:
@@ -167,6 +170,18 @@ def main() -> None:
         print(f"  assess:                   {ours:.2f} s  (level {result.level}, median of {args.runs})")
         print(f"  baseline walk + read all: {base:.2f} s")
         print(f"  ratio assess/baseline:    {ours / base:.2f}")
+
+    # Many template folders side by side (a monorepo of cookiecutter templates, say): the listing
+    # of template sources must stay linear. Baseline: sorting the same paths.
+    # Side by side and nested in a template folder listed first, so none is left unchecked.
+    paths = {f"pkg{i:06d}/{{{{cookiecutter.name}}}}": "cookiecutter" for i in range(args.templates)}
+    paths |= {f"a/deep/{i}.j2": "jinja" for i in range(args.templates)} | {"a": "copier"}
+    ours = timed(lambda: _template_list(paths), args.runs)
+    base = timed(lambda: sorted(paths), args.runs)
+    print(f"{2 * args.templates} template paths, listing the outermost ones:")
+    print(f"  _template_list:           {ours:.3f} s  (median of {args.runs})")
+    print(f"  baseline sorted(paths):   {base:.3f} s")
+    print(f"  ratio listing/baseline:   {ours / base:.2f}")
 
 
 if __name__ == "__main__":

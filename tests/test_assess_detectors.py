@@ -19,6 +19,7 @@ The level rule (class 1) is tested in test_assess.py.
 from __future__ import annotations
 
 import json
+import signal
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,7 @@ from assess_support import LEVEL_0, LEVEL_1, build_tree, found
 from helpers import runner
 
 from mlops_scaffold.assess import assess
+from mlops_scaffold.assess.scan import _template_list
 from mlops_scaffold.cli import app
 
 ML = {"requirements.txt": "scikit-learn==1.5.2\n"}  # makes a fixture an ML project, nothing more
@@ -481,6 +483,33 @@ def test_pathological_inputs_are_read_without_blowing_up(tmp_path: Path) -> None
     result = assess(build_tree(tmp_path / "repo", files))
     assert found(result)["staged_deployment"] == [".github/workflows/deploy.yml"]
     assert "Makefile" in found(result)["task_runner"]
+
+
+def test_pathological_inputs_many_template_folders_are_listed_linearly() -> None:
+    """200,000 template folders side by side: the listing keeps the first 20 outermost ones.
+
+    Each folder used to be checked against every folder kept before it (quadratic: hours for this
+    input); the guard below fails the test long before that, while the linear listing takes well
+    under a second (benchmarks/bench_assess.py prints the figure).
+    """
+    found = {f"pkg{i:06d}/{{{{cookiecutter.name}}}}": "cookiecutter" for i in range(200_000)}
+    found |= {f"pkg{i:06d}/{{{{cookiecutter.name}}}}/inner.j2": "jinja" for i in range(0, 200_000, 7)}
+    found |= {"a/b/c.j2": "jinja", "a/b": "jinja", "a": "copier"}
+
+    def too_slow(signum: int, frame: object) -> None:
+        raise TimeoutError("the template listing is not linear")
+
+    previous = signal.signal(signal.SIGALRM, too_slow)
+    signal.alarm(60)
+    try:
+        listed = _template_list(found)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    assert [(t.path, t.engine) for t in listed] == [("a", "copier")] + [
+        (f"pkg{i:06d}/{{{{cookiecutter.name}}}}", "cookiecutter") for i in range(19)
+    ]
+    assert [t.path for t in _template_list({".": "copier", "x.j2": "jinja"})] == ["."]
 
 
 # --- 6. not ML ---------------------------------------------------------------------------------------------------

@@ -216,14 +216,26 @@ def walk(root: str, notes: list[str]) -> tuple[list[File], list[TemplateSource]]
     return files, _template_list(templates)
 
 
+MAX_TEMPLATES = 20
+
+
 def _template_list(found: dict[str, str]) -> list[TemplateSource]:
-    """The outermost template folders, at most 20."""
+    """The outermost template folders, at most ``MAX_TEMPLATES``.
+
+    Linear in the number of paths: each path's ancestors are looked up in a set of the paths, so
+    a tree with thousands of template folders costs no more than its listing.
+    """
+    if "." in found:
+        return [TemplateSource(".", found["."])]
     kept: list[TemplateSource] = []
     for path in sorted(found):
-        if any(t.path == "." or path.startswith(f"{t.path}/") for t in kept):
-            continue
+        parts = path.split("/")
+        if any("/".join(parts[:end]) in found for end in range(1, len(parts))):
+            continue  # inside a template folder listed already
         kept.append(TemplateSource(shown(path), found[path]))
-    return kept[:20]
+        if len(kept) == MAX_TEMPLATES:
+            break
+    return kept
 
 
 # --- YAML, read from the event stream -------------------------------------------------------------
