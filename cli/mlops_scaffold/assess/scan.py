@@ -399,30 +399,10 @@ METRIC_WORDS = frozenset(
         "kappa",
     }
 )
-# What a function that compares metrics to decide a promotion is called (or its module).
-GATE_WORDS = frozenset(
-    {
-        "promote",
-        "promotion",
-        "gate",
-        "champion",
-        "challenger",
-        "approve",
-        "approval",
-        "decide",
-        "decision",
-        "deploy",
-        "register",
-        "registry",
-        "better",
-        "beats",
-        "compare",
-        "comparison",
-        "select",
-        "validate",
-        "validation",
-    }
-)
+# What a function that compares metrics to decide a promotion is called (or its module). Broader
+# words (validate, select, register, compare, deploy) name data checks, feature selection and
+# early stopping as often: there the comparison counts only next to a registry move (below).
+GATE_WORDS = frozenset({"promote", "promotion", "gate", "champion", "challenger"})
 # Calls that move a model version in a registry (a promotion, if metrics decide it).
 REGISTRY_ACTIONS = frozenset(
     {
