@@ -23,7 +23,7 @@ import signal
 from pathlib import Path
 
 import pytest
-from assess_support import LEVEL_0, LEVEL_1, build_tree, found
+from assess_support import GITHUB_CI, LEVEL_0, LEVEL_1, build_tree, found
 from helpers import runner
 
 from mlops_scaffold.assess import assess
@@ -252,6 +252,31 @@ VENDORS: list[tuple[str, dict[str, str], str, str | None]] = [
                               "  arn = aws_sagemaker_pipeline.training.arn\n}\n"}, "infra/retrain.tf", "terraform"),
     ("automated_retraining", {"dags/retrain.py": "from airflow import DAG\n\n"
                               "with DAG('retrain_model', schedule='@weekly') as dag: ...\n"}, "dags/retrain.py", None),
+    ("automated_retraining", {"churn/retrain.py": "import boto3\n\ndef retrain_on_drift(score: float) -> None:\n"
+                              "    boto3.client('sagemaker').start_pipeline_execution(PipelineName='churn-training')\n"},
+     "churn/retrain.py", None),
+    ("automated_retraining", {"k8s/retrain-cronjob.yaml": "kind: CronJob\nspec:\n  schedule: '0 3 * * 1'\n"
+                              "  jobTemplate:\n    spec:\n      template:\n        spec:\n          containers:\n"
+                              "            - command: [python, -m, churn.train]\n"}, "k8s/retrain-cronjob.yaml", None),
+    # drift statistics, alarms and lineage written by code (what the code calls, not the file's name)
+    ("drift_monitoring", {"churn/drift.py": "from scipy import stats\n\ndef feature_drift(baseline, live):\n"
+                          "    return stats.ks_2samp(baseline, live).pvalue\n"}, "churn/drift.py", None),
+    ("alerts", {"churn/alerts.py": "def alarm(topic: str) -> dict:\n    return {'AlarmName': 'drift', "
+                "'ComparisonOperator': 'GreaterThanThreshold', 'AlarmActions': [topic]}\n"}, "churn/alerts.py", None),
+    ("alerts", {"churn/notify.py": "import boto3\n\nboto3.client('sns').publish(TopicArn='arn:t', Message='drift')\n"},
+     "churn/notify.py", None),
+    ("lineage", {"churn/lineage.py": "import hashlib\nfrom pathlib import Path\n\nimport yaml\n\n"
+                 "def write_lineage(data: Path, out: Path) -> None:\n"
+                 "    digest = hashlib.sha256(data.read_bytes()).hexdigest()\n"
+                 "    out.write_text(yaml.safe_dump({'data_sha256': digest}))\n"}, "churn/lineage.py", None),
+    # per-environment configuration that a CI deploy job uses (by file, or a manifest folder as a whole)
+    ("staged_deployment", {"infra/dev.tfvars": 'region = "eu"\n', "infra/prod.tfvars": 'region = "eu"\n',
+                           ".github/workflows/deploy.yml": "on: push\njobs:\n  deploy:\n    runs-on: x\n    steps:\n"
+                           "      - run: terraform apply -var-file=infra/dev.tfvars\n"
+                           "      - run: terraform apply -var-file=infra/prod.tfvars\n"}, "infra/prod.tfvars", None),
+    ("staged_deployment", {"k8s/staging/app.yaml": "a: 1\n", "k8s/prod/app.yaml": "a: 1\n",
+                           ".gitlab-ci.yml": "deploy:\n  script:\n    - kubectl apply -f k8s/staging\n"
+                           "    - kubectl apply -f k8s/prod\n"}, "k8s/prod/", None),
     # GPUs
     ("gpu_training", {"deploy/batch-job.json": json.dumps(
         {"containerProperties": {"resourceRequirements": [{"type": "GPU", "value": "1"}]}})},
@@ -338,6 +363,30 @@ WORD_MATCHES: list[tuple[str, dict[str, str]]] = [
                            "    steps:\n      - run: make image\n"}),
     # a commented import is no tracking; a string mentioning mlflow neither
     ("experiment_tracking", {"churn/model.py": "# import mlflow\nNOTE = 'import mlflow to track runs'\n"}),
+    # a metric compared in a module or function named validate/select/register/compare is no gate:
+    # a data check, feature selection and early stopping decide no promotion
+    ("promotion_gate", {"churn/validation.py": "def validate(df):\n    if df['score'].max() > 1:\n"
+                        "        raise ValueError('bad')\n",
+                        "churn/features.py": "def select_features(cols, scores):\n"
+                        "    return [c for c, s in zip(cols, scores) if s > 0.1]\n",
+                        "churn/registry.py": "def compare(a_score, b_score):\n    return a_score > b_score\n",
+                        "churn/train.py": "def train(model):\n    best_loss = 1e9\n    for e in range(3):\n"
+                        "        loss = model.step()\n        if loss < best_loss:\n            best_loss = loss\n"
+                        "            model.save()\n",
+                        "churn/report.py": "def report(champion_auc, threshold):\n    if champion_auc > threshold:\n"
+                        "        print('ok')\n"}),
+    # file names are not evidence: a drift.py, alerts.py or lineage.py that does none of it
+    ("drift_monitoring", {"churn/drift.py": "def todo():\n    pass\n"}),
+    ("alerts", {"churn/alerts.py": "def fmt(x):\n    return str(x)\n"}),
+    ("lineage", {"churn/lineage.py": "def describe(run):\n    return {'run': run}\n"}),
+    # a retrain script that triggers nothing, and a schedule whose command only names a training cache
+    ("automated_retraining", {"scripts/retrain.py": "def main():\n    print('not yet')\n",
+                              "ops/cleanup.yaml": "schedule: '0 3 * * *'\ncommand: rm -rf /tmp/training-cache\n",
+                              ".github/workflows/clean.yml": "on:\n  schedule:\n    - cron: '0 1 * * *'\n"
+                              "jobs:\n  clean:\n    runs-on: x\n    steps:\n      - run: rm -rf ~/.cache/training-data\n"}),
+    # per-environment configuration that no CI job deploys is no staged deployment
+    ("staged_deployment", {**GITHUB_CI, "infra/dev.tfvars": 'region = "eu"\n', "infra/prod.tfvars": 'region = "eu"\n',
+                           "deploy/.env": "", "k8s/staging.yaml": "a: 1\n", "k8s/prod.yaml": "a: 1\n"}),
 ]  # fmt: skip
 
 

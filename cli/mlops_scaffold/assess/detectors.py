@@ -205,6 +205,7 @@ _CRON = re.compile(
 
 
 _PIECES = re.compile(r"[\s'\"=,;()\[\]]+")
+_CODE = (".py", ".ipynb", ".sh", ".r", ".scala", ".sql", ".jar")  # files whose name says what runs
 
 
 def is_schedule(value: Any) -> bool:
@@ -478,16 +479,34 @@ class Context:
     def trains(self, texts: Iterable[str]) -> bool:
         """Whether commands or names refer to training: a training word or a training module."""
         texts = [text for text in texts if len(text) < 2000]
-        if _trains(_words(texts)):
-            return True
+        return _trains(_words(texts)) or self._names_training_module(
+            piece for text in texts for piece in _PIECES.split(text)
+        )
+
+    def _names_training_module(self, pieces: Iterable[str]) -> bool:
         modules = self.training_modules
         return bool(modules) and any(
             piece == module or module.endswith(f"/{piece}") or piece.endswith(f"/{module}")
-            for text in texts
-            for piece in _PIECES.split(text)
+            for piece in pieces
             if piece
             for module in modules
         )
+
+    def runs_training(self, texts: Iterable[str]) -> bool:
+        """Whether job names or commands run training (a scheduled job that retrains).
+
+        Stricter than ``trains``: a command counts by what it runs (a program, a module, a task, a
+        code file), never by a word inside a path argument (``rm -rf /tmp/training-cache``) or an
+        option (``--training-data``).
+        """
+        pieces = [piece for text in texts if len(text) < 2000 for piece in _PIECES.split(text) if piece]
+        names = []
+        for piece in pieces:
+            if piece.endswith(_CODE):
+                names.append(piece.rsplit("/", 1)[-1].rsplit(".", 1)[0])  # train.py, ../notebooks/Train.py
+            elif not (piece.startswith(("-", "$", "~", ".")) or "/" in piece):
+                names.append(piece)  # a program, module, task or job name; paths and options say where
+        return _trains(_words(names)) or self._names_training_module(pieces)
 
     def file_trains(self, file: File) -> bool:
         """Whether a configuration file's strings refer to training (see ``trains``)."""
@@ -660,6 +679,13 @@ def detect_unit_tests(ctx: Context) -> list[Evidence]:
     ]
 
 
+# A lineage record is written (a file, a run's tags) and pins a version (a digest, a git commit).
+_RECORD_WRITES = frozenset(
+    {"dump", "safe_dump", "write_text", "write", "log_dict", "set_tags", "log_artifact", "put_object"}
+)
+_DIGESTS = frozenset({"sha256", "sha1", "md5", "blake2b", "file_digest", "hexdigest"})
+
+
 def detect_lineage(ctx: Context) -> list[Evidence]:
     repo = ctx.repo
     found = []
@@ -672,8 +698,12 @@ def detect_lineage(ctx: Context) -> list[Evidence]:
     for file, facts in ctx.python:
         if "log_input" in facts.called and "mlflow" in facts.imports:
             found.append(Evidence(file.path, "dataset inputs logged with runs (MLflow)", "mlflow"))
-        elif "lineage" in tokens(file.stem) and facts.functions:
-            found.append(Evidence(file.path, "lineage records written by code"))
+        elif (
+            ("lineage" in tokens(file.stem) or any("lineage" in tokens(n) for n in facts.functions))
+            and facts.called & _RECORD_WRITES
+            and (facts.called & _DIGESTS or any("rev-parse" in s for s in facts.strings))
+        ):
+            found.append(Evidence(file.path, "lineage records (code or data versions) written by code"))
     return found
 
 
@@ -1334,6 +1364,10 @@ def detect_serving(ctx: Context) -> list[Evidence]:
     return found
 
 
+# Folders of deployment manifests whose names are no words (tokens() splits "k8s" into k, 8, s).
+_DEPLOY_DIRS = frozenset({"k8s", "kubernetes", "helm", "kustomize", "manifests", "terraform", "tf"})
+
+
 def detect_staged_deployment(ctx: Context) -> list[Evidence]:
     """Deployments to a pre-production and a production environment, declared or commanded."""
     envs: dict[str, set[str]] = {}  # path -> environment words
@@ -1354,19 +1388,31 @@ def detect_staged_deployment(ctx: Context) -> list[Evidence]:
             envs.setdefault(file.path, set()).update(
                 w for t in targets for w in tokens(scalar_text(t)) & ENV_WORDS
             )
-    # Per-environment deployment configuration (deploy/staging-config.json, overlays/prod/, ...),
-    # deployed by the repository's CI.
-    if ctx.pipelines:
-        for file in repo.files:
-            if not file.own or file.suffix not in (".json", ".yml", ".yaml", ".tfvars", ".env", ".conf"):
-                continue
-            context_words = _words(file.dirs) | tokens(file.stem)
-            if not context_words & (DEPLOY_WORDS | {"environments", "envs", "overlays", "infra", "k8s"}):
-                continue
-            words = (tokens(file.stem) | _words(file.dirs[-1:])) & ENV_WORDS
-            if words:
-                folder = "/".join(file.path.split("/")[:-1])
-                envs.setdefault(f"{folder}/" if folder else file.path, set()).update(words)
+    # Per-environment deployment configuration (deploy/staging-config.json, overlays/prod/,
+    # config-infra-prod.yml, ...), counted only where a CI job that deploys uses it: names the file
+    # or its folder (`template: ../../config-infra-prod.yml`, `kubectl apply -k overlays/prod`).
+    deploying = [
+        "\n".join([*p.commands, *p.names, *ctx.repo.strings(p.file)]).lower()
+        for p in ctx.pipelines
+        if p.environments or p.words() & DEPLOY_WORDS
+    ]
+    for file in repo.files if deploying else []:
+        if not file.own or file.suffix not in (".json", ".yml", ".yaml", ".tfvars", ".env", ".conf"):
+            continue
+        context_words = _words(file.dirs) | tokens(file.stem)
+        if not (
+            context_words & (DEPLOY_WORDS | {"environments", "envs", "overlays", "infra"})
+            or _DEPLOY_DIRS & set(file.dirs)
+        ):
+            continue
+        words = (tokens(file.stem) | _words(file.dirs[-1:])) & ENV_WORDS
+        if not words:
+            continue
+        folder = "/".join(file.path.split("/")[:-1])
+        if any(file.name in text for text in deploying):
+            envs.setdefault(file.path, set()).update(words)
+        elif _words(file.dirs[-1:]) & ENV_WORDS and any(folder.lower() in text for text in deploying):
+            envs.setdefault(f"{folder}/", set()).update(words)  # overlays/prod/, used as a whole
     every = set().union(*envs.values()) if envs else set()
     if not (every & PROD_WORDS and every & (PREPROD_WORDS | {"test"})):
         return []
@@ -1418,6 +1464,22 @@ MONITORS = {
 }
 
 
+# Two-sample statistics (scipy.stats, scipy.spatial.distance) that compare live data with a baseline.
+_DRIFT_STATISTICS = frozenset(
+    {
+        "ks_2samp",
+        "kstest",
+        "anderson_ksamp",
+        "cramervonmises_2samp",
+        "wasserstein_distance",
+        "chisquare",
+        "chi2_contingency",
+        "entropy",
+        "jensenshannon",
+    }
+)
+
+
 def detect_drift_monitoring(ctx: Context) -> list[Evidence]:
     found = _py(ctx, MONITORS, "drift monitoring")
     for file, facts in ctx.python:
@@ -1428,15 +1490,9 @@ def detect_drift_monitoring(ctx: Context) -> list[Evidence]:
             found.append(Evidence(file.path, "drift monitoring (Vertex AI model monitoring)", "vertex"))
         elif any(c.endswith("quality_monitors.create") for c in facts.calls):
             found.append(Evidence(file.path, "drift monitoring (Databricks quality monitors)", "databricks"))
-        elif "drift" in tokens(file.stem) and facts.functions:
-            found.append(Evidence(file.path, "drift monitoring code"))
-        elif any("drift" in tokens(name) for name in facts.functions) and facts.called & {
-            "ks_2samp",
-            "wasserstein_distance",
-            "chisquare",
-            "entropy",
-            "jensenshannon",
-        }:
+        elif facts.called & _DRIFT_STATISTICS and (
+            "drift" in tokens(file.stem) or any("drift" in tokens(name) for name in facts.functions)
+        ):
             found.append(Evidence(file.path, "drift statistics computed in code"))
     repo = ctx.repo
     for file in ctx.configs:
@@ -1464,8 +1520,10 @@ def detect_alerts(ctx: Context) -> list[Evidence]:
             found.append(Evidence(file.path, "metric alarms"))
         elif any(s.startswith("https://hooks.slack.com/services/") and len(s) > 40 for s in facts.strings):
             found.append(Evidence(file.path, "alerts to a Slack webhook"))
-        elif tokens(file.stem) & {"alert", "alerts", "alerting", "alarm", "alarms"} and facts.functions:
-            found.append(Evidence(file.path, "alerting code"))
+        elif {"AlarmActions", "ComparisonOperator"} <= set(facts.strings):
+            found.append(Evidence(file.path, "a metric alarm with actions (CloudWatch PutMetricAlarm)"))
+        elif "publish" in facts.called and facts.kw("TopicArn") and facts.uses("boto3"):
+            found.append(Evidence(file.path, "alert notifications to an SNS topic"))
         elif facts.called & {"EmailAlertConfig", "AlertConfig"} or facts.kw("alert_config"):
             found.append(Evidence(file.path, "monitoring alerts (Vertex AI)", "vertex"))
     repo = ctx.repo
@@ -1489,7 +1547,9 @@ def detect_alerts(ctx: Context) -> list[Evidence]:
     return found
 
 
-# Calls that start training (or the pipeline that trains).
+# Calls that start a training job or the pipeline that trains (SageMaker, Step Functions, AWS
+# Batch, Azure ML, Vertex AI, Databricks, Airflow, MLflow). Fitting in-process is training, not a
+# trigger: a retrain script that only calls `fit` waits for someone to run it.
 _TRIGGER_CALLS = frozenset(
     {
         "start_pipeline_execution",
@@ -1501,9 +1561,6 @@ _TRIGGER_CALLS = frozenset(
         "PipelineJob",
         "run_now",
         "trigger_dag",
-        "fit",
-        "train",
-        "create_run",
         "run_job",
     }
 )
@@ -1532,7 +1589,7 @@ def detect_automated_retraining(ctx: Context) -> list[Evidence]:
     """Schedules (cron, Quartz, EventBridge) tied to a training job, or drift-triggered retraining."""
     found = []
     for pipeline in ctx.pipelines:
-        if pipeline.schedules and ctx.trains([*pipeline.commands, *pipeline.names]):
+        if pipeline.schedules and ctx.runs_training([*pipeline.commands, *pipeline.names]):
             found.append(
                 Evidence(pipeline.file.path, f"scheduled training ({pipeline.schedules[0]})", pipeline.vendor)
             )
@@ -1543,21 +1600,18 @@ def detect_automated_retraining(ctx: Context) -> list[Evidence]:
             continue
         keys = repo.keys(file)
         schedule = next((v for k in _SCHEDULE_KEYS for v in keys.get(k, []) if is_schedule(v)), None)
-        if schedule is not None and ctx.file_trains(file):
+        if schedule is not None and ctx.runs_training(repo.strings(file)):
             found.append(Evidence(file.path, f"scheduled training ({schedule})"))
     for file, facts in ctx.python:
         scheduled = [v for v in facts.kw(*_SCHEDULE_KWARGS) if is_schedule(v)]
         scheduled += ["@schedule"] * any(d.endswith(".schedule") or d == "schedule" for d in facts.decorators)
         if scheduled and ctx.trains([*facts.functions, *facts.strings, file.stem]):
             found.append(Evidence(file.path, f"scheduled training ({scheduled[0]})"))
-        elif facts.functions and (
+        elif facts.called & _TRIGGER_CALLS and (
             tokens(file.stem) & {"retrain", "retraining"}
-            or (
-                any(tokens(name) & {"retrain", "retraining"} for name in facts.functions)
-                and facts.called & _TRIGGER_CALLS
-            )
+            or any(tokens(name) & {"retrain", "retraining"} for name in facts.functions)
         ):
-            found.append(Evidence(file.path, "retraining triggered by code"))
+            found.append(Evidence(file.path, "retraining triggered by code (it starts a training job)"))
     for file, _types, settings in ctx.terraform:
         scheduled = [
             v
