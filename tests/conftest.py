@@ -193,7 +193,6 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     terminalreporter.write_line(f"{'wall':>10}: {(time.monotonic() - _started) / 60:6.1f} min")
 
 
-
 # --- Scratch directories --------------------------------------------------------------------------------
 
 

@@ -434,6 +434,28 @@ def test_training_entry_points_and_images_are_judged_by_role(tmp_path: Path) -> 
     assert evidence["training_image"] == ["docker/Dockerfile"]
 
 
+def test_a_layout_is_modules_with_declared_dependencies_wherever_they_live(tmp_path: Path) -> None:
+    train = "from sklearn.svm import SVC\n\ndef main() -> None:\n    SVC().fit([[0]], [0])\n"
+    cases = {
+        "flat": ({"requirements.txt": "scikit-learn\n", "train.py": train}, ["train.py", "requirements.txt"]),
+        "conda": (
+            {
+                "environment/train-conda.yml": "channels: [conda-forge]\ndependencies: [scikit-learn]\n",
+                "code/train.py": train,
+            },
+            ["code/train.py", "environment/train-conda.yml"],
+        ),
+        "no dependencies": ({"train.py": train}, None),
+        "notebooks only": (
+            {"requirements.txt": "scikit-learn\n", "notebooks/explore.ipynb": '{"cells": []}'},
+            None,
+        ),
+    }
+    for name, (files, paths) in cases.items():
+        evidence = found(assess(build_tree(tmp_path / name.replace(" ", "-"), files)))
+        assert evidence.get("layout") == paths, (name, evidence.get("layout"))
+
+
 # --- 4. evidence hidden by filters ------------------------------------------------------------------------
 
 

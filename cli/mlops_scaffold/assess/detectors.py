@@ -599,23 +599,40 @@ _DEPENDENCY_FILES = (
 TRAIN_STEM_WORDS = frozenset({"train", "training", "trainer", "finetune", "retrain"})
 
 
+def _conda_environment(ctx: Context, file: File) -> bool:
+    """A conda environment file by its shape (``dependencies`` with ``channels`` or ``name``),
+    whatever it is called: Azure's MLOps v2 keeps ``data-science/environment/train-conda.yml``."""
+    if file.suffix not in (".yml", ".yaml") or not file.own:
+        return False
+    doc = ctx.repo.first(file)
+    return isinstance(doc.get("dependencies"), list) and ("channels" in doc or "name" in doc)
+
+
 def detect_layout(ctx: Context) -> list[Evidence]:
+    """Code kept as Python modules (not only notebooks) with its dependencies declared.
+
+    Where they live is the repository's business: ``src/{pkg}`` with a pyproject.toml is this
+    scaffold's habit, not what makes a layout reproducible. Dependencies count in any declaration
+    file anywhere in the tree (requirements*.txt, pyproject.toml, setup.py/setup.cfg, Pipfile, a
+    conda environment file), code in any of the project's own modules.
+    """
     repo = ctx.repo
     declared = repo.named(*_DEPENDENCY_FILES) + [
         f for f in repo.files if f.own and f.name.startswith("requirements") and f.suffix == ".txt"
     ]
+    declared += [
+        f for f in repo.suffixed(".yml", ".yaml") if f not in declared and _conda_environment(ctx, f)
+    ]
     if not declared:
         return []
     packages = [f for f in repo.named("__init__.py") if f.dirs and not {"notebooks", "scripts"} & set(f.dirs)]
-    packaged = [
-        f
-        for f in declared
-        if f.name == "pyproject.toml"
-        and ("project" in repo.first(f) or "poetry" in (repo.first(f).get("tool") or {}))
-    ]
-    if not packages and not packaged:
+    modules = [f for f, _ in ctx.python if f.suffix == ".py" and f.name != "__init__.py"]
+    code = sorted(packages, key=lambda f: len(f.dirs))[:2] or modules[:2]
+    if not code:
         return []
-    found = [Evidence(f.path, "a Python package") for f in sorted(packages, key=lambda f: len(f.dirs))[:2]]
+    found = [
+        Evidence(f.path, "a Python package" if f.name == "__init__.py" else "Python modules") for f in code
+    ]
     return found + [Evidence(f.path, "declared dependencies") for f in declared[:2]]
 
 

@@ -236,8 +236,9 @@ def _cloud(options: dict[str, str], default: str) -> Callable[[Stack], str]:
 
 STEPS: dict[str, Callable[[Stack], str]] = {
     "layout": lambda s: (
-        "Move the code into an importable package (src/<package>/) with its dependencies "
-        "declared in pyproject.toml; keep data in data/, notebooks in notebooks/ and tests in tests/."
+        "Keep the code in Python modules (not only notebooks) and declare its dependencies "
+        "(requirements.txt, pyproject.toml or a conda environment file); an importable package "
+        "(src/<package>/ with a pyproject.toml) is what mlops-scaffold's projects use."
     ),
     "entry_points": lambda s: (
         "Turn notebook training into `train` and `evaluate` scripts that run from a "
