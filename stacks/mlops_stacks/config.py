@@ -257,7 +257,10 @@ class PlatformConfig:
     vpc_cidr: str = "10.42.0.0/16"
     az_count: int = 2
     endpoint_az_count: int = 1
-    egress: str = "endpoints"  # endpoints | nat
+    # nat | endpoints. "nat" by default: the projects' default MLflow App has no VPC endpoint
+    # (network.MLFLOW_APP_HOST), so their training and drift jobs reach it through the NAT gateway.
+    # "endpoints" (no internet path) suits platforms whose projects all use mlops:mlflow: server.
+    egress: str = "nat"
     interface_endpoints: tuple[str, ...] | None = (
         None  # None: what the runtime needs (network.RUNTIME_ENDPOINTS)
     )
@@ -288,6 +291,20 @@ class PlatformConfig:
         if config.tier != "platform":
             raise StackConfigError(key="tier", problem=f"= {config.tier!r} in a platform stack", fix="")
         return config
+
+
+def check_mlflow_egress(mlflow: str, egress: str | None, *, platform: str) -> None:
+    """Refuse an MLflow App on a platform whose VPC has no path to it: the App has no interface
+    endpoint (network.MLFLOW_APP_HOST), so with egress "endpoints" the training and drift jobs'
+    MLflow calls would time out. ``egress`` None: unknown (an older platform stack), allowed."""
+    if mlflow == "app" and egress == "endpoints":
+        raise StackConfigError(
+            key="mlflow",
+            problem=f"= 'app', but the jobs run in the VPC of {platform}, whose egress is 'endpoints': "
+            "an MLflow App has no VPC endpoint, so they could not reach it",
+            fix=f"Set mlops:egress: nat in {platform}'s stack file and run `pulumi up` there, "
+            "or set mlops:mlflow: server in this stack.",
+        )
 
 
 AnyConfig = StackConfig | PlatformConfig

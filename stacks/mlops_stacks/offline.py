@@ -38,7 +38,7 @@ PLATFORM_OUTPUTS = {
         f"arn:aws:iam::{ACCOUNT_ID}:oidc-provider/token.actions.githubusercontent.com"
     ),
     "gitlab_oidc_provider_arn": f"arn:aws:iam::{ACCOUNT_ID}:oidc-provider/gitlab.com",
-    "egress": "endpoints",
+    "egress": "nat",  # the platform's default
 }
 
 # Resource ARNs in the form AWS gives them (the IAM sufficiency tests match policies against them).
