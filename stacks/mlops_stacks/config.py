@@ -13,6 +13,7 @@ from dataclasses import MISSING, asdict, dataclass, fields
 from typing import Any, TypeVar
 
 from mlops_platform.components import components_for_level, get_component, platform_needs
+from mlops_platform.naming import is_pinned_image
 from mlops_scaffold.errors import InvalidInputError
 from mlops_scaffold.levels import get_level
 
@@ -120,6 +121,14 @@ class StackConfig:
                 problem="names the tag 'latest', but the ECR repositories have immutable tags: 'latest' "
                 "could be pushed once, and the stack would never see a new image",
                 fix=f"Set mlops:{key} to the tag CI pushed, the git commit SHA (e.g. 3f2a1c0).",
+            )
+        if self.serving_image and not is_pinned_image(self.serving_image):
+            raise StackConfigError(
+                key="servingImage",
+                problem=f"= {self.serving_image!r} names no tag or digest, which means 'latest' (the "
+                "repository's tags are immutable)",
+                fix="Set mlops:servingImage to REPOSITORY_URI:TAG with the tag CI pushed (the git commit "
+                "SHA), or REPOSITORY_URI@sha256:DIGEST.",
             )
         for key, value, choices in (
             ("mlflow", self.mlflow, ("app", "server")),

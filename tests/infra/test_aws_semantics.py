@@ -105,6 +105,16 @@ def test_5_image_tags_are_explicit_and_latest_is_refused() -> None:
         StackConfig.from_mapping(base | {"level": 3, "trainingImageTag": "a1", "servingImage": "r/x:latest"})
     with pytest.raises(StackConfigError, match=r"mlops:trainingImageTag is not set"):
         run_offline(StackConfig.from_mapping(base))
+    level3 = base | {"level": 3, "trainingImageTag": "a1"}
+    for untagged in ("r/x", "123456789012.dkr.ecr.us-east-1.amazonaws.com/x", "host:5000/x", "r/x@sha256:12"):
+        # no tag means 'latest' (a registry port is no tag, a digest must be whole)
+        with pytest.raises(
+            StackConfigError, match=r"mlops:servingImage = .* names no tag or digest"
+        ) as error:
+            StackConfig.from_mapping(level3 | {"servingImage": untagged})
+        assert "REPOSITORY_URI:TAG" in error.value.fix
+    for pinned in ("host:5000/x:3f2a1c0", f"r/x@sha256:{'a' * 64}"):
+        assert StackConfig.from_mapping(level3 | {"servingImage": pinned}).serving_image == pinned
     (job,) = offline(2).of_type("aws:batch/jobDefinition:JobDefinition")
     assert json.loads(job.inputs["containerProperties"])["image"].endswith(":3f2a1c0")
 
