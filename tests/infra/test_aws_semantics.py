@@ -5,6 +5,7 @@ fails on that earlier code."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -137,6 +138,23 @@ def test_6_a_second_project_in_the_same_account_collides_with_nothing() -> None:
     assert first and second and not first & second
     assert not any(t == "aws:iam/openIdConnectProvider:OpenIdConnectProvider" for t, _ in first)
     assert len(platform().of_type("aws:ec2/vpc:Vpc")) == 1
+
+
+def test_6_several_environments_share_one_account_oidc_provider() -> None:
+    """Before: every platform stack created the OIDC providers and deleted them on destroy, so
+    platform-staging failed in an account that had platform-dev, and destroying platform-dev broke
+    the CI of every other environment. Now the creating stack keeps them on destroy, and another
+    environment looks them up (a documented setting) and creates nothing."""
+    providers = platform().of_type("aws:iam/openIdConnectProvider:OpenIdConnectProvider")
+    assert {p.inputs["url"] for p in providers} == {i.url for i in ISSUERS.values()}
+    assert all(p.retain_on_delete for p in providers)
+    assert not any(r.retain_on_delete for r in platform().resources if r not in providers)
+    second = platform(githubOidcProvider="lookup", gitlabOidcProvider="lookup")
+    assert not second.of_type("aws:iam/openIdConnectProvider:OpenIdConnectProvider")
+    arns = second.result.components["ci_oidc"].provider_arns  # type: ignore[attr-defined]
+    assert set(arns) == {"github", "gitlab"}
+    docs = (Path(__file__).parents[2] / "docs" / "infrastructure.md").read_text(encoding="utf-8")
+    assert "githubOidcProvider: lookup" in docs
 
 
 # 7 -----------------------------------------------------------------------------------------------
