@@ -76,11 +76,13 @@ def main() -> None:
     print(f"  level 4, prod, with model:  {idle(level=4, env='prod', settings={'servingImage': IMAGE}):8.2f}")
 
     print("\nPlatform stack of one environment:")
+    # The default is egress=nat: the projects' default MLflow App has no VPC endpoint.
     platform = idle(platform=True)
-    print(f"  default (interface endpoints, 1 zone): {platform:8.2f}   {verdict(platform, 75.0)}")
-    print(f"  egress=nat (one NAT gateway):          {idle(platform=True, settings={'egress': 'nat'}):8.2f}")
-    two_zones = idle(platform=True, settings={"endpointAzCount": 2})
-    print(f"  endpointAzCount=2:                     {two_zones:8.2f}")
+    print(f"  default (egress=nat, one NAT gateway): {platform:8.2f}   {verdict(platform, 75.0)}")
+    endpoints = idle(platform=True, settings={"egress": "endpoints"})
+    print(f"  egress=endpoints (1 zone, mlflow=server): {endpoints:8.2f}   {verdict(endpoints, 75.0)}")
+    two_zones = idle(platform=True, settings={"egress": "endpoints", "endpointAzCount": 2})
+    print(f"  egress=endpoints, endpointAzCount=2:   {two_zones:8.2f}")
 
     print("\nWhat a level costs in one environment (project stack + the platform stack it reads):")
     for level in range(5):
@@ -90,7 +92,8 @@ def main() -> None:
     print(f"  baseline, level 1 as it was (CI identity only): {former}")
 
     earlier_network = idle(
-        platform=True, settings={"interfaceEndpoints": EARLIER_ENDPOINTS, "endpointAzCount": 2}
+        platform=True,
+        settings={"egress": "endpoints", "interfaceEndpoints": EARLIER_ENDPOINTS, "endpointAzCount": 2},
     )
     earlier_project = idle(level=2, settings={"mlflow": "server"})
     earlier = earlier_network + earlier_project

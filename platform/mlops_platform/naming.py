@@ -58,3 +58,15 @@ def metric_namespace(project: str, env: str) -> str:
 def feast_project(package_name: str) -> str:
     """Feast project names are Python identifiers; Feast names its DynamoDB tables ``{project}.{view}``."""
     return re.sub(r"[^a-z0-9_]", "_", package_name.lower())
+
+
+def is_pinned_image(uri: str) -> bool:
+    """True for ``REGISTRY/REPOSITORY:TAG`` (TAG not ``latest``) or ``REGISTRY/REPOSITORY@sha256:DIGEST``;
+    an image without either means ``latest``. A registry port (``host:5000/...``) is no tag."""
+    if "/" not in uri or any(c.isspace() for c in uri):
+        return False
+    if "@" in uri:
+        return re.fullmatch(r"[^@]+@sha256:[0-9a-f]{64}", uri) is not None
+    name = uri.rsplit("/", 1)[1]
+    tag = name.split(":", 1)[1] if ":" in name else ""
+    return re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}", tag) is not None and tag != "latest"

@@ -13,6 +13,7 @@ from dataclasses import MISSING, asdict, dataclass, fields
 from typing import Any, TypeVar
 
 from mlops_platform.components import components_for_level, get_component, platform_needs
+from mlops_platform.naming import is_pinned_image
 from mlops_scaffold.errors import InvalidInputError
 from mlops_scaffold.levels import get_level
 
@@ -120,6 +121,14 @@ class StackConfig:
                 problem="names the tag 'latest', but the ECR repositories have immutable tags: 'latest' "
                 "could be pushed once, and the stack would never see a new image",
                 fix=f"Set mlops:{key} to the tag CI pushed, the git commit SHA (e.g. 3f2a1c0).",
+            )
+        if self.serving_image and not is_pinned_image(self.serving_image):
+            raise StackConfigError(
+                key="servingImage",
+                problem=f"= {self.serving_image!r} names no tag or digest, which means 'latest' (the "
+                "repository's tags are immutable)",
+                fix="Set mlops:servingImage to REPOSITORY_URI:TAG with the tag CI pushed (the git commit "
+                "SHA), or REPOSITORY_URI@sha256:DIGEST.",
             )
         for key, value, choices in (
             ("mlflow", self.mlflow, ("app", "server")),
@@ -257,7 +266,10 @@ class PlatformConfig:
     vpc_cidr: str = "10.42.0.0/16"
     az_count: int = 2
     endpoint_az_count: int = 1
-    egress: str = "endpoints"  # endpoints | nat
+    # nat | endpoints. "nat" by default: the projects' default MLflow App has no VPC endpoint
+    # (network.MLFLOW_APP_HOST), so their training and drift jobs reach it through the NAT gateway.
+    # "endpoints" (no internet path) suits platforms whose projects all use mlops:mlflow: server.
+    egress: str = "nat"
     interface_endpoints: tuple[str, ...] | None = (
         None  # None: what the runtime needs (network.RUNTIME_ENDPOINTS)
     )
@@ -288,6 +300,20 @@ class PlatformConfig:
         if config.tier != "platform":
             raise StackConfigError(key="tier", problem=f"= {config.tier!r} in a platform stack", fix="")
         return config
+
+
+def check_mlflow_egress(mlflow: str, egress: str | None, *, platform: str) -> None:
+    """Refuse an MLflow App on a platform whose VPC has no path to it: the App has no interface
+    endpoint (network.MLFLOW_APP_HOST), so with egress "endpoints" the training and drift jobs'
+    MLflow calls would time out. ``egress`` None: unknown (an older platform stack), allowed."""
+    if mlflow == "app" and egress == "endpoints":
+        raise StackConfigError(
+            key="mlflow",
+            problem=f"= 'app', but the jobs run in the VPC of {platform}, whose egress is 'endpoints': "
+            "an MLflow App has no VPC endpoint, so they could not reach it",
+            fix=f"Set mlops:egress: nat in {platform}'s stack file and run `pulumi up` there, "
+            "or set mlops:mlflow: server in this stack.",
+        )
 
 
 AnyConfig = StackConfig | PlatformConfig

@@ -38,7 +38,7 @@ PLATFORM_OUTPUTS = {
         f"arn:aws:iam::{ACCOUNT_ID}:oidc-provider/token.actions.githubusercontent.com"
     ),
     "gitlab_oidc_provider_arn": f"arn:aws:iam::{ACCOUNT_ID}:oidc-provider/gitlab.com",
-    "egress": "endpoints",
+    "egress": "nat",  # the platform's default
 }
 
 # Resource ARNs in the form AWS gives them (the IAM sufficiency tests match policies against them).
@@ -87,6 +87,7 @@ class RecordedResource:
     refs: dict[str, frozenset[str]] = field(default_factory=dict)  # input -> URNs of resources it points at
     ignore_changes: tuple[str, ...] = ()  # properties `pulumi up` leaves as they are once created
     outputs: dict[str, Any] = field(default_factory=dict)  # what the mocks answered (made-up IDs, ARNs)
+    retain_on_delete: bool = False  # `pulumi destroy` leaves it in the account
 
     @property
     def is_component(self) -> bool:
@@ -207,11 +208,14 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
     def __init__(self, mocks: RecordingMocks) -> None:
         super().__init__(mocks)
         self.ignore_changes: dict[str, tuple[str, ...]] = {}
+        self.retained: set[str] = set()
 
     def RegisterResource(self, request: Any) -> Any:
         response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
         if request.ignoreChanges:
             self.ignore_changes[response.urn] = tuple(request.ignoreChanges)
+        if request.retainOnDelete:
+            self.retained.add(response.urn)
         return response
 
 
@@ -269,6 +273,7 @@ def run_offline(config: AnyConfig, *, aws_config: dict[str, Any] | None = None) 
                 _component_of(urn),
                 inputs,
                 ignore_changes=monitor.ignore_changes.get(urn, ()),
+                retain_on_delete=urn in monitor.retained,
                 outputs=dict(state),
             )
         )
@@ -292,7 +297,16 @@ def run_offline(config: AnyConfig, *, aws_config: dict[str, Any] | None = None) 
 
     resources = [
         RecordedResource(
-            r.type, r.name, r.urn, r.id, r.component, r.inputs, refs(r.inputs), r.ignore_changes, r.outputs
+            r.type,
+            r.name,
+            r.urn,
+            r.id,
+            r.component,
+            r.inputs,
+            refs(r.inputs),
+            r.ignore_changes,
+            r.outputs,
+            r.retain_on_delete,
         )
         for r in recorded
         if not r.is_component and not r.type.startswith("pulumi:")

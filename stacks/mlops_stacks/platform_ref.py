@@ -26,6 +26,7 @@ class PlatformOutputs:
     security_group_id: Any = None
     oidc_provider_arn: Any = None
     access_log_bucket: Any = None
+    egress: Any = None  # the platform VPC's egress ("endpoints" | "nat"); None when not known
 
 
 def stack_reference_name(config: StackConfig) -> str:
@@ -59,6 +60,7 @@ def platform_outputs(config: StackConfig) -> PlatformOutputs:
             "vpc_id": ref.require_output("vpc_id"),
             "subnet_ids": ref.require_output("private_subnet_ids"),
             "security_group_id": ref.require_output("workload_security_group_id"),
+            "egress": ref.get_output("egress"),
         }
     if "oidc" in needs:
         values["oidc_provider_arn"] = ref.require_output(f"{config.ci_vendor}_oidc_provider_arn")

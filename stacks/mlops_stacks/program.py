@@ -20,7 +20,7 @@ from mlops_platform.serving import Serving, ServingArgs
 from mlops_platform.storage import Storage, StorageArgs
 from mlops_platform.tracking import Tracking, TrackingArgs
 from mlops_platform.training import Training, TrainingArgs
-from mlops_stacks.config import AnyConfig, PlatformConfig, StackConfig
+from mlops_stacks.config import AnyConfig, PlatformConfig, StackConfig, check_mlflow_egress
 from mlops_stacks.platform_ref import PlatformOutputs, platform_outputs
 from mlops_stacks.provider import provider_args
 
@@ -152,6 +152,24 @@ def build_platform(config: PlatformConfig, provider: pulumi.ProviderResource | N
     return result
 
 
+def _job_subnets(config: StackConfig, platform: PlatformOutputs) -> Any:
+    """The platform subnets the training and drift jobs run in, once the platform's egress lets
+    their MLflow calls out (check_mlflow_egress fails the preview otherwise)."""
+    if platform.source == "config" and config.mlflow == "app" and "training" in config.components:
+        pulumi.log.warn(
+            "mlops:mlflow is 'app': the training and drift jobs reach the MLflow App only through a NAT "
+            "gateway (it has no VPC endpoint); make sure the subnets in mlops:subnetIds route to one."
+        )
+    if platform.egress is None:
+        return platform.subnet_ids
+
+    def checked(values: list[Any]) -> Any:
+        check_mlflow_egress(config.mlflow, values[1], platform=config.platform_reference)
+        return values[0]
+
+    return pulumi.Output.all(platform.subnet_ids, platform.egress).apply(checked)
+
+
 def build_project(config: StackConfig, provider: pulumi.ProviderResource | None = None) -> StackResult:
     """Create exactly the components ``config.level`` needs, on the environment's platform."""
     wanted = config.components
@@ -164,6 +182,7 @@ def build_project(config: StackConfig, provider: pulumi.ProviderResource | None 
     result.platform = platform
     base = physical_name(config.project, config.env, max_length=24)
     c = result.components
+    job_subnets = _job_subnets(config, platform)
 
     if "ci_identity" in wanted:
         repository = config.require_ci_repository()
@@ -229,7 +248,7 @@ def build_project(config: StackConfig, provider: pulumi.ProviderResource | None 
             f"{base}-training",
             TrainingArgs(
                 scope=scope,
-                subnet_ids=platform.subnet_ids,
+                subnet_ids=job_subnets,
                 security_group_id=platform.security_group_id,
                 kms_key_arn=storage.kms_key_arn,
                 data_bucket_arn=storage.data_bucket_arn,
@@ -286,7 +305,7 @@ def build_project(config: StackConfig, provider: pulumi.ProviderResource | None 
                 endpoint_name=serving.endpoint_name,
                 training_image=training.image,
                 training_repository_arn=ci.training_repository_arn,
-                subnet_ids=platform.subnet_ids,
+                subnet_ids=job_subnets,
                 security_group_id=platform.security_group_id,
                 artifact_bucket_arn=storage.artifact_bucket_arn,
                 kms_key_arn=storage.kms_key_arn,

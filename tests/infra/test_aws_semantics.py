@@ -5,18 +5,20 @@ fails on that earlier code."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from mlops_platform.ci_identity.oidc import ISSUERS
+from mlops_platform.network.component import MLFLOW_APP_HOST
 from mlops_platform.policy.rules import evaluate
 from mlops_stacks.config import StackConfig, StackConfigError
-from mlops_stacks.offline import ACCOUNT_ID, run_offline
+from mlops_stacks.offline import ACCOUNT_ID, PLATFORM_OUTPUTS, run_offline
 
 from .iam.calls import principals
 from .iam.principals import roles
-from .offline_runs import SERVING_IMAGE, offline, platform, policy_resources
+from .offline_runs import SERVING_IMAGE, demo_config, offline, platform, policy_resources
 
 
 def _statements(document: Any) -> list[dict[str, Any]]:
@@ -104,6 +106,16 @@ def test_5_image_tags_are_explicit_and_latest_is_refused() -> None:
         StackConfig.from_mapping(base | {"level": 3, "trainingImageTag": "a1", "servingImage": "r/x:latest"})
     with pytest.raises(StackConfigError, match=r"mlops:trainingImageTag is not set"):
         run_offline(StackConfig.from_mapping(base))
+    level3 = base | {"level": 3, "trainingImageTag": "a1"}
+    for untagged in ("r/x", "123456789012.dkr.ecr.us-east-1.amazonaws.com/x", "host:5000/x", "r/x@sha256:12"):
+        # no tag means 'latest' (a registry port is no tag, a digest must be whole)
+        with pytest.raises(
+            StackConfigError, match=r"mlops:servingImage = .* names no tag or digest"
+        ) as error:
+            StackConfig.from_mapping(level3 | {"servingImage": untagged})
+        assert "REPOSITORY_URI:TAG" in error.value.fix
+    for pinned in ("host:5000/x:3f2a1c0", f"r/x@sha256:{'a' * 64}"):
+        assert StackConfig.from_mapping(level3 | {"servingImage": pinned}).serving_image == pinned
     (job,) = offline(2).of_type("aws:batch/jobDefinition:JobDefinition")
     assert json.loads(job.inputs["containerProperties"])["image"].endswith(":3f2a1c0")
 
@@ -126,6 +138,23 @@ def test_6_a_second_project_in_the_same_account_collides_with_nothing() -> None:
     assert first and second and not first & second
     assert not any(t == "aws:iam/openIdConnectProvider:OpenIdConnectProvider" for t, _ in first)
     assert len(platform().of_type("aws:ec2/vpc:Vpc")) == 1
+
+
+def test_6_several_environments_share_one_account_oidc_provider() -> None:
+    """Before: every platform stack created the OIDC providers and deleted them on destroy, so
+    platform-staging failed in an account that had platform-dev, and destroying platform-dev broke
+    the CI of every other environment. Now the creating stack keeps them on destroy, and another
+    environment looks them up (a documented setting) and creates nothing."""
+    providers = platform().of_type("aws:iam/openIdConnectProvider:OpenIdConnectProvider")
+    assert {p.inputs["url"] for p in providers} == {i.url for i in ISSUERS.values()}
+    assert all(p.retain_on_delete for p in providers)
+    assert not any(r.retain_on_delete for r in platform().resources if r not in providers)
+    second = platform(githubOidcProvider="lookup", gitlabOidcProvider="lookup")
+    assert not second.of_type("aws:iam/openIdConnectProvider:OpenIdConnectProvider")
+    arns = second.result.components["ci_oidc"].provider_arns  # type: ignore[attr-defined]
+    assert set(arns) == {"github", "gitlab"}
+    docs = (Path(__file__).parents[2] / "docs" / "infrastructure.md").read_text(encoding="utf-8")
+    assert "githubOidcProvider: lookup" in docs
 
 
 # 7 -----------------------------------------------------------------------------------------------
@@ -213,30 +242,32 @@ ENDPOINT_OF = {
     "ssm": "ssm",
     "cloudwatch": "monitoring",
     "states": "states",
-    "sagemaker-mlflow": "sagemaker.experiments",
     "logs": "logs",
     "ecr": "ecr.api",
     "kms": None,  # S3 calls KMS for the caller (SSE-KMS): no endpoint of the caller's needed
 }
+# MLflow mode -> the endpoint the sagemaker-mlflow plugin's calls go through: a tracking server's
+# host has one; an MLflow App's host (network.MLFLOW_APP_HOST) has none, so no platform creates it.
+MLFLOW_ENDPOINT_OF = {"server": "sagemaker.experiments", "app": MLFLOW_APP_HOST.format(region="us-east-1")}
 
 
-def test_8_every_call_made_inside_the_vpc_has_an_endpoint() -> None:
+def _endpoint_of(action: str, mlflow: str) -> str | None:
+    service = action.split(":")[0]
+    if service == "sagemaker-mlflow":
+        return MLFLOW_ENDPOINT_OF[mlflow]
+    assert service in ENDPOINT_OF, f"{action}: which VPC endpoint does it use?"
+    return ENDPOINT_OF[service]
+
+
+@pytest.mark.parametrize("mlflow", ["server", "app"])
+def test_8_every_call_made_inside_the_vpc_has_a_way_out(mlflow: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """Before: a drift job running in the VPC had no CloudWatch `monitoring` endpoint (nor
-    cloudwatch:PutMetricData), and a retraining check no `states` endpoint. Now every service
-    that a principal running inside the VPC calls has an endpoint in the platform."""
-    available = _endpoint_services(platform())
-    inside = [p for p in principals().values() if p.in_vpc]
-    assert {p.name for p in inside} == {"training-job", "drift-job"}
-    for principal in inside:
-        for call in principal.calls:
-            service = call.action.split(":")[0]
-            assert service in ENDPOINT_OF, f"{call.action}: which VPC endpoint does it use?"
-            endpoint = ENDPOINT_OF[service]
-            assert endpoint is None or endpoint in available, (
-                f"{principal.name} calls {call.action} without {endpoint}"
-            )
-    # the hosts themselves: image pulls and the ECS agent
-    assert {"ecr.api", "ecr.dkr", "ecs", "ecs-agent", "ecs-telemetry", "logs"} <= available
+    cloudwatch:PutMetricData), and a retraining check no `states` endpoint; and the jobs of a
+    project on the default MLflow App could not reach it at all: the platform's only MLflow
+    endpoint serves tracking servers, not the App's host. Now every service that a principal
+    running inside the VPC calls has an endpoint in a platform with egress "endpoints", except an
+    MLflow App's: a project using one is refused on such a platform, and the default platform
+    egress is a NAT gateway."""
     drift = roles(offline(4))["drift-job"]
     put = [
         s
@@ -245,3 +276,29 @@ def test_8_every_call_made_inside_the_vpc_has_an_endpoint() -> None:
         if "cloudwatch:PutMetricData" in s["Action"]
     ]
     assert put and put[0]["Condition"] == {"StringEquals": {"cloudwatch:namespace": "MLOps/demo/dev"}}
+    available = _endpoint_services(platform(egress="endpoints"))
+    inside = [p for p in principals().values() if p.in_vpc]
+    assert {p.name for p in inside} == {"training-job", "drift-job"}
+    missing = {
+        (principal.name, call.action)
+        for principal in inside
+        for call in principal.calls
+        if call.mlflow in (None, mlflow)
+        and (endpoint := _endpoint_of(call.action, mlflow)) is not None
+        and endpoint not in available
+    }
+    # the hosts themselves: image pulls and the ECS agent
+    assert {"ecr.api", "ecr.dkr", "ecs", "ecs-agent", "ecs-telemetry", "logs"} <= available
+    monkeypatch.setitem(PLATFORM_OUTPUTS, "egress", "endpoints")
+    if mlflow == "server":
+        assert missing == set()
+        run_offline(demo_config(4, mlflow="server"))  # accepted on a platform without internet path
+    else:
+        assert missing and {action.split(":")[0] for _, action in missing} == {"sagemaker-mlflow"}
+        with pytest.raises(StackConfigError, match=r"mlflow = 'app'.*egress is 'endpoints'"):
+            run_offline(demo_config(2))
+        default = platform()
+        assert default.of_type("aws:ec2/natGateway:NatGateway")
+        groups = default.of_type("aws:ec2/securityGroup:SecurityGroup")
+        (workload,) = [g for g in groups if "workload" in g.name]
+        assert any(rule.get("cidrBlocks") == ["0.0.0.0/0"] for rule in workload.inputs["egress"])

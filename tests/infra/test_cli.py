@@ -86,11 +86,11 @@ def test_plan_platform_shows_the_shared_tier_and_its_cost() -> None:
     data = json.loads(result.output)
     assert (data["stack"], data["tier"], data["level"]) == ("platform-prod", "platform", None)
     assert list(data["components"]) == ["Network", "CiOidc", "AccessLogs"]
-    assert data["cost"]["monthly_idle_usd"] == 73.0
+    assert data["cost"]["monthly_idle_usd"] == 36.5  # the NAT gateway and its address
     assert [e["rule"] for e in data["policy_exceptions"]] == ["s3-bucket-access-logging"]
     human = runner.invoke(app, ["plan", "--platform"])
     assert human.exit_code == 0, human.output
-    assert "platform-dev: platform" in human.output and "$73.00/month idle" in human.output
+    assert "platform-dev: platform" in human.output and "$36.50/month idle" in human.output
 
 
 def test_plan_show_policies_prints_the_documents() -> None:

@@ -254,6 +254,7 @@ def _monitoring_args(**overrides: Any) -> MonitoringArgs:
         (lambda: _serving_args(serverless_memory_mb=1000), "ServingArgs.serverless_memory_mb"),
         (lambda: _serving_args(model_data_url="s3://b/m.tar.gz"), "ServingArgs.image"),
         (lambda: _serving_args(image="img", instance_type="m5.large"), "ServingArgs.image"),
+        (lambda: _serving_args(image="1.dkr.ecr.us-east-1.amazonaws.com/demo"), "ServingArgs.image"),
         (lambda: _serving_args(min_instances=3, max_instances=2), "ServingArgs.max_instances"),
         (lambda: _monitoring_args(drift_threshold=0), "MonitoringArgs.drift_threshold"),
         (lambda: _monitoring_args(drift_schedule="daily"), "MonitoringArgs.drift_schedule"),

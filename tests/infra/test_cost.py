@@ -86,7 +86,7 @@ def test_an_endpoint_costs_its_instances_and_a_serverless_one_nothing() -> None:
 
 
 def test_the_stacks_idle_costs_add_up_from_their_resources() -> None:
-    run = platform()
+    run = platform(egress="endpoints")
     result = estimate(run.resources)
     endpoints = [
         r
@@ -95,6 +95,8 @@ def test_the_stacks_idle_costs_add_up_from_their_resources() -> None:
     ]
     assert result.monthly_idle_usd == pytest.approx(len(endpoints) * 7.30)
     assert result.unpriced == []
+    # the default platform: one NAT gateway and its public address instead of the endpoints
+    assert estimate(platform().resources).monthly_idle_usd == pytest.approx(730 * (0.045 + 0.005))
     level2 = estimate(offline(2).resources)
     assert level2.monthly_idle_usd == pytest.approx(
         1.0

@@ -97,7 +97,7 @@ def test_platform_and_project_up_and_destroy_on_localstack(tmp_path: Path) -> No
         "skipRequestingAccountId": True,
         "endpoints": [dict.fromkeys(SERVICES, ENDPOINT)],
     }
-    platform_config = PlatformConfig(env="it", interface_endpoints=(), force_destroy=True)
+    platform_config = PlatformConfig(env="it", egress="endpoints", interface_endpoints=(), force_destroy=True)
     project_config = StackConfig.from_mapping(
         {
             "project": "lsdemo",

@@ -150,7 +150,9 @@ def test_no_level_violates_a_policy_rule(level: int) -> None:
         assert evaluate(policy_resources(offline(level, **settings))) == [], settings
 
 
-@pytest.mark.parametrize("settings", [{}, {"egress": "nat"}, {"githubOidcProvider": "lookup", "azCount": 3}])
+@pytest.mark.parametrize(
+    "settings", [{}, {"egress": "endpoints"}, {"githubOidcProvider": "lookup", "azCount": 3}]
+)
 def test_the_platform_violates_no_policy_rule(settings: dict[str, object]) -> None:
     assert evaluate(policy_resources(platform(**settings))) == []
 
@@ -199,7 +201,7 @@ def test_training_state_machine_submits_waits_registers_and_logs() -> None:
 
 
 def test_the_platform_network_has_no_internet_path_and_only_the_runtime_endpoints() -> None:
-    run = platform()
+    run = platform(egress="endpoints")
     assert not run.of_type("aws:ec2/internetGateway:InternetGateway")
     assert not run.of_type("aws:ec2/natGateway:NatGateway")
     endpoints = run.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")
@@ -220,8 +222,10 @@ def test_the_platform_network_has_no_internet_path_and_only_the_runtime_endpoint
             assert rule["cidrBlocks"] == ["10.42.0.0/16"]
 
 
-def test_the_nat_alternative_replaces_the_interface_endpoints() -> None:
-    run = platform(egress="nat")
+def test_the_nat_default_replaces_the_interface_endpoints() -> None:
+    """NAT by default: the projects' default MLflow App has no VPC endpoint (network.MLFLOW_APP_HOST)."""
+    run = platform()
+    assert run.config.egress == "nat"
     assert len(run.of_type("aws:ec2/natGateway:NatGateway")) == 1
     assert {r.inputs["vpcEndpointType"] for r in run.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")} == {
         "Gateway"
@@ -359,7 +363,7 @@ def test_every_policy_exception_is_documented() -> None:
     from mlops_platform.policy.rules import exceptions
 
     docs = (ROOT / "docs" / "infrastructure.md").read_text(encoding="utf-8")
-    runs = [platform(), platform(egress="nat")] + [
+    runs = [platform(), platform(egress="endpoints")] + [
         offline(level, **settings)
         for level in LEVELS
         for settings in ({}, {"servingImage": SERVING_IMAGE}, {"servingImage": SERVING_IMAGE, "env": "prod"})

@@ -4,6 +4,11 @@ IAM refuses a second provider with the same URL in an account
 (https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_providers_create_oidc.html), so the
 platform stack creates each provider once ("create"), or finds one that already exists
 ("lookup"), or takes its ARN as given; project stacks only read the ARN.
+
+Several environments in one account: the first platform stack (say platform-dev) creates the
+providers, every other one (platform-staging, platform-prod) looks them up. A created provider is
+kept in the account when its stack is destroyed (retain_on_delete): other environments' CI roles
+trust it, and deleting it would break their deploys.
 """
 
 from __future__ import annotations
@@ -47,7 +52,10 @@ class CiOidc(pulumi.ComponentResource):
                     f"{name}-{vendor}",
                     url=issuer.url,
                     client_id_lists=[issuer.audience],
-                    opts=pulumi.ResourceOptions(parent=self),
+                    # One provider per URL and account is shared by every environment's roles
+                    # (see the module docstring): `pulumi destroy` of this stack leaves it.
+                    # https://www.pulumi.com/docs/iac/concepts/resources/options/retainondelete/
+                    opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True),
                 ).arn
             elif mode == "lookup":
                 self.provider_arns[vendor] = aws.iam.get_open_id_connect_provider_output(

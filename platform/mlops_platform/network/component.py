@@ -41,9 +41,12 @@ RUNTIME_ENDPOINTS: dict[str, str] = {
     "logs": "job logs",
     # The SSM contract (settings.resolve) read by the training and drift jobs.
     "ssm": "SSM contract reads",
-    # SageMaker managed MLflow (tracking server or MLflow App): the sagemaker-mlflow plugin calls
-    # https://{region}.experiments.sagemaker.aws.
-    "aws.sagemaker.{region}.experiments": "MLflow tracking and registry",
+    # An MLflow tracking server (project stacks with mlops:mlflow: server): the sagemaker-mlflow
+    # plugin calls https://{region}.experiments.sagemaker.aws, which this endpoint serves
+    # (https://docs.aws.amazon.com/sagemaker/latest/dg/mlflow-interface-endpoint.html).
+    # An MLflow App (mlops:mlflow: app, the default) is called at MLFLOW_APP_HOST instead, which
+    # this endpoint does not serve: see MLFLOW_APP_HOST.
+    "aws.sagemaker.{region}.experiments": "MLflow tracking server (mlflow: server)",
     # The drift job's cloudwatch:PutMetricData (DriftScore): the CloudWatch "monitoring" endpoint.
     # https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch-and-interface-VPC.html
     "monitoring": "drift metrics (PutMetricData)",
@@ -52,6 +55,15 @@ RUNTIME_ENDPOINTS: dict[str, str] = {
     "states": "retraining (StartExecution)",
 }
 EGRESS_MODES = ("endpoints", "nat")
+
+# Where the sagemaker-mlflow plugin (0.5) sends the calls for an MLflow App ARN
+# (mlflow_sagemaker_helpers.Arn._get_endpoint), signed for service "sagemaker". AWS documents an
+# interface endpoint for MLflow tracking servers only
+# (https://docs.aws.amazon.com/sagemaker/latest/dg/mlflow-interface-endpoint.html) and lists no
+# PrivateLink service for this host (https://docs.aws.amazon.com/vpc/latest/privatelink/aws-services-privatelink-support.html),
+# so jobs in the VPC reach an MLflow App only through the NAT gateway (egress "nat"). Project stacks
+# refuse mlops:mlflow: app on a platform with egress "endpoints" (mlops_stacks.config.check_mlflow_egress).
+MLFLOW_APP_HOST = "mlflow.sagemaker.{region}.app.aws"
 
 
 def endpoint_service_name(service: str, region: str) -> str:

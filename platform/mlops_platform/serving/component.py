@@ -41,7 +41,7 @@ from mlops_platform.common import (
     service_role,
     statement,
 )
-from mlops_platform.naming import endpoint_name, physical_name
+from mlops_platform.naming import endpoint_name, is_pinned_image, physical_name
 
 VARIANT = "AllTraffic"
 MODES = ("serverless", "provisioned")
@@ -77,8 +77,9 @@ class ServingArgs:
             self,
             {
                 "image": (
-                    lambda v: v is None or ("/" in v and " " not in v and not v.endswith(":latest")),
-                    "not a container image URI with an explicit tag (the repository's tags are immutable)",
+                    lambda v: v is None or is_pinned_image(v),
+                    "not a container image URI with an explicit tag or digest (the repository's tags are "
+                    "immutable; no tag means 'latest')",
                     "Use e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com/churn-dev:3f2a1c0.",
                 ),
                 "model_data_url": (lambda v: v is None or v.startswith("s3://"), "must be an s3:// URL"),
