@@ -116,14 +116,15 @@ def exception_tag(rule: str, reason: str) -> dict[str, str]:
 
 def statement(
     actions: Sequence[str],
-    resources: Sequence[Any],
+    resources: Sequence[Any] | pulumi.Output[Any],
     *,
     effect: str = "Allow",
     condition: Mapping[str, Any] | None = None,
     sid: str | None = None,
 ) -> dict[str, Any]:
-    """One IAM statement; resources may be Outputs."""
-    result: dict[str, Any] = {"Effect": effect, "Action": list(actions), "Resource": list(resources)}
+    """One IAM statement; resources may be Outputs (or one Output of the whole list)."""
+    listed = resources if isinstance(resources, pulumi.Output) else list(resources)
+    result: dict[str, Any] = {"Effect": effect, "Action": list(actions), "Resource": listed}
     if sid:
         result["Sid"] = sid
     if condition:

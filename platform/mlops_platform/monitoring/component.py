@@ -286,7 +286,9 @@ class Monitoring(pulumi.ComponentResource):
                     sid="ReportsAndRetrainingMarker",
                 ),
                 kms_use_statement(args.kms_key_arn),
-                # PutMetricData has no resource-level permissions; the namespace condition scopes it.
+                # PutMetricData's one resource type (a CloudWatch dataset) is optional and the drift
+                # metrics name none, so the call is authorised on "*"; the namespace condition scopes it
+                # (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatch.html).
                 statement(
                     ["cloudwatch:PutMetricData"],
                     ["*"],

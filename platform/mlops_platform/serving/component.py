@@ -198,7 +198,10 @@ class Serving(pulumi.ComponentResource):
                 ],
                 sid="Logs",
             ),
-            # The endpoint's own metrics; PutMetricData supports no resource-level permissions.
+            # The endpoint's own metrics. PutMetricData's one resource type (a CloudWatch dataset) is
+            # optional and the endpoint names none, so the call is authorised on "*"; the namespace
+            # condition scopes it instead.
+            # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatch.html
             statement(
                 ["cloudwatch:PutMetricData"],
                 ["*"],
@@ -207,25 +210,7 @@ class Serving(pulumi.ComponentResource):
             ),
         ]
         if args.mode == "provisioned":
-            # Endpoints in a VPC attach network interfaces; these actions have no resource-level scope.
-            # https://docs.aws.amazon.com/sagemaker/latest/dg/host-vpc.html
-            statements.append(
-                statement(
-                    [
-                        "ec2:CreateNetworkInterface",
-                        "ec2:CreateNetworkInterfacePermission",
-                        "ec2:DeleteNetworkInterface",
-                        "ec2:DeleteNetworkInterfacePermission",
-                        "ec2:DescribeDhcpOptions",
-                        "ec2:DescribeNetworkInterfaces",
-                        "ec2:DescribeSecurityGroups",
-                        "ec2:DescribeSubnets",
-                        "ec2:DescribeVpcs",
-                    ],
-                    ["*"],
-                    sid="VpcNetworkInterfaces",
-                )
-            )
+            statements += _network_interface_statements(args)
         return service_role(
             self,
             f"{name}",
@@ -415,3 +400,55 @@ class Serving(pulumi.ComponentResource):
             ),
             opts=child,
         )
+
+
+def _network_interface_statements(args: ServingArgs) -> list[dict[str, Any]]:
+    """What SageMaker does with the serving role to attach an endpoint on instances to the platform
+    VPC: create network interfaces in the model's subnets with its security group, let its service
+    account attach them, and delete them again
+    (https://docs.aws.amazon.com/sagemaker/latest/dg/host-vpc.html,
+    https://docs.aws.amazon.com/sagemaker/latest/dg/sagemaker-roles.html#sagemaker-roles-createmodel-perms).
+
+    The EC2 actions that have resource types are scoped to them
+    (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonec2.html):
+    CreateNetworkInterface is authorised on the new interface, the subnet and the security group,
+    so it is granted on this region's interfaces and the platform subnets and security group only;
+    CreateNetworkInterfacePermission and DeleteNetworkInterface on an interface, granted on
+    interfaces in the platform subnets only (condition key ec2:Subnet); DeleteNetworkInterfacePermission
+    on an interface (an optional resource type: the request names the permission). The Describe
+    actions have no resource types and stay on "*".
+    """
+    scope = args.scope
+
+    def subnet_arns(ids: Sequence[str]) -> pulumi.Output[list[str]]:
+        return pulumi.Output.all(*[scope.arn("ec2", f"subnet/{i}") for i in ids])
+
+    subnets: pulumi.Output[list[str]] = pulumi.Output.from_input(args.subnet_ids or []).apply(subnet_arns)
+    interfaces = scope.arn("ec2", "network-interface/*")
+    security_group = pulumi.Output.concat(scope.arn("ec2", "security-group/"), args.security_group_id or "")
+    in_platform_subnets = {"ArnEquals": {"ec2:Subnet": subnets}}
+    return [
+        statement(
+            ["ec2:CreateNetworkInterface"],
+            pulumi.Output.all(interfaces, security_group, subnets).apply(lambda v: [v[0], v[1], *v[2]]),
+            sid="CreateNetworkInterfaces",
+        ),
+        statement(
+            ["ec2:CreateNetworkInterfacePermission", "ec2:DeleteNetworkInterface"],
+            [interfaces],
+            condition=in_platform_subnets,
+            sid="ManageNetworkInterfaces",
+        ),
+        statement(["ec2:DeleteNetworkInterfacePermission"], [interfaces], sid="DetachNetworkInterfaces"),
+        statement(
+            [
+                "ec2:DescribeDhcpOptions",
+                "ec2:DescribeNetworkInterfaces",
+                "ec2:DescribeSecurityGroups",
+                "ec2:DescribeSubnets",
+                "ec2:DescribeVpcs",
+            ],
+            ["*"],
+            sid="DescribeNetwork",
+        ),
+    ]

@@ -125,6 +125,11 @@ def stack_values(run: OfflineRun) -> dict[str, str]:
     server = _one(run, "aws:sagemaker/mlflowTrackingServer:MlflowTrackingServer", "Tracking")
     if server is not None:
         values["mlflow-arn"] = server.outputs["arn"]
+    model = next(iter(run.of_type("aws:sagemaker/model:Model")), None)
+    network = (model.inputs.get("vpcConfig") or {}) if model is not None else {}
+    if network:  # an endpoint on instances: SageMaker attaches it to these (the first of each)
+        values["endpoint-subnet"] = network["subnets"][0]
+        values["endpoint-security-group"] = network["securityGroupIds"][0]
     serving = roles(run).get("serving")
     if serving is not None:
         values["serving-role-arn"] = serving.role_arn
