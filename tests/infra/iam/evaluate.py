@@ -215,9 +215,7 @@ def node_ready() -> str | None:
     return None
 
 
-def simulate(requests: list[Request], actions: set[str] = frozenset()) -> tuple[list[Decision], list[str]]:  # type: ignore[assignment]
-    """Decisions for ``requests``, and which of ``actions`` AWS does not know."""
-    payload = {"requests": [r.to_json() for r in requests], "actions": sorted(actions)}
+def _node(payload: dict[str, Any]) -> dict[str, Any]:
     done = subprocess.run(
         ["node", str(HERE / "simulate.mjs")],
         input=json.dumps(payload),
@@ -228,9 +226,26 @@ def simulate(requests: list[Request], actions: set[str] = frozenset()) -> tuple[
     )
     if done.returncode != 0:
         raise RuntimeError(f"the IAM simulator failed:\n{done.stderr}")
-    answer = json.loads(done.stdout)
+    answer: dict[str, Any] = json.loads(done.stdout)
+    return answer
+
+
+def simulate(requests: list[Request], actions: set[str] = frozenset()) -> tuple[list[Decision], list[str]]:  # type: ignore[assignment]
+    """Decisions for ``requests``, and which of ``actions`` AWS does not know."""
+    answer = _node({"requests": [r.to_json() for r in requests], "actions": sorted(actions)})
     by_id = {r.id: r for r in requests}
     decisions = [
         Decision(by_id[item["id"]], item["result"], item.get("errors")) for item in answer["results"]
     ]
     return decisions, list(answer["unknownActions"])
+
+
+def resource_types(actions: set[str]) -> dict[str, dict[str, bool]]:
+    """Each known action's resource types in AWS's Service Authorization Reference (the data the
+    simulator decides with), as {type: required}; an empty mapping: the action has none, so a
+    policy can grant it on "*" only. Unknown actions are left out."""
+    answer = _node({"resourceTypesOf": sorted(actions)})
+    return {
+        action: {t["name"]: bool(t["required"]) for t in types}
+        for action, types in answer["resourceTypes"].items()
+    }

