@@ -42,6 +42,7 @@ __all__ = [
     "LevelNotBuiltError",
     "NotAGeneratedProjectError",
     "NotAGitRepositoryError",
+    "PathClashError",
     "PathTypeClashError",
     "PolicyViolationError",
     "ReportNotWritableError",
@@ -53,6 +54,7 @@ __all__ = [
     "TemplateStoreError",
     "TemplateVersionMissingError",
     "UnknownDataKeyError",
+    "UntrackedPathError",
     "UpgradeConflictsError",
     "UpgradeFailedError",
     "exit_codes",
@@ -306,11 +308,13 @@ class UpgradeFailedError(ScaffoldError):
         )
 
 
-class PathTypeClashError(ScaffoldError):
-    """the new level needs a directory where the project has a file, or the reverse; nothing changed"""
+class PathClashError(ScaffoldError):
+    """a path the new level needs is taken by the other type or by an untracked file; nothing changed"""
 
     exit_code = 17
 
+
+class PathTypeClashError(PathClashError):
     def __init__(self, *, clashes: list[tuple[str, str, str]]) -> None:
         shown = "; ".join(
             f"'{path}' is a {have}, the template needs a {needs}" for path, have, needs in clashes
@@ -320,6 +324,20 @@ class PathTypeClashError(ScaffoldError):
             f"{shown}.",
             fix="Rename or move those paths (`git mv`), commit, and retry; the upgrade then adds the "
             "template's files beside yours.",
+        )
+
+
+class UntrackedPathError(PathClashError):
+    def __init__(self, *, paths: list[tuple[str, str, str]]) -> None:
+        shown = "; ".join(
+            f"'{path}' is a {have} not tracked by git, where the template puts a {needs}"
+            for path, have, needs in paths
+        )
+        super().__init__(
+            "The upgrade would write over paths that git does not track (ignored ones, say), which git "
+            f"could not restore, and the project was left exactly as it was: {shown}.",
+            fix="Move them out of the way and retry, or stop ignoring them and commit them first (the "
+            "upgrade then merges the template's version with yours).",
         )
 
 

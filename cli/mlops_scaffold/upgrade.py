@@ -15,7 +15,9 @@
    answers file. A path whose type the owner changed (a file where the new level puts a
    directory, or the reverse) is refused here, by name.
 3. Compare the scratch work tree and git index before and after: that is the upgrade (files
-   added, changed, removed, conflicted). ``dry_run`` stops here.
+   added, changed, removed, conflicted). A path it adds where the project has something git does
+   not track (an ignored file, which the scratch clone never saw) is refused, by name.
+   ``dry_run`` stops here.
 4. Apply it to the project in one transaction: write and delete those files and record conflicts
    in the git index as unmerged paths, exactly as ``copier update`` would have. Any failure
    restores every path and the index; Ctrl-C waits until the transaction has ended.
@@ -48,6 +50,7 @@ from mlops_scaffold.errors import (
     RunInterruptedError,
     TemplateVersionMissingError,
     UnknownDataKeyError,
+    UntrackedPathError,
     UpgradeFailedError,
 )
 from mlops_scaffold.levels import get_level, require_built
@@ -202,6 +205,41 @@ def _path_type_clashes(project: Project, work: Path, *, level: int, tag: str) ->
             if mine.is_dir() and not mine.is_symlink():
                 clashes.add(((here / name).as_posix(), "directory", "file"))
     return sorted(clashes)
+
+
+def _kind(mode: int) -> str:
+    return "symbolic link" if stat.S_ISLNK(mode) else "directory" if stat.S_ISDIR(mode) else "file"
+
+
+def _check_room(project: Path, repo: Path, added: list[str]) -> None:
+    """Refuse to write where the project has something git does not track.
+
+    The scratch clone holds only what git tracks, so copier never sees an ignored file (or a
+    folder of them) at a path it adds, or where it adds a directory: writing there would replace
+    bytes that git cannot give back. (A tracked path in the way already failed copier's run.)
+    """
+    rel = project.relative_to(repo).as_posix()
+    tracked = {path.removeprefix(f"{rel}/") for path in vcs.index_entries(repo, rel)}
+    untracked: set[tuple[str, str, str]] = set()
+    clashes: set[tuple[str, str, str]] = set()
+    for rel in added:
+        parts = rel.split("/")
+        for depth in range(1, len(parts) + 1):
+            path = "/".join(parts[:depth])
+            try:
+                mode = os.lstat(project / path).st_mode
+            except FileNotFoundError:
+                break
+            needs = "file" if depth == len(parts) else "directory"
+            if needs == "directory" and stat.S_ISDIR(mode):
+                continue
+            found = (path, _kind(mode), needs)
+            (clashes if path in tracked else untracked).add(found)
+            break
+    if clashes:
+        raise PathTypeClashError(clashes=sorted(clashes))
+    if untracked:
+        raise UntrackedPathError(paths=sorted(untracked))
 
 
 def _is_utf8(content: bytes) -> bool:
@@ -462,6 +500,7 @@ def upgrade(
         with scratch.workspace("upgrade") as work:
             report(f"Re-rendering the template at level {target_level} ({target_tag}) in a scratch copy")
             plan = _plan_in_scratch(project, repo, work, level=target_level, tag=target_tag, data=answers)
+            _check_room(project.path, repo, plan.added)
             if not dry_run:
                 report("Applying the changes")
                 held = _apply(plan, project.path, repo, work / "repo")
