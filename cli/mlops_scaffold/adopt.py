@@ -59,7 +59,6 @@ from mlops_scaffold.errors import (
     NotAGitRepositoryError,
     RunInterruptedError,
     ScaffoldError,
-    UnknownDataKeyError,
 )
 from mlops_scaffold.levels import all_levels, built_levels, get_level, require_built
 
@@ -713,15 +712,6 @@ def _plan(
     return changes, unchanged, kept, notes
 
 
-def _check_data(data: Mapping[str, Any]) -> None:
-    from mlops_scaffold.generate import template_questions
-
-    known = [q for q in template_questions() if q != "level"]
-    for key in data:
-        if key not in known:
-            raise UnknownDataKeyError(key=key, known=known)
-
-
 def _refuse_answers_file(root: Path) -> None:
     from mlops_scaffold.project import read_project
 
@@ -812,16 +802,13 @@ def adopt(
     """
     from mlops_scaffold import vcs
     from mlops_scaffold.assess import assess
-    from mlops_scaffold.generate import _render
+    from mlops_scaffold.generate import _render, check_data
     from mlops_scaffold.template_store import ensure_version
 
     report = on_progress or (lambda _message: None)
     if level is not None:
         get_level(level)  # an unknown level is refused before anything else
-    data = dict(data or {})
-    if "level" in data:
-        raise InvalidInputError("--data level=... is not how adopt takes a level.", fix="Use --level N.")
-    _check_data(data)
+    data = check_data(data or {}, command="adopt")
     root = Path(path).expanduser().absolute()
     if not root.is_dir():
         reason = "does not exist" if not root.exists() else "is not a directory"

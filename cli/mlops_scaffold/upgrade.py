@@ -49,7 +49,6 @@ from mlops_scaffold.errors import (
     PathTypeClashError,
     RunInterruptedError,
     TemplateVersionMissingError,
-    UnknownDataKeyError,
     UntrackedPathError,
     UpgradeFailedError,
 )
@@ -380,17 +379,6 @@ def _apply(plan: _Plan, project: Path, repo: Path, scratch_repo: Path) -> list[i
     return change.signals
 
 
-def _check_data(data: Mapping[str, Any]) -> dict[str, Any]:
-    """``--data`` answers: template questions only, and the level through --level alone."""
-    from mlops_scaffold.generate import template_questions
-
-    known = [key for key in template_questions() if key != "level"]
-    for key in data:
-        if key not in known:
-            raise UnknownDataKeyError(key=key, known=known)
-    return dict(data)
-
-
 def _unasked(project: Project, level: int, data: Mapping[str, Any]) -> list[str]:
     """A note for the CI vendor when a level-0 project (which never chose one) moves up without one."""
     if project.level < 1 <= level and "ci" not in project.answers and "ci" not in data:
@@ -447,6 +435,7 @@ def upgrade(
     Returns what changed (or, with ``dry_run``, what would change). Conflicts are not an error
     here: they are in ``UpgradeResult.conflicts`` (the CLI exits with UpgradeConflictsError).
     """
+    from mlops_scaffold.generate import check_data
     from mlops_scaffold.template_store import ensure_version, has_ref, version_tag
 
     report = on_progress or (lambda _message: None)
@@ -458,7 +447,7 @@ def upgrade(
     if repo is None:
         raise NotAGitRepositoryError(path=project.path)
     target_level = _target_level(project, level)
-    answers = _check_data(data or {})
+    answers = check_data(data or {}, command="upgrade")
     _check_version(project, version_tag(__version__))
     report("Preparing the template")
     target_tag = ensure_version(__version__, on_wait=report)
