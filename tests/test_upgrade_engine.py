@@ -142,6 +142,25 @@ def test_ctrl_c_during_the_transaction_lets_it_finish_and_says_so(
     assert unmerged(project) == ["README.md"]
 
 
+def test_ctrl_c_right_after_the_transaction_says_the_upgrade_was_applied(
+    tiny: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = tiny()
+    original = upgrade_module._apply
+
+    def apply_then_ctrl_c(*args: object, **kwargs: object) -> list[int]:
+        held = original(*args, **kwargs)  # type: ignore[arg-type]
+        os.kill(os.getpid(), signal.SIGINT)  # after the transaction gave the signals back
+        return held
+
+    monkeypatch.setattr(upgrade_module, "_apply", apply_then_ctrl_c)
+    result = runner.invoke(app, ["upgrade", str(project), "--level", "1"])
+    assert result.exit_code == 130, result.output
+    output = " ".join(result.output.split())
+    assert "the upgrade had been applied" in output and "exactly as it was" not in output
+    assert answers(project)["level"] == 1
+
+
 def test_ctrl_c_while_cleaning_up_says_the_upgrade_was_applied_and_the_leftover_is_swept(
     tiny: Callable[..., Path], monkeypatch: pytest.MonkeyPatch, temp_dir: Path
 ) -> None:

@@ -492,9 +492,12 @@ def upgrade(
             _check_room(project.path, repo, plan.added)
             if not dry_run:
                 report("Applying the changes")
-                held = _apply(plan, project.path, repo, work / "repo")
-                applied = True
-                if held:
+                # Held from before the transaction until `applied` says it happened: a Ctrl-C in
+                # between must not be reported as leaving the project as it was.
+                with transaction.signals_held() as received:
+                    held = _apply(plan, project.path, repo, work / "repo")
+                    applied = True
+                if held or received:
                     raise KeyboardInterrupt
     except KeyboardInterrupt:
         if not applied:
