@@ -341,6 +341,20 @@ def test_a_failure_while_writing_restores_everything(
     assert git(plain, "status", "--porcelain") == ""
 
 
+def test_a_file_git_does_not_track_is_left_alone(tmp_path: Path) -> None:
+    """An ignored file is not in git: adopt leaves it exactly as it is, and says so."""
+    repo = build_tree(tmp_path / "fraud", {**LEVEL_1, ".gitignore": ".python-version\n"})
+    git_commit_all(repo)
+    (repo / ".python-version").write_text("3.12.1\n")  # pyenv's, ignored; the template has one too
+    result = runner.invoke(app, ["adopt", str(repo), "--json"])
+    assert result.exit_code in (0, 30), result.output
+    report = json.loads(result.stdout)
+    assert (repo / ".python-version").read_text() == "3.12.1\n"
+    assert ".python-version" in report["kept"]
+    assert ".python-version" not in report["added"] + report["merged"] + report["conflicts"]
+    assert any(".python-version" in note and "not tracked by git" in note for note in report["notes"])
+
+
 # --- answers ----------------------------------------------------------------------------------------------
 
 

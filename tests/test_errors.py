@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from mlops_scaffold import errors
-from mlops_scaffold.errors import LIBRARY_EXIT_CODES, ScaffoldError, exit_codes
+from mlops_scaffold.errors import ScaffoldError, exit_codes
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -35,15 +35,12 @@ def every_error_class() -> list[type[ScaffoldError]]:
 
 
 def test_every_error_with_an_exit_code_lives_in_the_errors_module() -> None:
-    library = {path for path, _meaning in LIBRARY_EXIT_CODES.values()}
     for cls in every_error_class():
         if "exit_code" not in vars(cls):
             continue
         where = f"{cls.__module__}.{cls.__qualname__}"
-        assert cls.__module__ == errors.__name__ or where in library, (
-            f"{where} sets an exit code outside mlops_scaffold/errors.py"
-        )
-        assert cls.__module__ != errors.__name__ or cls.__name__ in errors.__all__, f"{where} not in __all__"
+        assert cls.__module__ == errors.__name__, f"{where} sets an exit code outside errors.py"
+        assert cls.__name__ in errors.__all__, f"{where} not in __all__"
 
 
 def test_exit_codes_are_unique() -> None:
@@ -57,11 +54,12 @@ def test_exit_codes_are_unique() -> None:
 
 
 @pytest.mark.skipif(importlib.util.find_spec("pulumi") is None, reason="needs the infra extra")
-def test_library_errors_have_the_codes_listed_for_them() -> None:
-    for code, (path, _meaning) in LIBRARY_EXIT_CODES.items():
-        module, _, name = path.rpartition(".")
-        cls = getattr(importlib.import_module(module), name)
-        assert issubclass(cls, ScaffoldError) and vars(cls).get("exit_code") == code, path
+def test_the_infrastructure_libraries_raise_the_errors_modules_classes() -> None:
+    from mlops_platform.errors import InvalidArgsError
+    from mlops_stacks.config import StackConfigError
+
+    assert (InvalidArgsError, StackConfigError) == (errors.InvalidArgsError, errors.StackConfigError)
+    assert (InvalidArgsError.exit_code, StackConfigError.exit_code) == (21, 23)
 
 
 def test_the_readme_table_is_the_errors_modules() -> None:

@@ -283,7 +283,16 @@ def test_a_git_lock_left_in_the_store_by_a_killed_git_does_not_block(tmp_path: P
 # --- help --------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("command", ["new", "upgrade", "status", "levels", "assess", "plan", "infra-config"])
+COMMANDS = ["new", "upgrade", "status", "levels", "assess", "adopt", "plan", "infra-config"]
+
+
+def test_the_help_tests_cover_every_command() -> None:
+    import typer.main
+
+    assert sorted(typer.main.get_command(app).commands) == sorted(COMMANDS)
+
+
+@pytest.mark.parametrize("command", COMMANDS)
 def test_help_reads_like_uvs(command: str) -> None:
     result = runner.invoke(app, [command, "--help"], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output

@@ -626,8 +626,13 @@ def test_upgrade_refuses_unknown_data_keys_and_the_level(
     project = copy_of(base_project(0), tmp_path)
     status_porcelain(project)
     before = state(project)
-    for pair, word in (("colour=blue", "colour"), ("level=3", "level")):
-        result = runner.invoke(app, ["upgrade", str(project), "--level", "1", "--data", pair])
-        assert result.exit_code == 7, result.output
-        assert word in result.output and "Fix:" in result.output
+    cases = [
+        (["--level", "1", "--data", "colour=blue"], 7, "'colour' is not a question"),
+        (["--level", "1", "--data", "level=3"], 2, "Use --level N"),  # the level has its own option
+        (["--data", "level=4"], 2, "Use --level N"),
+    ]
+    for args, code, message in cases:
+        result = runner.invoke(app, ["upgrade", str(project), *args])
+        assert result.exit_code == code, result.output
+        assert message in result.output and "Fix:" in result.output
     assert state(project) == before

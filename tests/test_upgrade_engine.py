@@ -142,6 +142,25 @@ def test_ctrl_c_during_the_transaction_lets_it_finish_and_says_so(
     assert unmerged(project) == ["README.md"]
 
 
+def test_ctrl_c_right_after_the_transaction_says_the_upgrade_was_applied(
+    tiny: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = tiny()
+    original = upgrade_module._apply
+
+    def apply_then_ctrl_c(*args: object, **kwargs: object) -> list[int]:
+        held = original(*args, **kwargs)  # type: ignore[arg-type]
+        os.kill(os.getpid(), signal.SIGINT)  # after the transaction gave the signals back
+        return held
+
+    monkeypatch.setattr(upgrade_module, "_apply", apply_then_ctrl_c)
+    result = runner.invoke(app, ["upgrade", str(project), "--level", "1"])
+    assert result.exit_code == 130, result.output
+    output = " ".join(result.output.split())
+    assert "the upgrade had been applied" in output and "exactly as it was" not in output
+    assert answers(project)["level"] == 1
+
+
 def test_ctrl_c_while_cleaning_up_says_the_upgrade_was_applied_and_the_leftover_is_swept(
     tiny: Callable[..., Path], monkeypatch: pytest.MonkeyPatch, temp_dir: Path
 ) -> None:
@@ -354,6 +373,52 @@ def test_a_path_whose_type_the_new_level_changes_is_refused_by_name(
         assert "Fix:" in output and "Traceback" not in output
         assert state(project) == before
     assert list(temp_dir.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("ignored", "named"),
+    [
+        ("Dockerfile", "Dockerfile"),  # a file the new level adds
+        ("deploy", "deploy"),  # a file where the new level adds a directory
+        ("deploy/job.json", "deploy/job.json"),  # a file inside a directory the new level adds
+        ("Dockerfile/", "Dockerfile"),  # a directory where the new level adds a file
+    ],
+)
+def test_an_ignored_file_where_the_new_level_adds_one_is_refused_by_name(
+    tiny: Callable[..., Path], temp_dir: Path, ignored: str, named: str
+) -> None:
+    """Ignored files are not in git: an upgrade that wrote over them would lose them for good."""
+    project = tiny()
+    (project / ".gitignore").write_text(f"{ignored.split('/')[0]}\n")
+    commit_all(project, "Ignore our own container notes")
+    target = project / ignored
+    if ignored.endswith("/"):
+        target.mkdir()
+        target = target / "notes.md"
+    target.parent.mkdir(exist_ok=True)
+    target.write_text("our own, ignored by git\n")
+    before = settled_state(project)
+    for dry_run in ([], ["--dry-run"]):
+        result = runner.invoke(app, ["upgrade", str(project), "--level", "1", *dry_run])
+        assert result.exit_code == 17, result.output
+        output = " ".join(result.output.split())
+        assert f"'{named}'" in output and "not tracked by git" in output
+        assert "Fix:" in output and "Traceback" not in output
+        assert state(project) == before
+    assert target.read_text() == "our own, ignored by git\n"
+    assert list(temp_dir.iterdir()) == []
+
+
+def test_an_ignored_folder_the_new_level_adds_files_to_is_fine(tiny: Callable[..., Path]) -> None:
+    project = tiny()
+    (project / ".gitignore").write_text("deploy/*.local\n")
+    commit_all(project, "Ignore local deploy settings")
+    (project / "deploy").mkdir()
+    (project / "deploy" / "job.local").write_text("our local settings\n")
+    result = runner.invoke(app, ["upgrade", str(project), "--level", "1"])
+    assert result.exit_code == 0, result.output
+    assert (project / "deploy" / "job.json").is_file()
+    assert (project / "deploy" / "job.local").read_text() == "our local settings\n"
 
 
 # --- the answers file's comments ------------------------------------------------------------------

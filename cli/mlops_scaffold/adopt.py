@@ -15,8 +15,9 @@
    template the project came from is available locally (``.cruft.json``'s template, the replay's,
    cookiecutter's clone cache or ``cookiecutter_template``), re-render it with the project's
    context as the merge base, as cruft does.
-4. Compare: a file only the template has is added; a file only the repository has is left alone;
-   a file both have is merged. With a merge base the merge is 3-way (your edits since the
+4. Compare: a file only the template has is added; a file only the repository has is left alone,
+   and so is one git does not track (an ignored file: git could not give its bytes back); a file
+   both have is merged. With a merge base the merge is 3-way (your edits since the
    cookiecutter render and the template's lines merge where they do not overlap), used only when
    it keeps every line of yours; otherwise a line merge keeps the lines both sides share and puts
    each difference in a conflict block (``<<<<<<< yours`` ... ``>>>>>>> mlops-scaffold``), so no
@@ -58,7 +59,6 @@ from mlops_scaffold.errors import (
     NotAGitRepositoryError,
     RunInterruptedError,
     ScaffoldError,
-    UnknownDataKeyError,
 )
 from mlops_scaffold.levels import all_levels, built_levels, get_level, require_built
 
@@ -643,9 +643,13 @@ class _Change:
 
 
 def _plan(
-    root: Path, render: Path, base: Path | None, scratch: Path
+    root: Path, render: Path, base: Path | None, scratch: Path, tracked: set[str]
 ) -> tuple[list[_Change], list[str], list[str], list[str]]:
-    """The changes adopting makes: (changes, unchanged, kept, notes)."""
+    """The changes adopting makes: (changes, unchanged, kept, notes).
+
+    ``tracked``: the repository's files that git tracks (relative to ``root``). Any other file
+    (an ignored one) is left alone: git could not give back its bytes, nor show what changed.
+    """
     changes: list[_Change] = []
     unchanged: list[str] = []
     kept: list[str] = []
@@ -676,6 +680,13 @@ def _plan(
         if not target.exists():
             changes.append(_Change(rel, "added", theirs, mode))
             continue
+        if rel not in tracked:
+            kept.append(rel)
+            notes.append(
+                f"{rel}: yours is kept as it is; it is not tracked by git (ignored), so the template's "
+                "version was not merged into it (git could neither show nor undo that)."
+            )
+            continue
         ours = target.read_bytes()
         if ours == theirs:
             unchanged.append(rel)
@@ -699,15 +710,6 @@ def _plan(
             _Change(rel, kind, merged, own_mode, base_data if result is not None else None, theirs)
         )
     return changes, unchanged, kept, notes
-
-
-def _check_data(data: Mapping[str, Any]) -> None:
-    from mlops_scaffold.generate import template_questions
-
-    known = [q for q in template_questions() if q != "level"]
-    for key in data:
-        if key not in known:
-            raise UnknownDataKeyError(key=key, known=known)
 
 
 def _refuse_answers_file(root: Path) -> None:
@@ -800,16 +802,13 @@ def adopt(
     """
     from mlops_scaffold import vcs
     from mlops_scaffold.assess import assess
-    from mlops_scaffold.generate import _render
+    from mlops_scaffold.generate import _render, check_data
     from mlops_scaffold.template_store import ensure_version
 
     report = on_progress or (lambda _message: None)
     if level is not None:
         get_level(level)  # an unknown level is refused before anything else
-    data = dict(data or {})
-    if "level" in data:
-        raise InvalidInputError("--data level=... is not how adopt takes a level.", fix="Use --level N.")
-    _check_data(data)
+    data = check_data(data or {}, command="adopt")
     root = Path(path).expanduser().absolute()
     if not root.is_dir():
         reason = "does not exist" if not root.exists() else "is not a directory"
@@ -824,6 +823,8 @@ def adopt(
     try:
         has_head = vcs.has_head(top)
         dirty = vcs.uncommitted_files(root, top)
+        spec = root.relative_to(top).as_posix()
+        tracked = {path.removeprefix(f"{spec}/") for path in vcs.index_entries(top, spec)}
     except vcs.GitError as error:
         raise AdoptFailedError(reason=str(error)) from None
     if dirty or not has_head:
@@ -872,7 +873,7 @@ def adopt(
         if base_note:
             notes.append(base_note)
         report("Comparing the repository with the template")
-        changes, unchanged, kept, plan_notes = _plan(root, render, base, scratch)
+        changes, unchanged, kept, plan_notes = _plan(root, render, base, scratch, tracked)
         notes += plan_notes
         if not dry_run:
             report("Writing the changes")

@@ -9,10 +9,9 @@ code, and the first line of its docstring is the code's meaning (the README's ex
 checked against ``exit_codes()``); subclasses that inherit the code are variants of the same
 failure with their own message.
 
-Two error classes live with the infrastructure libraries they belong to, because those libraries
-are used without the CLI (inside ``pulumi up``): ``mlops_platform.errors.InvalidArgsError`` (21)
-and ``mlops_stacks.config.StackConfigError`` (23). Both derive from ``InvalidInputError`` and are
-listed in ``LIBRARY_EXIT_CODES`` so that every code is documented here; a test checks they agree.
+The infrastructure libraries' errors (``InvalidArgsError``, ``StackConfigError``) are defined
+here too and re-exported where they are raised (``mlops_platform.errors``, ``mlops_stacks.config``):
+those libraries run without the CLI (inside ``pulumi up``), and import only this module of it.
 """
 
 from __future__ import annotations
@@ -20,7 +19,6 @@ from __future__ import annotations
 from pathlib import Path
 
 __all__ = [
-    "LIBRARY_EXIT_CODES",
     "AdoptConflictsError",
     "AdoptFailedError",
     "AdoptInterruptedError",
@@ -36,23 +34,27 @@ __all__ = [
     "EmptyFleetError",
     "InfraDependencyError",
     "InvalidAnswersFileError",
+    "InvalidArgsError",
     "InvalidInputError",
     "InvalidLevelError",
     "InvalidNameError",
     "LevelNotBuiltError",
     "NotAGeneratedProjectError",
     "NotAGitRepositoryError",
+    "PathClashError",
     "PathTypeClashError",
     "PolicyViolationError",
     "ReportNotWritableError",
     "RunInterruptedError",
     "ScaffoldError",
+    "StackConfigError",
     "StackDirectoryError",
     "TemplateError",
     "TemplateStoreBusyError",
     "TemplateStoreError",
     "TemplateVersionMissingError",
     "UnknownDataKeyError",
+    "UntrackedPathError",
     "UpgradeConflictsError",
     "UpgradeFailedError",
     "exit_codes",
@@ -306,11 +308,13 @@ class UpgradeFailedError(ScaffoldError):
         )
 
 
-class PathTypeClashError(ScaffoldError):
-    """the new level needs a directory where the project has a file, or the reverse; nothing changed"""
+class PathClashError(ScaffoldError):
+    """a path the new level needs is taken by the other type or by an untracked file; nothing changed"""
 
     exit_code = 17
 
+
+class PathTypeClashError(PathClashError):
     def __init__(self, *, clashes: list[tuple[str, str, str]]) -> None:
         shown = "; ".join(
             f"'{path}' is a {have}, the template needs a {needs}" for path, have, needs in clashes
@@ -323,7 +327,51 @@ class PathTypeClashError(ScaffoldError):
         )
 
 
-# --- infrastructure commands (plan, infra-config) ---------------------------------------------------------
+class UntrackedPathError(PathClashError):
+    def __init__(self, *, paths: list[tuple[str, str, str]]) -> None:
+        shown = "; ".join(
+            f"'{path}' is a {have} not tracked by git, where the template puts a {needs}"
+            for path, have, needs in paths
+        )
+        super().__init__(
+            "The upgrade would write over paths that git does not track (ignored ones, say), which git "
+            f"could not restore, and the project was left exactly as it was: {shown}.",
+            fix="Move them out of the way and retry, or stop ignoring them and commit them first (the "
+            "upgrade then merges the template's version with yours).",
+        )
+
+
+# --- infrastructure commands (plan, infra-config) and libraries --------------------------------------------
+
+
+class InvalidArgsError(InvalidInputError):
+    """a component argument is invalid (the message names the field)"""
+
+    exit_code = 21
+
+    def __init__(self, *, component: str, field: str, value: object, reason: str, fix: str = "") -> None:
+        self.component = component
+        self.field = field
+        super().__init__(
+            f"{component}.{field} = {value!r} is not valid: {reason}.",
+            fix=fix or "Change the stack config value that sets it (docs/infrastructure.md lists every key).",
+        )
+
+
+STACK_CONFIG_NAMESPACE = "mlops"  # the namespace of the stack config keys (`mlops:level`)
+
+
+class StackConfigError(InvalidInputError):
+    """a stack config value is invalid or unknown"""
+
+    exit_code = 23
+
+    def __init__(self, *, key: str, problem: str, fix: str = "") -> None:
+        self.key = key
+        super().__init__(
+            f"Stack config {STACK_CONFIG_NAMESPACE}:{key} {problem}.",
+            fix=fix or f"Set it with `pulumi config set {STACK_CONFIG_NAMESPACE}:{key} VALUE`.",
+        )
 
 
 class InfraDependencyError(ScaffoldError):
@@ -478,16 +526,6 @@ class AdoptInterruptedError(RunInterruptedError):
         super().__init__(outcome="the repository was left exactly as it was.")
 
 
-# Exit codes of errors defined by the infrastructure libraries (see the module docstring).
-LIBRARY_EXIT_CODES: dict[int, tuple[str, str]] = {
-    21: (
-        "mlops_platform.errors.InvalidArgsError",
-        "a component argument is invalid (the message names the field)",
-    ),
-    23: ("mlops_stacks.config.StackConfigError", "a stack config value is invalid or unknown"),
-}
-
-
 def _owners() -> list[type[ScaffoldError]]:
     """Every class of this module that sets its own exit code."""
     return [
@@ -500,5 +538,4 @@ def _owners() -> list[type[ScaffoldError]]:
 def exit_codes() -> dict[int, str]:
     """Exit code -> meaning, for every code the CLI can exit with (README's table is checked against it)."""
     codes = {cls.exit_code: (cls.__doc__ or "").strip().splitlines()[0] for cls in _owners()}
-    codes |= {code: meaning for code, (_path, meaning) in LIBRARY_EXIT_CODES.items()}
     return dict(sorted(codes.items()))

@@ -160,6 +160,17 @@ def template_questions() -> list[str]:
     return [key for key in config if not key.startswith("_")]
 
 
+def check_data(data: Mapping[str, Any], *, command: str) -> dict[str, Any]:
+    """``--data`` of ``upgrade`` and ``adopt``: template questions only; the level comes from --level."""
+    if "level" in data:
+        raise InvalidInputError(f"--data level=... is not how {command} takes a level.", fix="Use --level N.")
+    known = [key for key in template_questions() if key != "level"]
+    for key in data:
+        if key not in known:
+            raise UnknownDataKeyError(key=key, known=known)
+    return dict(data)
+
+
 def parse_data(pairs: list[str], *, option: str = "--data") -> dict[str, str]:
     """Turn ['key=value', ...] into a dict; InvalidInputError on a pair without '=' or a key given twice
     with different values."""

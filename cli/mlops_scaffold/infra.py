@@ -446,12 +446,29 @@ class InfraConfigResult:
         }
 
 
+def _load_pulumi_file(path: Path, *, fix: str) -> Any:
+    """The content of a Pulumi YAML file; bad input (naming the file) when it cannot be read."""
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        reason = "it is not UTF-8 text"
+    except yaml.YAMLError as error:  # incl. tags such as !!python/object, which safe_load refuses
+        problem = getattr(error, "problem", None) or type(error).__name__
+        mark = getattr(error, "problem_mark", None)
+        reason = f"it is not valid YAML ({problem}{f', line {mark.line + 1}' if mark else ''})"
+    except OSError as error:
+        reason = error.strerror or str(error)
+    raise InvalidInputError(f"Cannot read {path}: {reason}.", fix=fix)
+
+
 def find_stack_directory(start: Path) -> Path:
     """The directory of the mlops-platform Pulumi.yaml at or above ``start``."""
     for directory in (start, *start.parents):
         candidate = directory / "Pulumi.yaml"
         if candidate.is_file():
-            data = yaml.safe_load(candidate.read_text(encoding="utf-8")) or {}
+            data = _load_pulumi_file(
+                candidate, fix="Fix or move that Pulumi.yaml, or pass --output DIR to write the stack files."
+            )
             if isinstance(data, dict) and data.get("name") == PULUMI_PROJECT:
                 return directory
     raise StackDirectoryError(start=start)
@@ -460,7 +477,7 @@ def find_stack_directory(start: Path) -> Path:
 def _read_stack_file(path: Path) -> dict[str, Any]:
     if not path.is_file():
         return {}
-    existing = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    existing = _load_pulumi_file(path, fix="Fix or move the file, then run infra-config again.") or {}
     if not isinstance(existing, dict) or not isinstance(existing.get("config", {}), dict):
         raise InvalidInputError(
             f"{path} is not a Pulumi stack file (no 'config' mapping).",

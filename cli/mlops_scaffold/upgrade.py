@@ -15,7 +15,9 @@
    answers file. A path whose type the owner changed (a file where the new level puts a
    directory, or the reverse) is refused here, by name.
 3. Compare the scratch work tree and git index before and after: that is the upgrade (files
-   added, changed, removed, conflicted). ``dry_run`` stops here.
+   added, changed, removed, conflicted). A path it adds where the project has something git does
+   not track (an ignored file, which the scratch clone never saw) is refused, by name.
+   ``dry_run`` stops here.
 4. Apply it to the project in one transaction: write and delete those files and record conflicts
    in the git index as unmerged paths, exactly as ``copier update`` would have. Any failure
    restores every path and the index; Ctrl-C waits until the transaction has ended.
@@ -47,7 +49,7 @@ from mlops_scaffold.errors import (
     PathTypeClashError,
     RunInterruptedError,
     TemplateVersionMissingError,
-    UnknownDataKeyError,
+    UntrackedPathError,
     UpgradeFailedError,
 )
 from mlops_scaffold.levels import get_level, require_built
@@ -204,6 +206,41 @@ def _path_type_clashes(project: Project, work: Path, *, level: int, tag: str) ->
     return sorted(clashes)
 
 
+def _kind(mode: int) -> str:
+    return "symbolic link" if stat.S_ISLNK(mode) else "directory" if stat.S_ISDIR(mode) else "file"
+
+
+def _check_room(project: Path, repo: Path, added: list[str]) -> None:
+    """Refuse to write where the project has something git does not track.
+
+    The scratch clone holds only what git tracks, so copier never sees an ignored file (or a
+    folder of them) at a path it adds, or where it adds a directory: writing there would replace
+    bytes that git cannot give back. (A tracked path in the way already failed copier's run.)
+    """
+    rel = project.relative_to(repo).as_posix()
+    tracked = {path.removeprefix(f"{rel}/") for path in vcs.index_entries(repo, rel)}
+    untracked: set[tuple[str, str, str]] = set()
+    clashes: set[tuple[str, str, str]] = set()
+    for rel in added:
+        parts = rel.split("/")
+        for depth in range(1, len(parts) + 1):
+            path = "/".join(parts[:depth])
+            try:
+                mode = os.lstat(project / path).st_mode
+            except FileNotFoundError:
+                break
+            needs = "file" if depth == len(parts) else "directory"
+            if needs == "directory" and stat.S_ISDIR(mode):
+                continue
+            found = (path, _kind(mode), needs)
+            (clashes if path in tracked else untracked).add(found)
+            break
+    if clashes:
+        raise PathTypeClashError(clashes=sorted(clashes))
+    if untracked:
+        raise UntrackedPathError(paths=sorted(untracked))
+
+
 def _is_utf8(content: bytes) -> bool:
     try:
         content.decode("utf-8")
@@ -342,17 +379,6 @@ def _apply(plan: _Plan, project: Path, repo: Path, scratch_repo: Path) -> list[i
     return change.signals
 
 
-def _check_data(data: Mapping[str, Any]) -> dict[str, Any]:
-    """``--data`` answers: template questions only, and the level through --level alone."""
-    from mlops_scaffold.generate import template_questions
-
-    known = [key for key in template_questions() if key != "level"]
-    for key in data:
-        if key not in known:
-            raise UnknownDataKeyError(key=key, known=known)
-    return dict(data)
-
-
 def _unasked(project: Project, level: int, data: Mapping[str, Any]) -> list[str]:
     """A note for the CI vendor when a level-0 project (which never chose one) moves up without one."""
     if project.level < 1 <= level and "ci" not in project.answers and "ci" not in data:
@@ -409,6 +435,7 @@ def upgrade(
     Returns what changed (or, with ``dry_run``, what would change). Conflicts are not an error
     here: they are in ``UpgradeResult.conflicts`` (the CLI exits with UpgradeConflictsError).
     """
+    from mlops_scaffold.generate import check_data
     from mlops_scaffold.template_store import ensure_version, has_ref, version_tag
 
     report = on_progress or (lambda _message: None)
@@ -420,7 +447,7 @@ def upgrade(
     if repo is None:
         raise NotAGitRepositoryError(path=project.path)
     target_level = _target_level(project, level)
-    answers = _check_data(data or {})
+    answers = check_data(data or {}, command="upgrade")
     _check_version(project, version_tag(__version__))
     report("Preparing the template")
     target_tag = ensure_version(__version__, on_wait=report)
@@ -462,11 +489,15 @@ def upgrade(
         with scratch.workspace("upgrade") as work:
             report(f"Re-rendering the template at level {target_level} ({target_tag}) in a scratch copy")
             plan = _plan_in_scratch(project, repo, work, level=target_level, tag=target_tag, data=answers)
+            _check_room(project.path, repo, plan.added)
             if not dry_run:
                 report("Applying the changes")
-                held = _apply(plan, project.path, repo, work / "repo")
-                applied = True
-                if held:
+                # Held from before the transaction until `applied` says it happened: a Ctrl-C in
+                # between must not be reported as leaving the project as it was.
+                with transaction.signals_held() as received:
+                    held = _apply(plan, project.path, repo, work / "repo")
+                    applied = True
+                if held or received:
                     raise KeyboardInterrupt
     except KeyboardInterrupt:
         if not applied:

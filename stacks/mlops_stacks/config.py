@@ -14,10 +14,11 @@ from typing import Any, TypeVar
 
 from mlops_platform.components import components_for_level, get_component, platform_needs
 from mlops_platform.naming import is_pinned_image
-from mlops_scaffold.errors import InvalidInputError
+from mlops_scaffold.errors import STACK_CONFIG_NAMESPACE, InvalidInputError
+from mlops_scaffold.errors import StackConfigError as StackConfigError  # defined there, raised here
 from mlops_scaffold.levels import get_level
 
-NAMESPACE = "mlops"
+NAMESPACE = STACK_CONFIG_NAMESPACE
 PROD_ENVS = ("prod", "production")
 TIERS = ("project", "platform")
 
@@ -28,19 +29,6 @@ MOVED = {
     "interfaceEndpoints": "the platform stack (Pulumi.platform-<env>.yaml)",
     "ciRef": "mlops:ciSubject (one exact token subject) or, for GitLab, mlops:ciBranch",
 }
-
-
-class StackConfigError(InvalidInputError):
-    """A stack configuration value is missing or not acceptable."""
-
-    exit_code = 23
-
-    def __init__(self, *, key: str, problem: str, fix: str = "") -> None:
-        self.key = key
-        super().__init__(
-            f"Stack config {NAMESPACE}:{key} {problem}.",
-            fix=fix or f"Set it with `pulumi config set {NAMESPACE}:{key} VALUE`.",
-        )
 
 
 def _check_env(env: object) -> None:

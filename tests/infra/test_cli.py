@@ -278,6 +278,34 @@ def test_infra_config_defaults_to_the_pulumi_project_root(
     assert outside.exit_code == 25, outside.output
 
 
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("Pulumi.churn-dev.yaml", b"config: [\n"),  # not YAML
+        ("Pulumi.platform-dev.yaml", b"config:\n  mlops:env: \xff\xfe dev\n"),  # not UTF-8
+        ("Pulumi.churn-dev.yaml", b"config: !!python/object/apply:os.getcwd []\n"),
+        ("Pulumi.yaml", b"name: !!python/object/apply:os.getcwd []\nruntime: python\n"),
+        ("Pulumi.yaml", b"name: [mlops-platform\n"),
+    ],
+    ids=["stack-not-yaml", "stack-not-utf8", "stack-python-tag", "project-python-tag", "project-not-yaml"],
+)
+def test_infra_config_refuses_an_unreadable_pulumi_file_by_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, content: bytes
+) -> None:
+    project = _project(tmp_path, level=2)
+    stacks = tmp_path / "stacks"
+    stacks.mkdir()
+    if name != "Pulumi.yaml":
+        (stacks / "Pulumi.yaml").write_text(f"name: {PULUMI_PROJECT}\nruntime: python\n")
+    (stacks / name).write_bytes(content)
+    monkeypatch.chdir(stacks)  # infra-config finds Pulumi.yaml from here
+    result = runner.invoke(app, ["infra-config", str(project), "--env", "dev"])
+    assert result.exit_code == 2, (result.output, result.exception)
+    output = " ".join(result.output.split())
+    assert str(stacks / name) in output and "Fix:" in output and "Traceback" not in output
+    assert sorted(p.name for p in stacks.iterdir()) == sorted({"Pulumi.yaml", name})
+
+
 def test_infra_config_notes_a_missing_repository(tmp_path: Path) -> None:
     result = write_stack_config(_project(tmp_path, level=2), env="dev", output_dir=tmp_path)
     assert "mlops:ciRepository" not in result.config
