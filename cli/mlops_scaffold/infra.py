@@ -357,10 +357,10 @@ def serving_settings(project_path: Path, *, env: str) -> dict[str, Any]:
     endpoint``), as stack config: the project's deploy.py creates endpoint configurations of that
     size, and an endpoint with autoscaling refuses an update to another instance type."""
     pipeline = Path(project_path) / "configs" / "pipeline.yaml"
-    try:
-        raw = yaml.safe_load(pipeline.read_text(encoding="utf-8")) if pipeline.is_file() else None
-    except yaml.YAMLError:
-        return {}
+    # A broken config is refused rather than read as "no sizes": the stack would otherwise size
+    # the endpoint by its defaults while the project's deploy.py fails on the same file.
+    fix = "Fix configs/pipeline.yaml (the project's own deploy.py reads it too), then run this again."
+    raw = _load_pulumi_file(pipeline, fix=fix) if pipeline.is_file() else None
     environments = raw.get("environments") if isinstance(raw, dict) else None
     endpoint = (environments or {}).get(env) or {}
     endpoint = endpoint.get("endpoint") if isinstance(endpoint, dict) else None
@@ -447,7 +447,8 @@ class InfraConfigResult:
 
 
 def _load_pulumi_file(path: Path, *, fix: str) -> Any:
-    """The content of a Pulumi YAML file; bad input (naming the file) when it cannot be read."""
+    """The content of a Pulumi (or project config) YAML file; bad input naming the file when it
+    cannot be read."""
     try:
         return yaml.safe_load(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError:

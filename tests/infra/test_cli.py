@@ -306,6 +306,28 @@ def test_infra_config_refuses_an_unreadable_pulumi_file_by_name(
     assert sorted(p.name for p in stacks.iterdir()) == sorted({"Pulumi.yaml", name})
 
 
+@pytest.mark.parametrize(
+    "content", [b"environments: [\n", b"environments:\n  prod: \xff\xfe\n"], ids=["not-yaml", "not-utf8"]
+)
+@pytest.mark.parametrize("command", ["plan", "infra-config"])
+def test_a_broken_pipeline_config_is_refused_by_name_not_read_as_no_sizes(
+    tmp_path: Path, command: str, content: bytes
+) -> None:
+    """The endpoint size comes from configs/pipeline.yaml; a broken one is named, not replaced by
+    the stack's defaults (which would size prod differently from what deploy.py then fails on)."""
+    project = _project(tmp_path, level=3, remote="git@github.com:acme/churn.git")
+    config = project / "configs" / "pipeline.yaml"
+    config.write_bytes(content)
+    args = [command, str(project), "--env", "prod"] + (
+        ["--output", str(tmp_path)] if command == "infra-config" else []
+    )
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, (result.output, result.exception)
+    output = " ".join(result.output.split())
+    assert str(config) in output and "Fix:" in output and "Traceback" not in output
+    assert not list(tmp_path.glob("Pulumi.*.yaml"))
+
+
 def test_infra_config_notes_a_missing_repository(tmp_path: Path) -> None:
     result = write_stack_config(_project(tmp_path, level=2), env="dev", output_dir=tmp_path)
     assert "mlops:ciRepository" not in result.config
