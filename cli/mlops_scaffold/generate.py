@@ -59,7 +59,6 @@ _IMPORT_NAMES = {
     "nvidia-cublas": "nvidia",  # every nvidia-* package of PyTorch's CUDA build installs under nvidia/
     "cuda-bindings": "cuda",
 }
-_LOCK_PLACEHOLDER = "lock-template-project"  # the project's own name in the shipped locks
 
 
 @dataclass(frozen=True)
@@ -107,7 +106,7 @@ def dependency_names() -> frozenset[str]:
         names.update(re.findall(r'(?m)^name = "([^"]+)"$', lock.read_text(encoding="utf-8")))
     torch_deps = (root / "locks" / "torch-dependencies.txt").read_text(encoding="utf-8")
     names.update(line for line in torch_deps.splitlines() if line and not line.startswith("#"))
-    return frozenset(_normalized(n) for n in names) - {_LOCK_PLACEHOLDER}
+    return frozenset(_normalized(n) for n in names) - {locking.LOCK_PROJECT}
 
 
 def _shadowed_imports() -> frozenset[str]:
@@ -490,7 +489,7 @@ def _create(
             notes: list[str] = []
             if lock and locking.needs_lock(recorded):
                 report("Locking dependencies (PyPI and PyTorch's CPU index)")
-                note = locking.lock(staging.path)
+                note = locking.lock(staging.path, recorded)
                 notes += [note] if note else []
             commit = None
             if git:
