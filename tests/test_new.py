@@ -73,6 +73,7 @@ LEVEL_2 = {
     "tests/test_lifecycle_localstack.py",
     "tests/test_pipeline.py",
     "tests/test_settings.py",
+    "tests/test_tracking.py",
     "tests/test_validation.py",
 }
 CI_FILES = {"github": {".github/workflows/ci.yml"}, "gitlab": {".gitlab-ci.yml"}}
