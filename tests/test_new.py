@@ -100,6 +100,7 @@ LEVEL_4 = {
     "src/{pkg}/model_card.py",
     "src/{pkg}/retrain.py",
     "tests/test_alerts.py",
+    "tests/test_capture.py",
     "tests/test_drift.py",
     "tests/test_monitoring_localstack.py",
     "tests/test_retrain.py",
