@@ -1,7 +1,8 @@
 """How long a generated project's own unit tier takes, at every level, the way its README runs it.
 
 For each built level it renders a scikit-learn project with `mlops-scaffold new`, installs it with
-`uv sync --locked` (untimed: uv's cache makes it seconds) and times `make test` (ruff, ruff format,
+`uv sync --locked` from the lock it ships (plain `uv sync` at level 0, which ships none; untimed:
+uv's cache makes it seconds) and times `make test` (ruff, ruff format,
 mypy, pytest; `uv run pytest` plus the linters at level 0, which has no Makefile), twice: the first
 run with cold tool caches (.mypy_cache, .ruff_cache: a fresh clone), the second warm (an
 edit-test loop). Target: <= 60 s per level on a 2-core machine. The ratio column compares each
@@ -61,7 +62,7 @@ def main(argv: list[str]) -> int:
             project = Path(scratch) / f"level-{level}"
             new = [cli, "new", str(project), "--level", str(level), "--framework", args.framework]
             subprocess.run([*new, "--defaults"], env=user_env(), check=True, capture_output=True)
-            run(["uv", "sync"], project)
+            run(["uv", "sync", *(["--locked"] if level >= 1 else [])], project)  # as its README says
             cold = unit_tier(project, level)
             warm = unit_tier(project, level)
             baseline = baseline or cold

@@ -14,9 +14,11 @@ Like `uv lock` in a user's project, a refresh keeps every version the shipped lo
 resolves only what the dependency change needs; `--upgrade` re-resolves everything to the newest
 versions (then run the generated projects' `make test` at every level before committing).
 uv's shared cache (~/.cache/uv) is used even though HOME is isolated while rendering.
-PyTorch projects ship no lock: their torch comes from PyTorch's own index, which `make lock`
-reaches on the user's machine. tests/test_generated_projects.py checks every shipped lock with
-`uv lock --check --offline`, so a stale lock fails the suite.
+PyTorch projects ship no lock: their torch comes from PyTorch's own index, so `new` locks them on
+the user's machine, starting from these locks (cli/mlops_scaffold/locking.py); torch's own
+dependencies are listed by scripts/refresh_torch_dependencies.py.
+tests/test_generated_projects.py checks every shipped lock with `uv lock --check --offline`, so a
+stale lock fails the suite.
 """
 
 from __future__ import annotations
@@ -35,14 +37,7 @@ sys.path.insert(0, str(REPO / "cli"))
 
 from mlops_scaffold.generate import generate  # noqa: E402
 from mlops_scaffold.levels import built_levels  # noqa: E402
-
-LOCK_PROJECT = "lock-template-project"
-LOCKS = REPO / "templates" / "project" / "locks"
-
-
-def lock_name(level: int, python: str) -> str:
-    """The lock file of a level's dependency set (levels 0 and 1 share one)."""
-    return f"sklearn-py{python}.lock" if level <= 1 else f"sklearn-l{level}-py{python}.lock"
+from mlops_scaffold.locking import LOCK_PROJECT, shipped_lock  # noqa: E402
 
 
 def main(argv: list[str]) -> int:
@@ -58,7 +53,7 @@ def main(argv: list[str]) -> int:
         os.environ["HOME"] = scratch  # keep the template store out of the real home
         for level in levels:
             for python in config["python_version"]["choices"]:
-                target = LOCKS / lock_name(level, python)
+                target = shipped_lock(level, python)
                 target.touch()  # the template includes it; its content is replaced below
                 project = Path(scratch) / f"l{level}-py{python}"
                 generate(

@@ -26,6 +26,8 @@ BIN = Path(sys.executable).parent
 ALLOWED = yaml.safe_load((Path(__file__).with_name("cd_findings_allowed.yml")).read_text())
 LEVELS = [level for level in built_levels() if level >= 1]
 STAGES = ["dev", "staging", "prod"]
+COPIER = yaml.safe_load((Path(__file__).parents[1] / "templates" / "project" / "copier.yml").read_text())
+PYTHONS = COPIER["python_version"]["choices"]
 SHA_PIN = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
 
 
@@ -229,3 +231,14 @@ def test_container_images_are_pinned_by_digest_or_say_why_not(render: Any, ci: s
                 assert "digest would freeze" in " ".join(text.replace("#", " ").split()), (
                     f"{path.name}: {reference} is neither pinned by digest nor explained"
                 )
+
+
+@pytest.mark.parametrize("python", PYTHONS)
+def test_python_base_images_are_pinned_to_a_patch_release(rendered: Any, python: str) -> None:
+    """`python:3.12-slim-bookworm` moves with every patch release; the Dockerfiles name one, for
+    every Python the template offers (templates/project/images.jinja)."""
+    project = rendered(3, python=python)
+    exact = re.compile(rf"python:{re.escape(python)}\.\d+-slim-bookworm")
+    for name in ("Dockerfile", "Dockerfile.serve"):
+        bases = re.findall(r"(?m)^FROM\s+(\S+)", (project / name).read_text())
+        assert bases and all(exact.fullmatch(base) for base in bases), f"{name}: {bases}"

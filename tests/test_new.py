@@ -73,6 +73,7 @@ LEVEL_2 = {
     "tests/test_lifecycle_localstack.py",
     "tests/test_pipeline.py",
     "tests/test_settings.py",
+    "tests/test_tracking.py",
     "tests/test_validation.py",
 }
 CI_FILES = {"github": {".github/workflows/ci.yml"}, "gitlab": {".gitlab-ci.yml"}}
@@ -99,6 +100,7 @@ LEVEL_4 = {
     "src/{pkg}/model_card.py",
     "src/{pkg}/retrain.py",
     "tests/test_alerts.py",
+    "tests/test_capture.py",
     "tests/test_drift.py",
     "tests/test_monitoring_localstack.py",
     "tests/test_retrain.py",

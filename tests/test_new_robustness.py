@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import email.parser
 import os
 import re
 import shutil
@@ -9,14 +10,17 @@ import signal
 import subprocess
 import sys
 import time
+import zipfile
 from pathlib import Path
 
 import pytest
 from helpers import git, runner, snapshot
+from pytorch_index import TORCH_VERSION, find_torch_wheel
 from upgrade_support import wait_for
 
 from mlops_scaffold.cli import app
 from mlops_scaffold.generate import dependency_names
+from mlops_scaffold.resources import template_dir
 from mlops_scaffold.template_store import store_path
 
 CLI = Path(sys.executable).with_name("mlops-scaffold")
@@ -53,10 +57,49 @@ def test_names_that_shadow_the_projects_own_dependencies_are_refused(tmp_path: P
     assert not (tmp_path / "p").exists()
 
 
+@pytest.mark.parametrize(
+    ("name", "framework"),
+    [("sympy", "pytorch"), ("networkx", "pytorch"), ("mpmath", "pytorch"), ("triton", "pytorch"),
+     ("nvidia-cublas", "pytorch"), ("nvidia", "pytorch"), ("fsspec", "sklearn")],
+)  # fmt: skip
+def test_names_that_shadow_torchs_dependencies_are_refused(tmp_path: Path, name: str, framework: str) -> None:
+    args = ["--level", "1", "--framework", framework, "--defaults", "--no-lock"]
+    code, output = new(str(tmp_path / name), *args)
+    assert code == 3, output
+    assert "cannot be a project name" in output and "Fix:" in output
+    assert not (tmp_path / name).exists()
+
+
 def test_the_dependency_list_comes_from_the_template() -> None:
     names = dependency_names()
     assert {"mlflow", "feast", "torch", "fastapi", "scikit-learn", "pyyaml", "s3fs", "starlette"} <= names
+    assert {"sympy", "networkx", "mpmath", "triton", "nvidia-cudnn-cu13"} <= names  # torch's, in no lock
     assert "lock-template-project" not in names and "churn-model" not in names
+
+
+def test_the_torch_dependency_list_matches_the_pinned_torch() -> None:
+    """The list scripts/refresh_torch_dependencies.py writes is for the torch the template pins, and
+    holds every requirement of PyTorch's own CPU wheel (read from its metadata, where it is here)."""
+    listing = (template_dir() / "locks" / "torch-dependencies.txt").read_text(encoding="utf-8")
+    pyproject = (template_dir() / "project" / "pyproject.toml.jinja").read_text(encoding="utf-8")
+    pinned = set(re.findall(r'"torch==([^"]+)"', pyproject))
+    assert pinned == {TORCH_VERSION}, "the pytorch index fixture serves another torch than the template pins"
+    stale = "stale list: run `python scripts/refresh_torch_dependencies.py`"
+    assert f"torch=={TORCH_VERSION} " in listing, stale
+    listed = {line for line in listing.splitlines() if line and not line.startswith("#")}
+    wheel = find_torch_wheel()
+    if wheel is None:
+        pytest.skip("PyTorch's CPU wheel is not on this machine (MLOPS_TEST_TORCH_WHEEL)")
+    with zipfile.ZipFile(wheel) as archive:
+        name = next(n for n in archive.namelist() if n.endswith(".dist-info/METADATA") and n.count("/") == 1)
+        metadata = email.parser.BytesParser().parsebytes(archive.read(name))
+    required = {
+        re.split(r"[\s<>=!~;\[(]", requirement, maxsplit=1)[0].lower().replace("_", "-")
+        for requirement in metadata.get_all("Requires-Dist", [])
+        if "extra ==" not in requirement
+    }
+    assert {"sympy", "networkx", "filelock"} <= required, required
+    assert required <= listed, f"missing from the list: {sorted(required - listed)}"
 
 
 @pytest.mark.parametrize(

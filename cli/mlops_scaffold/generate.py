@@ -56,8 +56,9 @@ _IMPORT_NAMES = {
     "python-dotenv": "dotenv",
     "opentelemetry-api": "opentelemetry",
     "pyasn1-modules": "pyasn1_modules",
+    "nvidia-cublas": "nvidia",  # every nvidia-* package of PyTorch's CUDA build installs under nvidia/
+    "cuda-bindings": "cuda",
 }
-_LOCK_PLACEHOLDER = "lock-template-project"  # the project's own name in the shipped locks
 
 
 @dataclass(frozen=True)
@@ -90,8 +91,10 @@ def _normalized(name: str) -> str:
 def dependency_names() -> frozenset[str]:
     """Every package a generated project can depend on, at any level, with either framework.
 
-    Read from the template: the requirements in its pyproject.toml and every package in the
-    locks it ships (which hold the dependencies' own dependencies too).
+    Read from the template: the requirements in its pyproject.toml, every package in the locks it
+    ships (which hold the dependencies' own dependencies too) and the packages torch brings in
+    (``locks/torch-dependencies.txt``: PyTorch projects are locked at `new`, so no shipped lock has
+    them; scripts/refresh_torch_dependencies.py writes the list).
     """
     root = template_dir()
     names: set[str] = set()
@@ -101,7 +104,9 @@ def dependency_names() -> frozenset[str]:
     )
     for lock in sorted((root / "locks").glob("*.lock")):
         names.update(re.findall(r'(?m)^name = "([^"]+)"$', lock.read_text(encoding="utf-8")))
-    return frozenset(_normalized(n) for n in names) - {_LOCK_PLACEHOLDER}
+    torch_deps = (root / "locks" / "torch-dependencies.txt").read_text(encoding="utf-8")
+    names.update(line for line in torch_deps.splitlines() if line and not line.startswith("#"))
+    return frozenset(_normalized(n) for n in names) - {locking.LOCK_PROJECT}
 
 
 def _shadowed_imports() -> frozenset[str]:
@@ -495,7 +500,7 @@ def _create(
             notes: list[str] = []
             if lock and locking.needs_lock(recorded):
                 report("Locking dependencies (PyPI and PyTorch's CPU index)")
-                note = locking.lock(staging.path)
+                note = locking.lock(staging.path, recorded)
                 notes += [note] if note else []
             commit = None
             if git:
