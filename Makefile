@@ -47,10 +47,10 @@ lint: venv ## ruff and mypy
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 
-test: venv localstack iam-sim browser lint ## The whole suite, what CI runs: unit + slow tiers (about 15 min on 2 cores)
+test: venv localstack iam-sim browser lint ## The whole suite, what CI runs: unit + slow tiers (about 12 min on 2 cores)
 	$(PYTEST)
 
-unit: venv iam-sim ## Fast tier: everything that neither installs a generated project nor needs LocalStack (~2 min)
+unit: venv iam-sim ## Fast tier: everything that neither installs a generated project nor needs LocalStack (~3 min)
 	$(PYTEST) -m "not slow and not localstack"
 
 slow: venv localstack ## Slow tier only: generated projects installed and run as users do, LocalStack
