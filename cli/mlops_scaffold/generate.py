@@ -35,7 +35,7 @@ from mlops_scaffold.errors import (
     UnknownDataKeyError,
 )
 from mlops_scaffold.levels import require_built
-from mlops_scaffold.project import MAX_NAME_LENGTH, PACKAGE_NAME, PROJECT_NAME
+from mlops_scaffold.project import MAX_NAME_LENGTH, PACKAGE_NAME, PROJECT_NAME, distribution_name
 from mlops_scaffold.resources import template_dir
 from mlops_scaffold.transaction import signals_held
 
@@ -82,11 +82,6 @@ class GenerateResult:
 # --- names --------------------------------------------------------------------------------------------
 
 
-def _normalized(name: str) -> str:
-    """A distribution name as packaging tools compare them (PEP 503)."""
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
 @cache
 def dependency_names() -> frozenset[str]:
     """Every package a generated project can depend on, at any level, with either framework.
@@ -106,7 +101,7 @@ def dependency_names() -> frozenset[str]:
         names.update(re.findall(r'(?m)^name = "([^"]+)"$', lock.read_text(encoding="utf-8")))
     torch_deps = (root / "locks" / "torch-dependencies.txt").read_text(encoding="utf-8")
     names.update(line for line in torch_deps.splitlines() if line and not line.startswith("#"))
-    return frozenset(_normalized(n) for n in names) - {locking.LOCK_PROJECT}
+    return frozenset(distribution_name(n) for n in names) - {locking.LOCK_PROJECT}
 
 
 def _shadowed_imports() -> frozenset[str]:
@@ -126,10 +121,11 @@ def package_name_for(project_name: str) -> str:
         raise InvalidNameError(
             name=project_name, reason="use only letters, digits, '-' or '_', starting with a letter"
         )
-    if _normalized(project_name) in dependency_names():
+    distribution = distribution_name(project_name)
+    if distribution in dependency_names():
         raise InvalidNameError(
             name=project_name,
-            reason=f"the project would depend on a package of the same name ('{_normalized(project_name)}'), "
+            reason=f"the project would depend on a package of the same name ('{distribution}'), "
             "which its dependency lock cannot hold",
             fix=f"Pick a name that says what the project does, e.g. --name {project_name.lower()}-models.",
         )

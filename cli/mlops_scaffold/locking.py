@@ -12,12 +12,12 @@ says how to lock it later.
 
 from __future__ import annotations
 
-import re
 import shutil
 import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 
+from mlops_scaffold.project import distribution_name
 from mlops_scaffold.resources import template_dir
 
 LOCK_TIMEOUT = 600.0
@@ -39,7 +39,7 @@ def seed(project: Path, answers: Mapping[str, object]) -> None:
     """Write the shipped scikit-learn lock of the project's level and Python as its uv.lock, under
     the project's name (what the template does for a scikit-learn project's uv.lock)."""
     level, python = int(str(answers["level"])), str(answers["python_version"])
-    own_name = re.sub(r"[-_.]+", "-", str(answers["project_name"])).lower()
+    own_name = distribution_name(str(answers["project_name"]))
     text = shipped_lock(level, python).read_text(encoding="utf-8")
     (project / "uv.lock").write_text(text.replace(f'"{LOCK_PROJECT}"', f'"{own_name}"'), encoding="utf-8")
 

@@ -49,6 +49,11 @@ class Project:
         return str(self.answers.get("ci") or "github")
 
 
+def distribution_name(name: str) -> str:
+    """A distribution name as packaging tools compare them and uv.lock writes them (PEP 503)."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
 def read_project(path: Path, *, any_template: bool = False) -> Project:
     """The generated project at ``path``; NotAGeneratedProjectError when it is not one.
 
