@@ -21,7 +21,7 @@ import re
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
@@ -80,19 +80,12 @@ def _remove(path: Path) -> bool:
 
 def sweep_temp(temp_dir: Path | None = None) -> list[Path]:
     """Remove the scratch directories of dead runs from the temp directory; return what went."""
-    root = Path(temp_dir or tempfile.gettempdir())
-    now = time.time()
-    removed: list[Path] = []
-    try:
-        entries = list(root.iterdir())
-    except OSError:
-        return removed
-    for entry in entries:
+
+    def stale(entry: Path, now: float) -> bool:
         ours = entry.name.startswith(TEMP_PREFIX) and _is_abandoned(entry, now)
-        legacy = entry.name.startswith(_LEGACY_CLONE_PREFIX) and _is_legacy_store_clone(entry, now)
-        if (ours or legacy) and _remove(entry):
-            removed.append(entry)
-    return removed
+        return ours or (entry.name.startswith(_LEGACY_CLONE_PREFIX) and _is_legacy_store_clone(entry, now))
+
+    return _sweep(Path(temp_dir or tempfile.gettempdir()), stale)
 
 
 def _is_legacy_store_clone(path: Path, now: float) -> bool:
@@ -110,16 +103,19 @@ def _is_legacy_store_clone(path: Path, now: float) -> bool:
 
 def sweep_partials(parent: Path) -> list[Path]:
     """Remove the ``.NAME.XXXXXXXX.partial`` directories of dead ``new`` runs in ``parent``."""
+    return _sweep(
+        parent, lambda entry, now: bool(_PARTIAL_NAME.match(entry.name)) and _is_abandoned(entry, now)
+    )
+
+
+def _sweep(root: Path, stale: Callable[[Path, float], bool]) -> list[Path]:
+    """Remove the entries of ``root`` that ``stale(entry, now)`` picks; return those that went."""
     now = time.time()
-    removed: list[Path] = []
     try:
-        entries = list(parent.iterdir())
+        entries = list(root.iterdir())
     except OSError:
-        return removed
-    for entry in entries:
-        if _PARTIAL_NAME.match(entry.name) and _is_abandoned(entry, now) and _remove(entry):
-            removed.append(entry)
-    return removed
+        return []
+    return [entry for entry in entries if stale(entry, now) and _remove(entry)]
 
 
 class Held:
