@@ -360,7 +360,7 @@ def serving_settings(project_path: Path, *, env: str) -> dict[str, Any]:
     # A broken config is refused rather than read as "no sizes": the stack would otherwise size
     # the endpoint by its defaults while the project's deploy.py fails on the same file.
     fix = "Fix configs/pipeline.yaml (the project's own deploy.py reads it too), then run this again."
-    raw = _load_pulumi_file(pipeline, fix=fix) if pipeline.is_file() else None
+    raw = _load_yaml_file(pipeline, fix=fix) if pipeline.is_file() else None
     environments = raw.get("environments") if isinstance(raw, dict) else None
     endpoint = (environments or {}).get(env) or {}
     endpoint = endpoint.get("endpoint") if isinstance(endpoint, dict) else None
@@ -446,9 +446,9 @@ class InfraConfigResult:
         }
 
 
-def _load_pulumi_file(path: Path, *, fix: str) -> Any:
-    """The content of a Pulumi (or project config) YAML file; bad input naming the file when it
-    cannot be read."""
+def _load_yaml_file(path: Path, *, fix: str) -> Any:
+    """The content of a YAML file (Pulumi files, the project's configs/pipeline.yaml); bad input
+    naming the file when it cannot be read."""
     try:
         return yaml.safe_load(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError:
@@ -467,7 +467,7 @@ def find_stack_directory(start: Path) -> Path:
     for directory in (start, *start.parents):
         candidate = directory / "Pulumi.yaml"
         if candidate.is_file():
-            data = _load_pulumi_file(
+            data = _load_yaml_file(
                 candidate, fix="Fix or move that Pulumi.yaml, or pass --output DIR to write the stack files."
             )
             if isinstance(data, dict) and data.get("name") == PULUMI_PROJECT:
@@ -478,7 +478,7 @@ def find_stack_directory(start: Path) -> Path:
 def _read_stack_file(path: Path) -> dict[str, Any]:
     if not path.is_file():
         return {}
-    existing = _load_pulumi_file(path, fix="Fix or move the file, then run infra-config again.") or {}
+    existing = _load_yaml_file(path, fix="Fix or move the file, then run infra-config again.") or {}
     if not isinstance(existing, dict) or not isinstance(existing.get("config", {}), dict):
         raise InvalidInputError(
             f"{path} is not a Pulumi stack file (no 'config' mapping).",

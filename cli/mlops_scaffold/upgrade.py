@@ -217,12 +217,12 @@ def _check_room(project: Path, repo: Path, added: list[str]) -> None:
     folder of them) at a path it adds, or where it adds a directory: writing there would replace
     bytes that git cannot give back. (A tracked path in the way already failed copier's run.)
     """
-    rel = project.relative_to(repo).as_posix()
-    tracked = {path.removeprefix(f"{rel}/") for path in vcs.index_entries(repo, rel)}
+    prefix = project.relative_to(repo).as_posix()
+    tracked = {path.removeprefix(f"{prefix}/") for path in vcs.index_entries(repo, prefix)}
     untracked: set[tuple[str, str, str]] = set()
     clashes: set[tuple[str, str, str]] = set()
-    for rel in added:
-        parts = rel.split("/")
+    for added_path in added:
+        parts = added_path.split("/")
         for depth in range(1, len(parts) + 1):
             path = "/".join(parts[:depth])
             try:
