@@ -397,6 +397,8 @@ def plan(
 
 
 def _print_plan(result: Any, *, show_policies: bool) -> None:
+    from mlops_platform.cost import usd
+
     what = "platform" if result.tier == "platform" else f"level {result.level}"
     console.print(f"[bold]{result.stack}[/]: {what}, {result.count} resources", highlight=False)
     for component, resources in result.by_component().items():
@@ -424,23 +426,37 @@ def _print_plan(result: Any, *, show_policies: bool) -> None:
     console.print()
     for note in result.notes:
         err_console.print(f"[yellow]Note:[/] {note}", highlight=False, soft_wrap=True)
-    for exception in result.exceptions:
-        err_console.print(
-            f"[dim]Exception[/] {exception.rule} {exception.resource_name}: {exception.reason}",
+    if result.exceptions:
+        # Documented and accepted (docs/infrastructure.md, "Documented exceptions"): part of the
+        # plan, on stdout, in green; only violations are failures.
+        console.print(
+            f"Accepted policy exceptions ({len(result.exceptions)}, documented in docs/infrastructure.md):",
             highlight=False,
         )
+        for exception in result.exceptions:
+            console.print(
+                f"  [green]accepted[/] {exception.rule} on {_short_type(exception.resource_type)} "
+                f"{exception.resource_name}: {exception.reason}",
+                highlight=False,
+                soft_wrap=True,
+            )
     for violation in result.violations:
         where = f"{violation.resource_type} {violation.resource_name}"
         err_console.print(f"[red]{violation.rule}[/] {where}: {violation.message}", highlight=False)
     if not result.violations:
-        idle = result.cost.monthly_idle_usd
+        count = len(result.exceptions)
+        accepted = f" ({count} accepted exception{'s' * (count != 1)})" if count else ""
         console.print(
-            f"{result.count} resources, 0 policy violations, ${idle:,.2f}/month idle.", highlight=False
+            f"{result.count} resources, 0 policy violations{accepted}, "
+            f"{usd(round(result.cost.monthly_idle_usd, 2))}/month idle.",
+            highlight=False,
         )
 
 
 def _print_cost(cost: Any) -> None:
     from rich.table import Table
+
+    from mlops_platform.cost import usd
 
     table = Table(
         title=f"Idle cost per month ({cost.region}, list prices as of {cost.prices_as_of})",
@@ -460,12 +476,10 @@ def _print_cost(cost: Any) -> None:
     if cost.usage:
         usage = Table(title="Billed by use (unit prices)", title_justify="left")
         usage.add_column("Item")
-        usage.add_column("USD", justify="right")
+        usage.add_column("Price", justify="right")
         usage.add_column("Per")
         for price in cost.usage:
-            usage.add_row(
-                price.item, f"{price.usd:g}", price.unit + (f" ({price.note})" if price.note else "")
-            )
+            usage.add_row(price.item, usd(price.usd), price.unit + (f" ({price.note})" if price.note else ""))
         console.print(usage)
 
 

@@ -93,6 +93,23 @@ def test_plan_platform_shows_the_shared_tier_and_its_cost() -> None:
     assert "platform-dev: platform" in human.output and "$36.50/month idle" in human.output
 
 
+def test_plan_prints_prices_in_dollars_and_documented_exceptions_as_accepted() -> None:
+    """Before: the serverless GB-second price read `2e-05`, and the documented policy exceptions
+    went to stderr as "Exception ..." lines, next to the violations, like failures. Now money is
+    `$0.00002`, and the exceptions are part of the plan, each marked accepted."""
+    image = "123456789012.dkr.ecr.us-east-1.amazonaws.com/example-dev:1"
+    result = runner.invoke(app, ["plan", "--level", "3", "--set", f"servingImage={image}"])
+    assert result.exit_code == 0, result.output
+    assert "$0.00002" in result.stdout and "2e-05" not in result.output
+    assert "Accepted policy exceptions (" in result.stdout
+    assert (
+        "accepted sagemaker-model-network-isolation on sagemaker.Model example-dev-serving-model"
+        in result.stdout.replace("\n", " ")
+    )
+    assert "Exception " not in result.output and result.stderr.count("accepted") == 0
+    assert "0 policy violations (3 accepted exceptions)" in result.stdout
+
+
 def test_plan_show_policies_prints_the_documents() -> None:
     result = runner.invoke(app, ["plan", "--level", "2", "--show-policies"])
     assert result.exit_code == 0, result.output

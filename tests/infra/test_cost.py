@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from mlops_platform.cost import estimate, price_table
+from mlops_platform.cost import estimate, price_table, usd
 
 from .offline_runs import SERVING_IMAGE, offline, platform
 
@@ -31,6 +31,24 @@ def test_every_price_names_its_public_source_and_date() -> None:
         assert price.usd >= 0 and price.unit, price.key
         assert re.match(r"https://aws\.amazon\.com/", price.source), price.key
         assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", price.as_of), price.key
+
+
+@pytest.mark.parametrize(
+    ("amount", "written"),
+    [
+        (0.00002, "$0.00002"),
+        (0.0004, "$0.0004"),
+        (1.006, "$1.006"),
+        (3, "$3.00"),
+        (0.1, "$0.10"),
+        (167.9, "$167.90"),
+        (1234.5, "$1,234.50"),
+        (0, "$0.00"),
+    ],
+)
+def test_money_is_written_as_people_write_it(amount: float, written: str) -> None:
+    """Before: unit prices printed with `:g`, so the serverless GB-second read `2e-05`."""
+    assert usd(amount) == written
 
 
 def test_idle_cost_per_resource() -> None:
