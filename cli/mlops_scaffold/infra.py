@@ -49,6 +49,7 @@ KEY_PROPERTIES: dict[str, tuple[str, ...]] = {
     "aws:ec2/launchTemplate:LaunchTemplate": (
         "metadataOptions.httpTokens",
         "blockDeviceMappings[0].ebs.encrypted",
+        "blockDeviceMappings[0].ebs.kmsKeyId",
     ),
     "aws:ec2/subnet:Subnet": ("cidrBlock", "mapPublicIpOnLaunch"),
     "aws:ec2/vpc:Vpc": ("cidrBlock",),

@@ -446,10 +446,26 @@ def _closed_group(group: Resource) -> bool:
 def _launch_keys_grant_autoscaling(resources: Sequence[Resource]) -> list[tuple[Resource, str]]:
     """EBS volumes encrypted with a customer managed key of the stack: its key policy must let EC2
     Auto Scaling's service-linked role use it, or Batch hosts terminate at launch.
-    https://docs.aws.amazon.com/autoscaling/ec2/userguide/key-policy-requirements-EBS-encryption.html"""
+    https://docs.aws.amazon.com/autoscaling/ec2/userguide/key-policy-requirements-EBS-encryption.html
+    An encrypted volume that names no key gets the account's default EBS key, which may be such a
+    customer managed key (https://docs.aws.amazon.com/ebs/latest/userguide/encryption-by-default.html),
+    so the key must be named: the AWS managed alias/aws/ebs, or a key whose grant is checked."""
     found = []
     keys = [r for r in resources if r.type == KMS_KEY]
     for template in (r for r in resources if r.type == LAUNCH_TEMPLATE):
+        for mapping in template.props.get("blockDeviceMappings") or []:
+            ebs = mapping.get("ebs") or {}
+            if _truthy(ebs.get("encrypted")) and not ebs.get("kmsKeyId"):
+                found.append(
+                    (
+                        template,
+                        f"Volume {mapping.get('deviceName', '?')} names no KMS key, so EC2 uses the "
+                        "account's default EBS key, which may be a customer managed key EC2 Auto Scaling "
+                        "may not use: hosts would terminate at launch. Set ebs.kmsKeyId to the alias ARN "
+                        "of aws/ebs (or a customer managed key whose policy grants "
+                        "AWSServiceRoleForAutoScaling).",
+                    )
+                )
         for key in keys:
             if not template.refers_to(key, "blockDeviceMappings"):
                 continue
@@ -605,7 +621,7 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "ebs-cmk-grants-autoscaling",
-        "EBS volumes of launch templates use no customer managed key that EC2 Auto Scaling may not use.",
+        "Launch templates name their EBS key: aws/ebs, or a customer key EC2 Auto Scaling may use.",
         stack_check=_launch_keys_grant_autoscaling,
     ),
 )
