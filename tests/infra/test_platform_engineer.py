@@ -1,0 +1,67 @@
+"""What issue 17 asked of the platform engineer's side of the stacks, one test per item; each
+docstring says what the code did before and why that failed or cost money."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from mlops_platform.ci_identity.component import KEEP_IMAGES, CiIdentityArgs, lifecycle_policy
+from mlops_platform.common import Scope
+from mlops_platform.errors import InvalidArgsError
+
+from .offline_runs import SERVING_IMAGE, TRAINING_TAG, offline
+
+
+def _lifecycle(run: Any, repository: str) -> dict[str, Any]:
+    (repo,) = [r for r in run.of_type("aws:ecr/repository:Repository") if r.inputs["name"] == repository]
+    (policy,) = [
+        p
+        for p in run.of_type("aws:ecr/lifecyclePolicy:LifecyclePolicy")
+        if p.inputs["repository"] == repo.outputs["name"]
+    ]
+    return json.loads(policy.inputs["policy"])
+
+
+# 8: ECR lifecycle ---------------------------------------------------------------------------------
+def test_repositories_keep_20_images_and_never_the_one_batch_runs() -> None:
+    """Before: both repositories kept the newest 100 images (2.7 GB CUDA images: about $27 a month
+    each). Now 20; and since the training repository of dev gets an image for every commit, the
+    image the job definition names (mlops:trainingImageTag) could fall out of the newest 20 and
+    Batch could no longer pull it: a first rule keeps that tag, which ECR's evaluation order
+    protects from the count rule."""
+    run = offline(3, servingImage=SERVING_IMAGE)
+    training = _lifecycle(run, "demo-dev-training")
+    keep_tag, keep_newest = training["rules"]
+    assert keep_tag["selection"] == {
+        "tagStatus": "tagged",
+        "tagPatternList": [TRAINING_TAG],
+        "countType": "imageCountMoreThan",
+        "countNumber": 1,
+    }
+    assert keep_newest["selection"] == {
+        "tagStatus": "any",
+        "countType": "imageCountMoreThan",
+        "countNumber": 20,
+    }
+    # ECR: the tagStatus "any" rule has the highest rulePriority; priorities are unique.
+    assert (keep_tag["rulePriority"], keep_newest["rulePriority"]) == (1, 2)
+    (serving_rule,) = _lifecycle(run, "demo-dev")["rules"]
+    assert serving_rule["selection"]["countNumber"] == KEEP_IMAGES == 20
+    assert lifecycle_policy(5, ["a", "a"])["rules"][0]["selection"]["tagPatternList"] == ["a"]
+    assert len(lifecycle_policy(5, ["a", "a"])["rules"]) == 2
+
+
+def test_a_kept_tag_is_exact() -> None:
+    """A wildcard in a kept tag would keep every image it matches and defeat the count."""
+    scope = Scope(project="demo", env="dev", account_id="1", region="us-east-1")
+    with pytest.raises(InvalidArgsError, match="keep_tags"):
+        CiIdentityArgs(
+            scope=scope,
+            repository="acme/demo",
+            subject="repo:acme/demo:environment:dev",
+            provider_arn="p",
+            keep_tags=("3f2*",),
+        )
