@@ -4,6 +4,7 @@ docstring says what the code did before and why that failed or cost money."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,6 +14,8 @@ from mlops_platform.common import Scope
 from mlops_platform.errors import InvalidArgsError
 
 from .offline_runs import SERVING_IMAGE, TRAINING_TAG, offline
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _lifecycle(run: Any, repository: str) -> dict[str, Any]:
@@ -65,3 +68,26 @@ def test_a_kept_tag_is_exact() -> None:
             provider_arn="p",
             keep_tags=("3f2*",),
         )
+
+
+# 8: the pulumi-aws pin --------------------------------------------------------------------------
+def test_the_infra_extra_admits_no_pulumi_aws_without_the_mlflow_app() -> None:
+    """Before: `pulumi-aws>=7,<8` admitted 7.0-7.21, which have no aws.sagemaker.MlflowApp, so a
+    fresh install could resolve to one of them and every level-2 stack would fail with an
+    AttributeError. 7.22.0 is the first release whose wheel has sagemaker/mlflow_app.py."""
+    import tomllib
+
+    from packaging.requirements import Requirement
+    from packaging.version import Version
+
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    (aws,) = [
+        req
+        for line in pyproject["project"]["optional-dependencies"]["infra"]
+        if (req := Requirement(line)).name == "pulumi-aws"
+    ]
+    assert not aws.specifier.contains(Version("7.21.0"))
+    assert aws.specifier.contains(Version("7.22.0")) and not aws.specifier.contains(Version("8.0.0"))
+    import pulumi_aws
+
+    assert hasattr(pulumi_aws.sagemaker, "MlflowApp")  # the installed one has it
