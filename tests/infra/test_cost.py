@@ -69,6 +69,20 @@ def test_idle_cost_per_resource() -> None:
     )
 
 
+def test_a_rotating_key_says_what_rotation_adds() -> None:
+    """Issue 17: the cost notes left out that each of the first two yearly rotations of a key
+    adds a key-month (every key of the stacks rotates)."""
+    (rotating, plain) = estimate(
+        [Planned("aws:kms/key:Key", "r", {"enableKeyRotation": True}), Planned("aws:kms/key:Key", "p")]
+    ).by_resource
+    assert rotating.monthly_usd == plain.monthly_usd == 1.0
+    assert rotating.basis == (
+        "1 x $1.00/key-month, +$1.00/month after each of the first two yearly rotations "
+        "($3.00/month from the third year)"
+    )
+    assert plain.basis == "1 x $1.00/key-month"
+
+
 def test_an_endpoint_costs_its_instances_and_a_serverless_one_nothing() -> None:
     variant = {"instanceType": "ml.m5.large", "initialInstanceCount": 2}
     resources = [

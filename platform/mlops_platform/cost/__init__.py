@@ -162,7 +162,18 @@ def _idle(resource: PlannedResource, configs: Mapping[str, PlannedResource], tab
     props = resource.inputs
     match resource.type:
         case "aws:kms/key:Key":
-            return _monthly(table, "kms-key")
+            found = _monthly(table, "kms-key")
+            if found is None or not props.get("enableKeyRotation"):
+                return found
+            # Each yearly rotation keeps the old key material, billed as one more key-month, for
+            # the first two rotations (https://aws.amazon.com/kms/pricing/).
+            monthly, basis, source = found
+            return (
+                monthly,
+                f"{basis}, +{usd(monthly)}/month after each of the first two yearly rotations "
+                f"({usd(3 * monthly)}/month from the third year)",
+                source,
+            )
         case "aws:ec2/vpcEndpoint:VpcEndpoint" if props.get("vpcEndpointType") == "Interface":
             zones = len(props.get("subnetIds") or []) or 1
             return _hourly(table, "interface-endpoint", zones, f"{zones} AZ")
