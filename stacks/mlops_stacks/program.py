@@ -193,7 +193,13 @@ def build_project(config: StackConfig, provider: pulumi.ProviderResource | None 
                 repository=repository,
                 vendor=config.ci_vendor,
                 subject=config.ci_subject
-                or subject(config.ci_vendor, repository, environment=config.env, branch=config.ci_branch),
+                or subject(
+                    config.ci_vendor,
+                    repository,
+                    environment=config.env,
+                    branch=config.ci_branch,
+                    release_tags=config.is_prod,  # GitLab prod: protected v* tags, not the branch
+                ),
                 provider_arn=platform.oidc_provider_arn,
                 # The image AWS Batch runs is never expired by the repository's lifecycle policy.
                 keep_tags=(config.training_image_tag,) if config.training_image_tag else (),

@@ -91,3 +91,31 @@ def test_the_infra_extra_admits_no_pulumi_aws_without_the_mlflow_app() -> None:
     import pulumi_aws
 
     assert hasattr(pulumi_aws.sagemaker, "MlflowApp")  # the installed one has it
+
+
+# 4: GitLab prod behind prod's gate ----------------------------------------------------------------
+def test_the_gitlab_pipeline_runs_prod_on_exactly_the_tags_prods_role_trusts(rendered: Any) -> None:
+    """The stack's prod trust (protected tags RELEASE_TAG_PREFIX*) and the generated pipeline's
+    prod rule ($CI_COMMIT_TAG =~ /^PREFIX/, protected) must name the same tags, or prod's jobs
+    could not assume the role (or could run on tags the role refuses)."""
+    import re
+
+    import yaml
+
+    from mlops_platform.ci_identity.oidc import RELEASE_TAG_PREFIX, subject
+
+    project = rendered(3, ci="gitlab")
+    jobs = {
+        name: job
+        for path in sorted((project / ".gitlab").glob("*.yml"))
+        for name, job in yaml.safe_load(path.read_text(encoding="utf-8")).items()
+        if name.endswith("-prod")
+    }
+    assert set(jobs) == {"training-image-prod", "serving-image-prod", "deploy-prod"}
+    trusted = subject("gitlab", "group/churn", environment="prod", release_tags=True)
+    assert trusted == f"project_path:group/churn:ref_type:tag:ref:{RELEASE_TAG_PREFIX}*"
+    for name, job in jobs.items():
+        (rule,) = job["rules"]
+        (pattern,) = re.findall(r"\$CI_COMMIT_TAG =~ /\^([^/]*)/", rule["if"])
+        assert pattern == re.escape(RELEASE_TAG_PREFIX), name
+        assert '$CI_COMMIT_REF_PROTECTED == "true"' in rule["if"], name

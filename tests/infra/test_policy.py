@@ -353,6 +353,60 @@ def test_crafted_violation_is_reported(rule: rules.Rule) -> None:
     assert all(v.message for v in violations)
 
 
+GITLAB = {**OIDC, "Principal": {"Federated": "arn:aws:iam::1:oidc-provider/gitlab.com"}}
+RELEASE_TAGS = "project_path:group/churn:ref_type:tag:ref:v*"
+
+
+def _gitlab_trust(equals: dict[str, str], like: dict[str, str]) -> list[Resource]:
+    condition = {"StringEquals": {"gitlab.com:aud": "https://gitlab.com", **equals}, "StringLike": like}
+    return _with(rules.IAM_ROLE, {"assumeRolePolicy": _policy({**GITLAB, "Condition": condition})})
+
+
+@pytest.mark.parametrize(
+    ("equals", "like", "allowed"),
+    [
+        ({"gitlab.com:ref_protected": "true"}, {"gitlab.com:sub": RELEASE_TAGS}, True),
+        ({}, {"gitlab.com:sub": RELEASE_TAGS}, False),  # an unprotected tag would do
+        ({"gitlab.com:ref_protected": "false"}, {"gitlab.com:sub": RELEASE_TAGS}, False),
+        (
+            {"gitlab.com:ref_protected": "true"},
+            {"gitlab.com:sub": "project_path:group/*:ref_type:tag:ref:v*"},
+            False,
+        ),
+        (
+            {"gitlab.com:ref_protected": "true"},
+            {"gitlab.com:sub": "project_path:group/churn:ref_type:*"},
+            False,
+        ),
+        (
+            {"gitlab.com:ref_protected": "true"},
+            {"gitlab.com:sub": "project_path:group/churn:ref_type:tag:ref:*"},
+            False,
+        ),
+        (
+            {"gitlab.com:ref_protected": "true"},
+            {"gitlab.com:sub": "project_path:group/churn:ref_type:tag:ref:v?"},
+            False,
+        ),
+        (
+            {
+                "gitlab.com:ref_protected": "true",
+                "gitlab.com:sub": "project_path:group/churn:ref_type:branch:ref:main",
+            },
+            {"gitlab.com:sub": RELEASE_TAGS},
+            False,  # two subjects
+        ),
+    ],
+)
+def test_gitlab_prods_release_tags_are_the_one_subject_pattern_allowed(
+    equals: dict[str, str], like: dict[str, str], allowed: bool
+) -> None:
+    """Issue 17: GitLab prod trusts one project's protected `v*` tags (StringLike); the rule lets
+    exactly that pattern through, with ref_protected true, and every other wildcard still fails."""
+    (rule,) = [r for r in RULES if r.name == "iam-oidc-no-wildcard-subject"]
+    assert (evaluate(_gitlab_trust(equals, like), [rule]) == []) is allowed
+
+
 def test_an_encrypted_host_volume_that_names_no_key_is_reported() -> None:
     """Issue 17, item 6: a launch template volume with `encrypted` and no key gets the account's
     default EBS key, which some accounts set to a customer managed key without the grant EC2 Auto

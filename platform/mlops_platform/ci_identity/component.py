@@ -19,7 +19,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from mlops_platform.ci_identity.oidc import check_repository, check_subject, trust_policy
+from mlops_platform.ci_identity.oidc import check_repository, check_trusted_subject, trust_policy
 from mlops_platform.common import PRINCIPAL_TAG, TYPE_PREFIX, Scope, check_fields, policy_document, statement
 from mlops_platform.naming import physical_name
 
@@ -134,7 +134,7 @@ def pull_statements(*repository_arns: pulumi.Input[str]) -> list[dict[str, objec
 class CiIdentityArgs:
     scope: Scope
     repository: str  # "owner/repo" whose CI may deploy
-    subject: str  # the one OIDC token subject this environment's role trusts (oidc.subject)
+    subject: str  # the OIDC token subject this environment's role trusts (oidc.subject)
     provider_arn: pulumi.Input[str]  # the account's OIDC provider for the vendor (platform stack)
     vendor: str = "github"
     keep_images: int = KEEP_IMAGES
@@ -143,7 +143,7 @@ class CiIdentityArgs:
 
     def __post_init__(self) -> None:
         check_repository(self.repository, vendor=self.vendor)
-        check_subject(self.subject)
+        check_trusted_subject(self.subject, vendor=self.vendor)
         check_fields(
             self,
             {
