@@ -534,6 +534,50 @@ def infra_config(
     )
 
 
+platform_app = _App(
+    name="platform",
+    help="The platform engineer's own Pulumi project (platform repository).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+app.add_typer(platform_app, name="platform")
+
+
+@platform_app.command("init")
+def platform_init(
+    directory: Annotated[
+        Path, typer.Argument(help="The new platform repository (must not exist, or be empty).")
+    ],
+    *,
+    json_output: Annotated[bool, typer.Option("--json", help="Print JSON for machines.")] = False,
+) -> None:
+    """Write a platform repository: a Pulumi project that installs this mlops-scaffold (pinned in
+    requirements.txt) and runs its stacks, with the policy pack and the steps in a README."""
+    from mlops_scaffold.platform_repo import init_platform
+
+    with _handle_errors():
+        result = init_platform(directory)
+    if json_output:
+        typer.echo(json.dumps(result.to_dict(), indent=2))
+        return
+    pinned = escape(f"mlops-scaffold[infra]=={result.version}")
+    console.print(
+        f"[green]Created[/] the platform repository {escape(str(result.path))} ({pinned})",
+        highlight=False,
+        soft_wrap=True,
+    )
+    console.print("\nNext steps (the README has them all, with the Pulumi CLI and credentials first):")
+    width = max(len(command) for command, _ in result.next_steps)
+    for command, purpose in result.next_steps:
+        console.print(
+            f"  {escape(command):<{width}}  [dim]# {escape(purpose)}[/]", highlight=False, soft_wrap=True
+        )
+    for note in result.notes:
+        err_console.print(f"[yellow]Note:[/] {escape(note)}", highlight=False, soft_wrap=True)
+
+
 @app.command()
 def upgrade(
     path: Annotated[
