@@ -65,6 +65,7 @@ def test_plan_json_groups_resources_by_component_with_full_inputs(level: int) ->
     assert hosts["properties"] == {
         "metadataOptions.httpTokens": "required",
         "blockDeviceMappings[0].ebs.encrypted": "true",
+        "blockDeviceMappings[0].ebs.kmsKeyId": "arn:aws:kms:us-east-1:123456789012:alias/aws/ebs",
     }
     assert hosts["inputs"]["metadataOptions"]["httpPutResponseHopLimit"] == 2
     # policy documents are JSON objects, not strings
