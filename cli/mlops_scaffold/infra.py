@@ -569,6 +569,12 @@ def write_stack_config(
             f"Set the training image: `pulumi config set mlops:trainingImageTag <commit SHA CI pushed> "
             f"--stack {stack}` (the image repository's tags are immutable)."
         )
+    if "ci_identity" in parsed.components and parsed.ci_vendor == "gitlab" and parsed.is_prod:
+        notes.append(
+            f"{stack}'s deploy role trusts only protected release tags v* of the GitLab project, not "
+            "its default branch: protect the tags v* (Settings -> Repository -> Protected tags) and "
+            "release to prod by pushing such a tag."
+        )
     if previous_level is not None and int(previous_level) > parsed.level:
         notes.append(
             f"The stack was at level {previous_level} and now follows the project at level "

@@ -225,6 +225,16 @@ def test_infra_config_writes_the_stack_file(tmp_path: Path) -> None:
     assert not list(out.glob(".*.tmp")), "no temporary file is left behind"
 
 
+def test_infra_config_tells_gitlab_prod_to_protect_its_release_tags(tmp_path: Path) -> None:
+    project = _project(tmp_path, level=2, remote="git@gitlab.com:group/churn.git")
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text()) | {"ci": "gitlab"}
+    (project / ".copier-answers.yml").write_text(yaml.safe_dump(answers))
+    prod = write_stack_config(project, env="prod", output_dir=tmp_path)
+    assert any("protected release tags v*" in note for note in prod.notes)
+    dev = write_stack_config(project, env="dev", output_dir=tmp_path)
+    assert not any("release tags" in note for note in dev.notes)
+
+
 def test_infra_config_keeps_an_existing_platform_stack_file(tmp_path: Path) -> None:
     (tmp_path / "Pulumi.platform-dev.yaml").write_text(
         yaml.safe_dump({"config": {"mlops:tier": "platform", "mlops:env": "dev", "mlops:egress": "nat"}})
