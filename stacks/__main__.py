@@ -13,13 +13,6 @@ for _folder in ("stacks", "platform", "cli"):
     if (_ROOT / _folder).is_dir() and str(_ROOT / _folder) not in sys.path:
         sys.path.insert(0, str(_ROOT / _folder))
 
-import pulumi  # noqa: E402
+from mlops_stacks.program import main  # noqa: E402
 
-from mlops_stacks.config import load_config, read_stack_values  # noqa: E402
-from mlops_stacks.program import build_stack, make_provider  # noqa: E402
-from mlops_stacks.provider import read_aws_config  # noqa: E402
-
-config = load_config(read_stack_values())
-result = build_stack(config, make_provider(config, read_aws_config()))
-for name, value in result.outputs().items():
-    pulumi.export(name, value)
+main()

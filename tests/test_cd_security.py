@@ -177,7 +177,7 @@ def test_github_deploys_only_pushes_to_main_each_stage_with_its_own_environment(
     assert "Protect `prod` with required reviewers" in " ".join(text.replace("#", " ").split())
 
 
-def test_gitlab_deploys_only_pushes_to_the_protected_default_branch(render: Any) -> None:
+def test_gitlab_deploys_only_the_protected_default_branch_and_prod_only_release_tags(render: Any) -> None:
     project = render(3, "gitlab")
     # .gitlab/training-image.yml (level 2) defines the templates that deploy.yml (level 3) extends.
     pipeline = {
@@ -195,18 +195,33 @@ def test_gitlab_deploys_only_pushes_to_the_protected_default_branch(render: Any)
     oidc = pipeline[".aws-oidc"]
     assert oidc["id_tokens"]["AWS_ID_TOKEN"]["aud"] == "https://gitlab.com"
     assert oidc["variables"]["AWS_ROLE_ARN"] == "$AWS_DEPLOY_ROLE_ARN"  # scoped per environment
-    previous = None
-    for stage in STAGES:
+    for stage, needs in zip(
+        STAGES, [None, ["deploy-dev"], ["lint", "typecheck", "unit", "integration"]], strict=True
+    ):
         image, deploy = pipeline[f"serving-image-{stage}"], pipeline[f"deploy-{stage}"]
         assert image["environment"] == {"name": stage, "action": "prepare"}
         assert deploy["environment"]["name"] == stage
         assert deploy["needs"] == [f"serving-image-{stage}"]
-        if previous:
-            assert image["needs"] == [f"deploy-{previous}"]
-        previous = stage
-    prod_rule = pipeline["serving-image-prod"]["rules"][0]
-    assert prod_rule == {"if": condition, "when": "manual"}
+        if needs:
+            assert image["needs"] == needs
+    # Prod runs in the pipelines of protected release tags v* only (prod's role trusts nothing
+    # else: tests/infra/test_aws_semantics.py), manually; dev and staging never do.
+    release = pipeline["serving-image-prod"]["rules"][0]["if"]
+    for part in (
+        '$CI_PIPELINE_SOURCE == "push"',
+        "$CI_COMMIT_TAG =~ /^v/",
+        '$CI_COMMIT_REF_PROTECTED == "true"',
+    ):
+        assert part in release
+    assert "$CI_COMMIT_BRANCH" not in release
+    assert pipeline["serving-image-prod"]["rules"] == [{"if": release, "when": "manual"}]
+    assert pipeline["deploy-prod"]["rules"] == [{"if": release}]
     assert pipeline["serving-image-prod"]["allow_failure"] is False
+    assert all(
+        "rules" not in pipeline[f"{job}-{stage}"]
+        for job in ("serving-image", "deploy")
+        for stage in STAGES[:2]
+    )
     files = [project / ".gitlab-ci.yml", *sorted((project / ".gitlab").glob("*.yml"))]
     text = "".join(path.read_text() for path in files)
     assert "AWS_SECRET_ACCESS_KEY: test" in text  # LocalStack's dummy key for the integration job

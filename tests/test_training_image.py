@@ -146,7 +146,7 @@ def test_gitlab_publishes_from_the_protected_default_branch_to_each_environment(
         assert job["environment"] == {"name": stage, "action": "prepare"}  # its environment's variables
         assert job["needs"] == (
             [f"training-image-{previous}"]
-            if previous
+            if previous and stage != "prod"  # prod runs in a release tag's pipeline, without staging
             else ["lint", "typecheck", "unit", "integration", "build-image"]
         )
         assert all(need in pipeline for need in job["needs"])
@@ -159,8 +159,12 @@ def test_gitlab_publishes_from_the_protected_default_branch_to_each_environment(
         )
         assert job["script"][0] == PUSH
         assert "pulumi config set mlops:trainingImageTag $CI_COMMIT_SHA" in job["script"][1]
-        if stage == "prod":
-            assert job["rules"] == [{"if": condition, "when": "manual"}] and job["allow_failure"] is False
+        if stage == "prod":  # protected release tags v*, which prod's role trusts (not the branch)
+            (rule,) = job["rules"]
+            assert rule["when"] == "manual" and job["allow_failure"] is False
+            assert (
+                "$CI_COMMIT_TAG =~ /^v/" in rule["if"] and '$CI_COMMIT_REF_PROTECTED == "true"' in rule["if"]
+            )
         else:
             assert job["rules"] == [{"if": condition}]
         previous = stage

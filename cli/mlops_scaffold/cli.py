@@ -397,6 +397,8 @@ def plan(
 
 
 def _print_plan(result: Any, *, show_policies: bool) -> None:
+    from mlops_platform.cost import usd
+
     what = "platform" if result.tier == "platform" else f"level {result.level}"
     console.print(f"[bold]{result.stack}[/]: {what}, {result.count} resources", highlight=False)
     for component, resources in result.by_component().items():
@@ -424,23 +426,37 @@ def _print_plan(result: Any, *, show_policies: bool) -> None:
     console.print()
     for note in result.notes:
         err_console.print(f"[yellow]Note:[/] {note}", highlight=False, soft_wrap=True)
-    for exception in result.exceptions:
-        err_console.print(
-            f"[dim]Exception[/] {exception.rule} {exception.resource_name}: {exception.reason}",
+    if result.exceptions:
+        # Documented and accepted (docs/infrastructure.md, "Documented exceptions"): part of the
+        # plan, on stdout, in green; only violations are failures.
+        console.print(
+            f"Accepted policy exceptions ({len(result.exceptions)}, documented in docs/infrastructure.md):",
             highlight=False,
         )
+        for exception in result.exceptions:
+            console.print(
+                f"  [green]accepted[/] {exception.rule} on {_short_type(exception.resource_type)} "
+                f"{exception.resource_name}: {exception.reason}",
+                highlight=False,
+                soft_wrap=True,
+            )
     for violation in result.violations:
         where = f"{violation.resource_type} {violation.resource_name}"
         err_console.print(f"[red]{violation.rule}[/] {where}: {violation.message}", highlight=False)
     if not result.violations:
-        idle = result.cost.monthly_idle_usd
+        count = len(result.exceptions)
+        accepted = f" ({count} accepted exception{'s' * (count != 1)})" if count else ""
         console.print(
-            f"{result.count} resources, 0 policy violations, ${idle:,.2f}/month idle.", highlight=False
+            f"{result.count} resources, 0 policy violations{accepted}, "
+            f"{usd(round(result.cost.monthly_idle_usd, 2))}/month idle.",
+            highlight=False,
         )
 
 
 def _print_cost(cost: Any) -> None:
     from rich.table import Table
+
+    from mlops_platform.cost import usd
 
     table = Table(
         title=f"Idle cost per month ({cost.region}, list prices as of {cost.prices_as_of})",
@@ -460,12 +476,10 @@ def _print_cost(cost: Any) -> None:
     if cost.usage:
         usage = Table(title="Billed by use (unit prices)", title_justify="left")
         usage.add_column("Item")
-        usage.add_column("USD", justify="right")
+        usage.add_column("Price", justify="right")
         usage.add_column("Per")
         for price in cost.usage:
-            usage.add_row(
-                price.item, f"{price.usd:g}", price.unit + (f" ({price.note})" if price.note else "")
-            )
+            usage.add_row(price.item, usd(price.usd), price.unit + (f" ({price.note})" if price.note else ""))
         console.print(usage)
 
 
@@ -518,6 +532,50 @@ def infra_config(
         highlight=False,
         soft_wrap=True,
     )
+
+
+platform_app = _App(
+    name="platform",
+    help="The platform engineer's own Pulumi project (platform repository).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+app.add_typer(platform_app, name="platform")
+
+
+@platform_app.command("init")
+def platform_init(
+    directory: Annotated[
+        Path, typer.Argument(help="The new platform repository (must not exist, or be empty).")
+    ],
+    *,
+    json_output: Annotated[bool, typer.Option("--json", help="Print JSON for machines.")] = False,
+) -> None:
+    """Write a platform repository: a Pulumi project that installs this mlops-scaffold (pinned in
+    requirements.txt) and runs its stacks, with the policy pack and the steps in a README."""
+    from mlops_scaffold.platform_repo import init_platform
+
+    with _handle_errors():
+        result = init_platform(directory)
+    if json_output:
+        typer.echo(json.dumps(result.to_dict(), indent=2))
+        return
+    pinned = escape(f"mlops-scaffold[infra]=={result.version}")
+    console.print(
+        f"[green]Created[/] the platform repository {escape(str(result.path))} ({pinned})",
+        highlight=False,
+        soft_wrap=True,
+    )
+    console.print("\nNext steps (the README has them all, with the Pulumi CLI and credentials first):")
+    width = max(len(command) for command, _ in result.next_steps)
+    for command, purpose in result.next_steps:
+        console.print(
+            f"  {escape(command):<{width}}  [dim]# {escape(purpose)}[/]", highlight=False, soft_wrap=True
+        )
+    for note in result.notes:
+        err_console.print(f"[yellow]Note:[/] {escape(note)}", highlight=False, soft_wrap=True)
 
 
 @app.command()

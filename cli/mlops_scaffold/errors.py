@@ -411,7 +411,8 @@ class StackDirectoryError(ScaffoldError):
     def __init__(self, *, start: Path, project: str = "mlops-platform") -> None:
         super().__init__(
             f"No Pulumi.yaml of the {project} project at or above '{start}'.",
-            fix="Run from the mlops-scaffold checkout (where Pulumi.yaml is) or pass --output DIR.",
+            fix="Run from your platform repository (`mlops-scaffold platform init DIR` writes one) or "
+            "pass --output DIR.",
         )
 
 

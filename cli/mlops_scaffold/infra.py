@@ -49,6 +49,7 @@ KEY_PROPERTIES: dict[str, tuple[str, ...]] = {
     "aws:ec2/launchTemplate:LaunchTemplate": (
         "metadataOptions.httpTokens",
         "blockDeviceMappings[0].ebs.encrypted",
+        "blockDeviceMappings[0].ebs.kmsKeyId",
     ),
     "aws:ec2/subnet:Subnet": ("cidrBlock", "mapPublicIpOnLaunch"),
     "aws:ec2/vpc:Vpc": ("cidrBlock",),
@@ -567,6 +568,12 @@ def write_stack_config(
         notes.append(
             f"Set the training image: `pulumi config set mlops:trainingImageTag <commit SHA CI pushed> "
             f"--stack {stack}` (the image repository's tags are immutable)."
+        )
+    if "ci_identity" in parsed.components and parsed.ci_vendor == "gitlab" and parsed.is_prod:
+        notes.append(
+            f"{stack}'s deploy role trusts only protected release tags v* of the GitLab project, not "
+            "its default branch: protect the tags v* (Settings -> Repository -> Protected tags) and "
+            "release to prod by pushing such a tag."
         )
     if previous_level is not None and int(previous_level) > parsed.level:
         notes.append(

@@ -20,9 +20,16 @@ from mlops_platform.serving import Serving, ServingArgs
 from mlops_platform.storage import Storage, StorageArgs
 from mlops_platform.tracking import Tracking, TrackingArgs
 from mlops_platform.training import Training, TrainingArgs
-from mlops_stacks.config import AnyConfig, PlatformConfig, StackConfig, check_mlflow_egress
+from mlops_stacks.config import (
+    AnyConfig,
+    PlatformConfig,
+    StackConfig,
+    check_mlflow_egress,
+    load_config,
+    read_stack_values,
+)
 from mlops_stacks.platform_ref import PlatformOutputs, platform_outputs
-from mlops_stacks.provider import provider_args
+from mlops_stacks.provider import provider_args, read_aws_config
 
 
 @dataclass
@@ -92,6 +99,15 @@ class StackResult:
         if serving is not None:
             variables["ECR_REPOSITORY"] = repository(serving.repository_url)
         return variables
+
+
+def main() -> None:
+    """The Pulumi program (this repository's stacks/__main__.py and a platform repository's
+    __main__.py): build the stack its config describes and export its outputs."""
+    config = load_config(read_stack_values())
+    result = build_stack(config, make_provider(config, read_aws_config()))
+    for name, value in result.outputs().items():
+        pulumi.export(name, value)
 
 
 def make_provider(config: AnyConfig, aws_config: dict[str, Any]) -> aws.Provider:
@@ -193,8 +209,16 @@ def build_project(config: StackConfig, provider: pulumi.ProviderResource | None 
                 repository=repository,
                 vendor=config.ci_vendor,
                 subject=config.ci_subject
-                or subject(config.ci_vendor, repository, environment=config.env, branch=config.ci_branch),
+                or subject(
+                    config.ci_vendor,
+                    repository,
+                    environment=config.env,
+                    branch=config.ci_branch,
+                    release_tags=config.is_prod,  # GitLab prod: protected v* tags, not the branch
+                ),
                 provider_arn=platform.oidc_provider_arn,
+                # The image AWS Batch runs is never expired by the repository's lifecycle policy.
+                keep_tags=(config.training_image_tag,) if config.training_image_tag else (),
             ),
             opts,
         )

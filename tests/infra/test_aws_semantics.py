@@ -5,6 +5,7 @@ fails on that earlier code."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -31,11 +32,14 @@ def _statements(document: Any) -> list[dict[str, Any]]:
 def test_1_gpu_hosts_encrypt_with_a_key_ec2_auto_scaling_may_use() -> None:
     """Before: the launch template encrypted the root volume with the project's customer managed
     key, whose (default) key policy does not grant EC2 Auto Scaling's service-linked role, so
-    Batch hosts terminate at launch and jobs stay RUNNABLE. Now: the AWS managed key aws/ebs."""
+    Batch hosts terminate at launch and jobs stay RUNNABLE. Then (issue 17, item 6) it named no
+    key, which means the account's default EBS key: a customer managed key in some accounts, and
+    the same failure. Now: the AWS managed key aws/ebs, named by its alias ARN."""
     run = offline(2)
     (template,) = run.of_type("aws:ec2/launchTemplate:LaunchTemplate")
     ebs = template.inputs["blockDeviceMappings"][0]["ebs"]
-    assert ebs["encrypted"] == "true" and "kmsKeyId" not in ebs
+    assert ebs["encrypted"] == "true"
+    assert ebs["kmsKeyId"] == f"arn:aws:kms:us-east-1:{ACCOUNT_ID}:alias/aws/ebs"
     assert [v for v in evaluate(policy_resources(run)) if v.rule == "ebs-cmk-grants-autoscaling"] == []
 
 
@@ -163,11 +167,23 @@ def _trust(level: int, **settings: object) -> dict[str, Any]:
     return roles(run)["ci-deploy"].trust["Statement"][0]
 
 
+def _like(pattern: str, value: str | None) -> bool:
+    """IAM's StringLike: `*` any run of characters, `?` one character, everything else literal
+    (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html)."""
+    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return value is not None and re.fullmatch(regex, value, flags=re.DOTALL) is not None
+
+
 def _accepts(statement: dict[str, Any], claims: dict[str, str]) -> bool:
-    """StringEquals, as IAM evaluates it, for the token claims of a web identity request (the
-    IAM simulator knows only the claims AWS's service reference lists, not :sub and :aud)."""
-    assert set(statement["Condition"]) == {"StringEquals"}, "only exact matches are allowed"
-    return all(claims.get(key) == value for key, value in statement["Condition"]["StringEquals"].items())
+    """StringEquals (and StringLike, GitLab prod's release tags only), as IAM evaluates them, for
+    the token claims of a web identity request (the IAM simulator knows only the claims AWS's
+    service reference lists, not :sub and :aud)."""
+    condition = statement["Condition"]
+    assert set(condition) <= {"StringEquals", "StringLike"}
+    assert set(condition.get("StringLike", {})) <= {"gitlab.com:sub"}, "StringLike only for GitLab prod"
+    return all(claims.get(key) == value for key, value in condition["StringEquals"].items()) and all(
+        _like(pattern, claims.get(key)) for key, pattern in condition.get("StringLike", {}).items()
+    )
 
 
 @pytest.mark.parametrize("env", ["dev", "staging", "prod"])
@@ -191,8 +207,17 @@ def test_7_each_environment_role_trusts_only_that_github_environment(env: str) -
     assert not _accepts(statement, token(f"repo:acme/demo-fork:environment:{env}", env))
 
 
-def test_7_gitlab_roles_trust_the_protected_default_branch_only() -> None:
-    statement = _trust(2, ciVendor="gitlab", ciRepository="group/sub/demo", env="prod")
+def _gitlab_token(sub: str, *, protected: bool = True) -> dict[str, str]:
+    return {
+        "gitlab.com:sub": sub,
+        "gitlab.com:aud": "https://gitlab.com",
+        "gitlab.com:ref_protected": "true" if protected else "false",
+    }
+
+
+@pytest.mark.parametrize("env", ["dev", "staging"])
+def test_7_gitlab_dev_and_staging_trust_the_protected_default_branch_only(env: str) -> None:
+    statement = _trust(2, ciVendor="gitlab", ciRepository="group/sub/demo", env=env)
     expected = {
         "gitlab.com:aud": "https://gitlab.com",
         "gitlab.com:sub": "project_path:group/sub/demo:ref_type:branch:ref:main",
@@ -200,6 +225,42 @@ def test_7_gitlab_roles_trust_the_protected_default_branch_only() -> None:
     }
     assert statement["Condition"] == {"StringEquals": expected}
     assert statement["Principal"]["Federated"].endswith(":oidc-provider/gitlab.com")
+    assert _accepts(statement, _gitlab_token("project_path:group/sub/demo:ref_type:branch:ref:main"))
+    assert not _accepts(statement, _gitlab_token("project_path:group/sub/demo:ref_type:tag:ref:v1.0.0"))
+
+
+def test_17_gitlab_prod_trusts_only_protected_release_tags_not_the_branch() -> None:
+    """Issue 17, item 4. Before: every environment's role trusted the protected default branch,
+    so any job on `main` could assume the prod role without the manual prod job. Now prod trusts
+    only protected `v*` tags (GitLab's subject `project_path:P:ref_type:tag:ref:TAG`,
+    https://docs.gitlab.com/ci/secrets/id_token_authentication/), which the generated pipeline's
+    prod jobs run on and only those allowed to create protected tags can push."""
+    prod = _trust(2, ciVendor="gitlab", ciRepository="group/sub/demo", env="prod")
+    dev = _trust(2, ciVendor="gitlab", ciRepository="group/sub/demo", env="dev")
+    assert prod["Condition"] == {
+        "StringEquals": {"gitlab.com:aud": "https://gitlab.com", "gitlab.com:ref_protected": "true"},
+        "StringLike": {"gitlab.com:sub": "project_path:group/sub/demo:ref_type:tag:ref:v*"},
+    }
+    assert (
+        prod["Condition"]["StringLike"]["gitlab.com:sub"]
+        != dev["Condition"]["StringEquals"]["gitlab.com:sub"]
+    )
+    tag = "project_path:group/sub/demo:ref_type:tag:ref:v1.4.0"
+    main = "project_path:group/sub/demo:ref_type:branch:ref:main"
+    assert _accepts(prod, _gitlab_token(tag))
+    assert not _accepts(prod, _gitlab_token(main)), "a job on main must not assume the prod role"
+    assert not _accepts(dev, _gitlab_token(tag)), "a release tag is not dev's ref"
+    assert not _accepts(prod, _gitlab_token(tag, protected=False)), "an unprotected v* tag"
+    for other in (
+        "project_path:group/sub/demo:ref_type:branch:ref:v1.4.0",  # a branch named like a tag
+        "project_path:group/sub/demo-fork:ref_type:tag:ref:v1.4.0",  # another project
+        "project_path:group/sub/demo:ref_type:tag:ref:release-1",  # another tag family
+    ):
+        assert not _accepts(prod, _gitlab_token(other)), other
+    assert (
+        evaluate(policy_resources(offline(2, ciVendor="gitlab", ciRepository="group/sub/demo", env="prod")))
+        == []
+    )
 
 
 def test_7_service_roles_and_the_alerts_key_trust_only_this_account() -> None:

@@ -65,6 +65,7 @@ def test_plan_json_groups_resources_by_component_with_full_inputs(level: int) ->
     assert hosts["properties"] == {
         "metadataOptions.httpTokens": "required",
         "blockDeviceMappings[0].ebs.encrypted": "true",
+        "blockDeviceMappings[0].ebs.kmsKeyId": "arn:aws:kms:us-east-1:123456789012:alias/aws/ebs",
     }
     assert hosts["inputs"]["metadataOptions"]["httpPutResponseHopLimit"] == 2
     # policy documents are JSON objects, not strings
@@ -91,6 +92,23 @@ def test_plan_platform_shows_the_shared_tier_and_its_cost() -> None:
     human = runner.invoke(app, ["plan", "--platform"])
     assert human.exit_code == 0, human.output
     assert "platform-dev: platform" in human.output and "$36.50/month idle" in human.output
+
+
+def test_plan_prints_prices_in_dollars_and_documented_exceptions_as_accepted() -> None:
+    """Before: the serverless GB-second price read `2e-05`, and the documented policy exceptions
+    went to stderr as "Exception ..." lines, next to the violations, like failures. Now money is
+    `$0.00002`, and the exceptions are part of the plan, each marked accepted."""
+    image = "123456789012.dkr.ecr.us-east-1.amazonaws.com/example-dev:1"
+    result = runner.invoke(app, ["plan", "--level", "3", "--set", f"servingImage={image}"])
+    assert result.exit_code == 0, result.output
+    assert "$0.00002" in result.stdout and "2e-05" not in result.output
+    assert "Accepted policy exceptions (" in result.stdout
+    assert (
+        "accepted sagemaker-model-network-isolation on sagemaker.Model example-dev-serving-model"
+        in result.stdout.replace("\n", " ")
+    )
+    assert "Exception " not in result.output and result.stderr.count("accepted") == 0
+    assert "0 policy violations (3 accepted exceptions)" in result.stdout
 
 
 def test_plan_show_policies_prints_the_documents() -> None:
@@ -205,6 +223,16 @@ def test_infra_config_writes_the_stack_file(tmp_path: Path) -> None:
     assert platform == {"aws:region": "us-east-1", "mlops:tier": "platform", "mlops:env": "dev"}
     assert "pulumi up --stack platform-dev" in result.output
     assert not list(out.glob(".*.tmp")), "no temporary file is left behind"
+
+
+def test_infra_config_tells_gitlab_prod_to_protect_its_release_tags(tmp_path: Path) -> None:
+    project = _project(tmp_path, level=2, remote="git@gitlab.com:group/churn.git")
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text()) | {"ci": "gitlab"}
+    (project / ".copier-answers.yml").write_text(yaml.safe_dump(answers))
+    prod = write_stack_config(project, env="prod", output_dir=tmp_path)
+    assert any("protected release tags v*" in note for note in prod.notes)
+    dev = write_stack_config(project, env="dev", output_dir=tmp_path)
+    assert not any("release tags" in note for note in dev.notes)
 
 
 def test_infra_config_keeps_an_existing_platform_stack_file(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from mlops_platform.cost import estimate, price_table
+from mlops_platform.cost import estimate, price_table, usd
 
 from .offline_runs import SERVING_IMAGE, offline, platform
 
@@ -33,6 +33,24 @@ def test_every_price_names_its_public_source_and_date() -> None:
         assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", price.as_of), price.key
 
 
+@pytest.mark.parametrize(
+    ("amount", "written"),
+    [
+        (0.00002, "$0.00002"),
+        (0.0004, "$0.0004"),
+        (1.006, "$1.006"),
+        (3, "$3.00"),
+        (0.1, "$0.10"),
+        (167.9, "$167.90"),
+        (1234.5, "$1,234.50"),
+        (0, "$0.00"),
+    ],
+)
+def test_money_is_written_as_people_write_it(amount: float, written: str) -> None:
+    """Before: unit prices printed with `:g`, so the serverless GB-second read `2e-05`."""
+    assert usd(amount) == written
+
+
 def test_idle_cost_per_resource() -> None:
     table = price_table()
     resources = [
@@ -49,6 +67,20 @@ def test_idle_cost_per_resource() -> None:
     assert costs == pytest.approx(
         {"k": 1.0, "e": 2 * 730 * 0.01, "g": 0.0, "n": 730 * 0.045, "m": 0.0, "b": 0.0}
     )
+
+
+def test_a_rotating_key_says_what_rotation_adds() -> None:
+    """Issue 17: the cost notes left out that each of the first two yearly rotations of a key
+    adds a key-month (every key of the stacks rotates)."""
+    (rotating, plain) = estimate(
+        [Planned("aws:kms/key:Key", "r", {"enableKeyRotation": True}), Planned("aws:kms/key:Key", "p")]
+    ).by_resource
+    assert rotating.monthly_usd == plain.monthly_usd == 1.0
+    assert rotating.basis == (
+        "1 x $1.00/key-month, +$1.00/month after each of the first two yearly rotations "
+        "($3.00/month from the third year)"
+    )
+    assert plain.basis == "1 x $1.00/key-month"
 
 
 def test_an_endpoint_costs_its_instances_and_a_serverless_one_nothing() -> None:

@@ -198,6 +198,9 @@ def _vpc_set(companion: Resource | None) -> list[Resource]:
     return [Resource(rules.VPC, "net", {}, VPC_URN), *([companion] if companion else [])]
 
 
+AWS_EBS_KEY = {"encrypted": "true", "kmsKeyId": "arn:aws:kms:us-east-1:1:alias/aws/ebs"}
+
+
 def _launch_with_key(key_policy: str) -> list[Resource]:
     template = Resource(
         rules.LAUNCH_TEMPLATE,
@@ -324,7 +327,8 @@ CASES.update(
             + _with(rules.SCALING_TARGET, {"tags": {"mlops:env": "prod"}, "minCapacity": 1}),
         ),
         "ebs-cmk-grants-autoscaling": (
-            _launch_with_key(_policy({"Principal": {"AWS": AUTOSCALING_ROLE}})),
+            _launch_with_key(_policy({"Principal": {"AWS": AUTOSCALING_ROLE}}))
+            + _with(rules.LAUNCH_TEMPLATE, {**LT_OK, "blockDeviceMappings": [{"ebs": AWS_EBS_KEY}]}),
             _launch_with_key(_policy(SCOPED)),
         ),
     }
@@ -347,6 +351,69 @@ def test_crafted_violation_is_reported(rule: rules.Rule) -> None:
     violations = evaluate(violating, [rule])
     assert violations and {v.rule for v in violations} == {rule.name}
     assert all(v.message for v in violations)
+
+
+GITLAB = {**OIDC, "Principal": {"Federated": "arn:aws:iam::1:oidc-provider/gitlab.com"}}
+RELEASE_TAGS = "project_path:group/churn:ref_type:tag:ref:v*"
+
+
+def _gitlab_trust(equals: dict[str, str], like: dict[str, str]) -> list[Resource]:
+    condition = {"StringEquals": {"gitlab.com:aud": "https://gitlab.com", **equals}, "StringLike": like}
+    return _with(rules.IAM_ROLE, {"assumeRolePolicy": _policy({**GITLAB, "Condition": condition})})
+
+
+@pytest.mark.parametrize(
+    ("equals", "like", "allowed"),
+    [
+        ({"gitlab.com:ref_protected": "true"}, {"gitlab.com:sub": RELEASE_TAGS}, True),
+        ({}, {"gitlab.com:sub": RELEASE_TAGS}, False),  # an unprotected tag would do
+        ({"gitlab.com:ref_protected": "false"}, {"gitlab.com:sub": RELEASE_TAGS}, False),
+        (
+            {"gitlab.com:ref_protected": "true"},
+            {"gitlab.com:sub": "project_path:group/*:ref_type:tag:ref:v*"},
+            False,
+        ),
+        (
+            {"gitlab.com:ref_protected": "true"},
+            {"gitlab.com:sub": "project_path:group/churn:ref_type:*"},
+            False,
+        ),
+        (
+            {"gitlab.com:ref_protected": "true"},
+            {"gitlab.com:sub": "project_path:group/churn:ref_type:tag:ref:*"},
+            False,
+        ),
+        (
+            {"gitlab.com:ref_protected": "true"},
+            {"gitlab.com:sub": "project_path:group/churn:ref_type:tag:ref:v?"},
+            False,
+        ),
+        (
+            {
+                "gitlab.com:ref_protected": "true",
+                "gitlab.com:sub": "project_path:group/churn:ref_type:branch:ref:main",
+            },
+            {"gitlab.com:sub": RELEASE_TAGS},
+            False,  # two subjects
+        ),
+    ],
+)
+def test_gitlab_prods_release_tags_are_the_one_subject_pattern_allowed(
+    equals: dict[str, str], like: dict[str, str], allowed: bool
+) -> None:
+    """Issue 17: GitLab prod trusts one project's protected `v*` tags (StringLike); the rule lets
+    exactly that pattern through, with ref_protected true, and every other wildcard still fails."""
+    (rule,) = [r for r in RULES if r.name == "iam-oidc-no-wildcard-subject"]
+    assert (evaluate(_gitlab_trust(equals, like), [rule]) == []) is allowed
+
+
+def test_an_encrypted_host_volume_that_names_no_key_is_reported() -> None:
+    """Issue 17, item 6: a launch template volume with `encrypted` and no key gets the account's
+    default EBS key, which some accounts set to a customer managed key without the grant EC2 Auto
+    Scaling needs. The rule passed it before; now the key must be named."""
+    (rule,) = [r for r in RULES if r.name == "ebs-cmk-grants-autoscaling"]
+    (violation,) = evaluate(_with(rules.LAUNCH_TEMPLATE, LT_OK), [rule])
+    assert "names no KMS key" in violation.message and "aws/ebs" in violation.message
 
 
 @pytest.mark.parametrize(

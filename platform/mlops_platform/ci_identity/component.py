@@ -11,12 +11,15 @@ holds no AWS credentials); other components add the rights their deploys need to
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
-from mlops_platform.ci_identity.oidc import check_repository, check_subject, trust_policy
+from mlops_platform.ci_identity.oidc import check_repository, check_trusted_subject, trust_policy
 from mlops_platform.common import PRINCIPAL_TAG, TYPE_PREFIX, Scope, check_fields, policy_document, statement
 from mlops_platform.naming import physical_name
 
@@ -37,10 +40,57 @@ PUSH_ACTIONS = (
 PUBLISH_ACTIONS = (*PUSH_ACTIONS, "ecr:DescribeImages")
 
 
+# Images an ECR repository keeps: a CUDA training image is about 2.7 GB, so 100 images cost about
+# $27 a month per repository at $0.10/GB-month (https://aws.amazon.com/ecr/pricing/); 20 is about
+# $5.40 and still covers weeks of commits and a rollback.
+KEEP_IMAGES = 20
+
+
+def lifecycle_policy(keep_images: int, keep_tags: Sequence[str] = ()) -> dict[str, Any]:
+    """The newest ``keep_images`` images, and never the images tagged ``keep_tags`` (the one AWS
+    Batch runs), however old.
+
+    A tag's rule comes first and expires only beyond one image with that tag (there is one: tags
+    are immutable), and ECR never lets a lower-priority rule expire an image that matches the
+    tagging requirements of a higher-priority rule; a rule with tagStatus ``any`` must come last.
+    https://docs.aws.amazon.com/AmazonECR/latest/userguide/LifecyclePolicies.html
+    https://docs.aws.amazon.com/AmazonECR/latest/userguide/lifecycle_policy_parameters.html
+    """
+    rules: list[dict[str, Any]] = [
+        {
+            "rulePriority": priority,
+            "description": f"Keep the image {tag} (AWS Batch runs it)",
+            "selection": {
+                "tagStatus": "tagged",
+                "tagPatternList": [tag],
+                "countType": "imageCountMoreThan",
+                "countNumber": 1,
+            },
+            "action": {"type": "expire"},
+        }
+        for priority, tag in enumerate(dict.fromkeys(keep_tags), start=1)
+    ]
+    rules.append(
+        {
+            "rulePriority": len(rules) + 1,
+            "description": f"Keep the newest {keep_images} images",
+            "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": keep_images},
+            "action": {"type": "expire"},
+        }
+    )
+    return {"rules": rules}
+
+
 def image_repository(
-    parent: pulumi.ComponentResource, name: str, *, repository_name: str, keep_images: int
+    parent: pulumi.ComponentResource,
+    name: str,
+    *,
+    repository_name: str,
+    keep_images: int,
+    keep_tags: Sequence[str] = (),
 ) -> aws.ecr.Repository:
-    """An ECR repository: immutable tags, scan on push, KMS encryption, the newest images kept.
+    """An ECR repository: immutable tags, scan on push, KMS encryption, the newest images kept
+    (and the images tagged ``keep_tags``, which something still runs).
 
     Immutable tags (https://docs.aws.amazon.com/AmazonECR/latest/userguide/image-tag-mutability.html)
     mean every push needs a new tag: CI pushes the git commit SHA, never ``latest``. Encryption
@@ -59,22 +109,7 @@ def image_repository(
     aws.ecr.LifecyclePolicy(
         f"{name}-lifecycle",
         repository=repository.name,
-        policy=json.dumps(
-            {
-                "rules": [
-                    {
-                        "rulePriority": 1,
-                        "description": f"Keep the newest {keep_images} images",
-                        "selection": {
-                            "tagStatus": "any",
-                            "countType": "imageCountMoreThan",
-                            "countNumber": keep_images,
-                        },
-                        "action": {"type": "expire"},
-                    }
-                ]
-            }
-        ),
+        policy=json.dumps(lifecycle_policy(keep_images, keep_tags)),
         opts=child,
     )
     return repository
@@ -99,15 +134,26 @@ def pull_statements(*repository_arns: pulumi.Input[str]) -> list[dict[str, objec
 class CiIdentityArgs:
     scope: Scope
     repository: str  # "owner/repo" whose CI may deploy
-    subject: str  # the one OIDC token subject this environment's role trusts (oidc.subject)
+    subject: str  # the OIDC token subject this environment's role trusts (oidc.subject)
     provider_arn: pulumi.Input[str]  # the account's OIDC provider for the vendor (platform stack)
     vendor: str = "github"
-    keep_images: int = 100
+    keep_images: int = KEEP_IMAGES
+    # Tags the training repository never expires: the image AWS Batch's job definition names.
+    keep_tags: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         check_repository(self.repository, vendor=self.vendor)
-        check_subject(self.subject)
-        check_fields(self, {"keep_images": (lambda v: v >= 1, "keep at least one image")})
+        check_trusted_subject(self.subject, vendor=self.vendor)
+        check_fields(
+            self,
+            {
+                "keep_images": (lambda v: v >= 1, "keep at least one image"),
+                "keep_tags": (
+                    lambda v: all(re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}", tag) for tag in v),
+                    "give exact image tags (a '*' would keep every image it matches)",
+                ),
+            },
+        )
 
 
 class CiIdentity(pulumi.ComponentResource):
@@ -126,6 +172,7 @@ class CiIdentity(pulumi.ComponentResource):
             f"{name}-images",
             repository_name=physical_name(scope.project, scope.env, "training"),
             keep_images=args.keep_images,
+            keep_tags=args.keep_tags,
         )
         role = aws.iam.Role(
             f"{name}-deploy-role",

@@ -9,10 +9,18 @@ Each environment's role trusts exactly one token subject, compared with ``String
   Repositories created after 2026-06-18 (or opted in) send immutable subjects with owner and
   repository IDs (https://github.blog/changelog/2026-04-23-immutable-subject-claims-for-github-actions-oidc-tokens):
   give the exact subject with ``mlops:ciSubject``.
-- GitLab: ``project_path:GROUP/PROJECT:ref_type:branch:ref:BRANCH`` (GitLab's default subject
-  carries no environment; the deploy jobs run on the protected default branch).
-  https://docs.gitlab.com/ci/secrets/id_token_authentication/ and
-  https://docs.gitlab.com/ci/cloud_services/aws/
+- GitLab: GitLab's default subject is ``project_path:GROUP/PROJECT:ref_type:TYPE:ref:REF`` and
+  carries no environment (https://docs.gitlab.com/ci/secrets/id_token_authentication/,
+  https://docs.gitlab.com/ci/cloud_services/aws/), and STS takes no GitLab environment claim
+  either (only ``ref_protected`` and a few others: the service authorization reference below). So
+  the ref tells the environments apart. dev and staging trust the protected default branch,
+  ``project_path:GROUP/PROJECT:ref_type:branch:ref:main``; prod trusts only protected release
+  tags, ``project_path:GROUP/PROJECT:ref_type:tag:ref:v*`` (StringLike, with ``ref_protected``
+  true), which the generated pipeline's prod jobs run on and only those allowed to create
+  protected ``v*`` tags can start (https://docs.gitlab.com/user/project/protected_tags/). A job
+  on ``main`` cannot assume the prod role. That one pattern is the only wildcard a trust may
+  hold: the tag's name is part of the subject, and git ref names hold no ``:``
+  (https://git-scm.com/docs/git-check-ref-format), so ``*`` matches the tag name only.
   A project whose ID token subject includes more claims sets ``mlops:ciSubject``.
 """
 
@@ -26,6 +34,11 @@ from mlops_platform.errors import InvalidArgsError
 
 _REPOSITORY = re.compile(r"^[A-Za-z0-9_.@-]+(/[A-Za-z0-9_.@-]+)+$")
 _SUBJECT = re.compile(r"^[A-Za-z0-9_.@/:=+-]+$")  # no wildcards (* ?), quotes or spaces
+# GitLab prod: one project's release tags, the prefix literal and the wildcard at the end only.
+_RELEASE_TAGS = re.compile(r"^project_path:[A-Za-z0-9_.@/-]+:ref_type:tag:ref:[A-Za-z0-9_./-]+\*$")
+# The tags the generated GitLab pipeline runs its prod jobs on (templates/project/gitlab.jinja,
+# on_release_tag): protect them in GitLab so that only release managers can create them.
+RELEASE_TAG_PREFIX = "v"
 
 
 @dataclass(frozen=True)
@@ -80,11 +93,28 @@ def check_subject(subject: str) -> str:
     return subject
 
 
-def subject(vendor: str, repository: str, *, environment: str, branch: str = "main") -> str:
-    """The one token subject an environment's deploy role trusts."""
+def is_release_tags(subject: str) -> bool:
+    """Whether ``subject`` is GitLab prod's release-tag pattern (the one trusted with StringLike)."""
+    return bool(_RELEASE_TAGS.match(subject))
+
+
+def check_trusted_subject(subject: str, *, vendor: str) -> str:
+    """An exact subject, or for GitLab the release-tag pattern of one project."""
+    if vendor == "gitlab" and isinstance(subject, str) and is_release_tags(subject):
+        return subject
+    return check_subject(subject)
+
+
+def subject(
+    vendor: str, repository: str, *, environment: str, branch: str = "main", release_tags: bool = False
+) -> str:
+    """The token subject an environment's deploy role trusts. GitLab with ``release_tags`` (prod):
+    the protected release tags ``v*``; otherwise the protected branch ``branch``."""
     check_repository(repository, vendor=vendor)
     if vendor == "github":
         return check_subject(f"repo:{repository}:environment:{environment}")
+    if release_tags:
+        return f"project_path:{check_subject(repository)}:ref_type:tag:ref:{RELEASE_TAG_PREFIX}*"
     return check_subject(f"project_path:{repository}:ref_type:branch:ref:{branch}")
 
 
@@ -103,6 +133,12 @@ def trust_policy(*, vendor: str, provider_arn: Any, subject: str, environment: s
         if vendor == "github"
         else {f"{issuer.host}:ref_protected": "true"}
     )
+    sub = {f"{issuer.host}:sub": check_trusted_subject(subject, vendor=vendor)}
+    condition: dict[str, Any] = {"StringEquals": {f"{issuer.host}:aud": issuer.audience, **extra}}
+    if is_release_tags(subject):  # GitLab prod: StringLike, and ref_protected above
+        condition["StringLike"] = sub
+    else:
+        condition["StringEquals"] |= sub
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -110,13 +146,7 @@ def trust_policy(*, vendor: str, provider_arn: Any, subject: str, environment: s
                 "Effect": "Allow",
                 "Principal": {"Federated": provider_arn},
                 "Action": "sts:AssumeRoleWithWebIdentity",
-                "Condition": {
-                    "StringEquals": {
-                        f"{issuer.host}:aud": issuer.audience,
-                        f"{issuer.host}:sub": check_subject(subject),
-                        **extra,
-                    },
-                },
+                "Condition": condition,
             }
         ],
     }

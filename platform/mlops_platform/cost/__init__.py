@@ -28,6 +28,14 @@ class PlannedResource(Protocol):
     def inputs(self) -> Mapping[str, Any]: ...
 
 
+def usd(amount: float) -> str:
+    """Money as people write it: ``$0.00002`` (not ``2e-05``), ``$1.006``, ``$3.00``, ``$1,234.50``:
+    at least two decimals, and as many more as the price has."""
+    digits = f"{amount:,.10f}".rstrip("0")
+    whole, _, fraction = digits.partition(".")
+    return f"${whole}.{fraction.ljust(2, '0')}"
+
+
 @dataclass(frozen=True)
 class Price:
     key: str
@@ -139,14 +147,14 @@ def _hourly(table: PriceTable, key: str, count: float, what: str) -> tuple[float
         return None
     hours = table.hours_per_month
     monthly = count * hours * price.usd
-    return monthly, f"{what} x {hours} h x ${price.usd:g}/{price.unit}", price.source
+    return monthly, f"{what} x {hours} h x {usd(price.usd)}/{price.unit}", price.source
 
 
 def _monthly(table: PriceTable, key: str, count: float = 1) -> tuple[float, str, str] | None:
     price = table.get(key)
     if price is None:
         return None
-    return count * price.usd, f"{count:g} x ${price.usd:g}/{price.unit}", price.source
+    return count * price.usd, f"{count:g} x {usd(price.usd)}/{price.unit}", price.source
 
 
 def _idle(resource: PlannedResource, configs: Mapping[str, PlannedResource], table: PriceTable) -> Any:
@@ -154,7 +162,18 @@ def _idle(resource: PlannedResource, configs: Mapping[str, PlannedResource], tab
     props = resource.inputs
     match resource.type:
         case "aws:kms/key:Key":
-            return _monthly(table, "kms-key")
+            found = _monthly(table, "kms-key")
+            if found is None or not props.get("enableKeyRotation"):
+                return found
+            # Each yearly rotation keeps the old key material, billed as one more key-month, for
+            # the first two rotations (https://aws.amazon.com/kms/pricing/).
+            monthly, basis, source = found
+            return (
+                monthly,
+                f"{basis}, +{usd(monthly)}/month after each of the first two yearly rotations "
+                f"({usd(3 * monthly)}/month from the third year)",
+                source,
+            )
         case "aws:ec2/vpcEndpoint:VpcEndpoint" if props.get("vpcEndpointType") == "Interface":
             zones = len(props.get("subnetIds") or []) or 1
             return _hourly(table, "interface-endpoint", zones, f"{zones} AZ")

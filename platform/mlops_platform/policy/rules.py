@@ -13,6 +13,7 @@ in the policy pack and from matching IDs in the offline plan).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -334,6 +335,21 @@ def _service_trust_conditions(resource: Resource) -> list[str]:
     return []
 
 
+# GitLab prod's trust (ci_identity/oidc.py): one project's protected release tags. The wildcard
+# ends the tag name, the only place it can match (git ref names hold no ':'), and the token must
+# come from a protected ref.
+_RELEASE_TAGS = re.compile(r"^project_path:[^*?:]+:ref_type:tag:ref:[^*?:]+\*$")
+
+
+def _release_tags(equals: Mapping[str, Any], like: Mapping[str, Any]) -> bool:
+    """Whether a trust's StringLike is GitLab prod's release-tag subject with ref_protected true."""
+    subjects = [(key, value) for key, value in like.items() if key.endswith(":sub")]
+    if len(like) != 1 or len(subjects) != 1 or not _RELEASE_TAGS.match(str(subjects[0][1])):
+        return False
+    issuer = subjects[0][0].removesuffix(":sub")
+    return str(equals.get(f"{issuer}:ref_protected", "")).lower() == "true"
+
+
 def _oidc_subject(resource: Resource) -> list[str]:
     for kind, statement in _statements_of(resource):
         principal = statement.get("Principal")
@@ -341,15 +357,28 @@ def _oidc_subject(resource: Resource) -> list[str]:
             continue
         condition = statement.get("Condition") or {}
         equals = {k.lower(): v for k, v in (condition.get("StringEquals") or {}).items()}
+        like = {k.lower(): v for k, v in (condition.get("StringLike") or {}).items()}
         subjects = [v for k, v in equals.items() if k.endswith(":sub")]
         audiences = [v for k, v in equals.items() if k.endswith(":aud")]
-        loose = [k for op, values in condition.items() if op != "StringEquals" for k in (values or {})]
-        if (
-            not subjects
-            or any("*" in str(v) or "?" in str(v) for v in subjects)
-            or any(k.lower().endswith(":sub") for k in loose)
+        loose = [
+            k
+            for op, values in condition.items()
+            if op not in ("StringEquals", "StringLike")
+            for k in values or {}
+        ]
+        exact = (
+            len(subjects) == 1
+            and not any("*" in str(v) or "?" in str(v) for v in subjects)
+            and not any(k.endswith(":sub") for k in like)
+        )
+        if not (exact or (not subjects and _release_tags(equals, like))) or any(
+            k.lower().endswith(":sub") for k in loose
         ):
-            return ["The web identity trust does not name one exact token subject (StringEquals on :sub)."]
+            return [
+                "The web identity trust does not name one exact token subject (StringEquals on :sub), "
+                "nor one GitLab project's protected release tags (StringLike on "
+                "project_path:P:ref_type:tag:ref:PREFIX* with ref_protected true)."
+            ]
         if not audiences:
             return ["The web identity trust does not check the token audience (StringEquals on :aud)."]
     return []
@@ -446,10 +475,26 @@ def _closed_group(group: Resource) -> bool:
 def _launch_keys_grant_autoscaling(resources: Sequence[Resource]) -> list[tuple[Resource, str]]:
     """EBS volumes encrypted with a customer managed key of the stack: its key policy must let EC2
     Auto Scaling's service-linked role use it, or Batch hosts terminate at launch.
-    https://docs.aws.amazon.com/autoscaling/ec2/userguide/key-policy-requirements-EBS-encryption.html"""
+    https://docs.aws.amazon.com/autoscaling/ec2/userguide/key-policy-requirements-EBS-encryption.html
+    An encrypted volume that names no key gets the account's default EBS key, which may be such a
+    customer managed key (https://docs.aws.amazon.com/ebs/latest/userguide/encryption-by-default.html),
+    so the key must be named: the AWS managed alias/aws/ebs, or a key whose grant is checked."""
     found = []
     keys = [r for r in resources if r.type == KMS_KEY]
     for template in (r for r in resources if r.type == LAUNCH_TEMPLATE):
+        for mapping in template.props.get("blockDeviceMappings") or []:
+            ebs = mapping.get("ebs") or {}
+            if _truthy(ebs.get("encrypted")) and not ebs.get("kmsKeyId"):
+                found.append(
+                    (
+                        template,
+                        f"Volume {mapping.get('deviceName', '?')} names no KMS key, so EC2 uses the "
+                        "account's default EBS key, which may be a customer managed key EC2 Auto Scaling "
+                        "may not use: hosts would terminate at launch. Set ebs.kmsKeyId to the alias ARN "
+                        "of aws/ebs (or a customer managed key whose policy grants "
+                        "AWSServiceRoleForAutoScaling).",
+                    )
+                )
         for key in keys:
             if not template.refers_to(key, "blockDeviceMappings"):
                 continue
@@ -587,7 +632,8 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "iam-oidc-no-wildcard-subject",
-        "Web identity (OIDC) trusts name one exact token subject and check the audience.",
+        "Web identity trusts name one exact token subject (GitLab prod: one project's protected "
+        "release tags) and check the audience.",
         (IAM_ROLE,),
         _oidc_subject,
     ),
@@ -605,7 +651,7 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "ebs-cmk-grants-autoscaling",
-        "EBS volumes of launch templates use no customer managed key that EC2 Auto Scaling may not use.",
+        "Launch templates name their EBS key: aws/ebs, or a customer key EC2 Auto Scaling may use.",
         stack_check=_launch_keys_grant_autoscaling,
     ),
 )

@@ -28,7 +28,7 @@ import pulumi
 import pulumi_aws as aws
 
 from mlops_platform.ci_identity import image_repository
-from mlops_platform.ci_identity.component import pull_statements, push_statements
+from mlops_platform.ci_identity.component import KEEP_IMAGES, pull_statements, push_statements
 from mlops_platform.common import (
     TYPE_PREFIX,
     Scope,
@@ -70,7 +70,7 @@ class ServingArgs:
     serverless_memory_mb: int = 2048
     serverless_max_concurrency: int = 5
     app_capture: bool = False  # the serving app writes captured requests to S3 (level 4)
-    keep_images: int = 100
+    keep_images: int = KEEP_IMAGES
 
     def __post_init__(self) -> None:
         check_fields(

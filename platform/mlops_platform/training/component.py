@@ -128,11 +128,17 @@ class Training(pulumi.ComponentResource):
         instance_profile = aws.iam.InstanceProfile(
             f"{name}-instance-profile", role=instance_role.name, opts=child
         )
-        # Root volumes are encrypted with the AWS managed EBS key (aws/ebs), not the project key:
-        # Batch launches hosts through EC2 Auto Scaling, whose service-linked role must be granted
-        # in the key policy of a customer managed key, or instances terminate at launch and jobs
-        # wait in RUNNABLE forever. The AWS managed key needs no grant.
+        # Root volumes are encrypted with the AWS managed EBS key (aws/ebs), named explicitly, not
+        # the project key: Batch launches hosts through EC2 Auto Scaling, whose service-linked role
+        # must be granted in the key policy of a customer managed key, or instances terminate at
+        # launch and jobs wait in RUNNABLE forever. The AWS managed key needs no grant.
         # https://docs.aws.amazon.com/autoscaling/ec2/userguide/key-policy-requirements-EBS-encryption.html
+        # Named, not left out: without a key, EC2 uses the account's default EBS key, which an
+        # account may have set to a customer managed key (ModifyEbsDefaultKmsKeyId), bringing the
+        # same failure back. A launch template's KmsKeyId takes a key ID, key ARN, alias or alias
+        # ARN (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_LaunchTemplateEbsBlockDeviceRequest.html);
+        # AWS creates the aws/ebs key on first use of its alias
+        # (https://docs.aws.amazon.com/kms/latest/APIReference/API_DescribeKey.html).
         launch_template = aws.ec2.LaunchTemplate(
             f"{name}-hosts",
             description="AWS Batch GPU hosts: IMDSv2 only, encrypted root volume",
@@ -145,7 +151,8 @@ class Training(pulumi.ComponentResource):
                 aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
                     device_name="/dev/xvda",
                     ebs=aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs(
-                        encrypted="true",  # no kms_key_id: the AWS managed key aws/ebs
+                        encrypted="true",
+                        kms_key_id=scope.arn("kms", "alias/aws/ebs"),  # the AWS managed key
                         volume_size=args.root_volume_gib,
                         volume_type="gp3",
                         delete_on_termination="true",
