@@ -403,7 +403,35 @@ def test_the_same_environments_are_a_staged_deployment_when_the_jobs_deploy(tmp_
     assert found(result)["staged_deployment"] == [".gitlab-ci.yml"]
 
 
-def test_a_promotion_gate_is_a_comparison_of_metrics(tmp_path: Path) -> None:
+TFX_EVALUATOR = """\
+import tensorflow_model_analysis as tfma
+from tfx import v1 as tfx
+
+
+def create_pipeline(trainer, example_gen):
+    model_resolver = tfx.dsl.Resolver(
+        strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
+        model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
+        model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
+    ).with_id("latest_blessed_model_resolver")
+    eval_config = tfma.EvalConfig(metrics_specs=[tfma.MetricsSpec(metrics=[tfma.MetricConfig(
+        class_name="BinaryAccuracy",
+        threshold=tfma.MetricThreshold(
+            value_threshold=tfma.GenericValueThreshold(lower_bound={"value": 0.6}),
+            change_threshold=tfma.GenericChangeThreshold(
+                direction=tfma.MetricDirection.HIGHER_IS_BETTER, absolute={"value": -1e-10}),
+        ),
+    )])])
+    return tfx.components.Evaluator(
+        examples=example_gen.outputs["examples"],
+        model=trainer.outputs["model"],
+        baseline_model=model_resolver.outputs["model"],
+        eval_config=eval_config,
+    )
+"""
+
+
+def test_a_promotion_gate_compares_the_challenger_with_the_champion(tmp_path: Path) -> None:
     gate = (
         "from mlflow import MlflowClient\n\n"
         "def promote(version: str, challenger_auc: float, champion_auc: float) -> None:\n"
@@ -413,13 +441,69 @@ def test_a_promotion_gate_is_a_comparison_of_metrics(tmp_path: Path) -> None:
     sagemaker = (
         "from sagemaker.workflow.conditions import ConditionGreaterThanOrEqualTo\n"
         "from sagemaker.workflow.functions import JsonGet\n\n"
-        "cond = ConditionGreaterThanOrEqualTo(left=JsonGet(step_name='Evaluate', json_path='auc'), right=0.8)\n"
+        "cond = ConditionGreaterThanOrEqualTo(left=JsonGet(step_name='EvaluateChallenger', json_path='auc'),\n"
+        "                                     right=JsonGet(step_name='EvaluateChampion', json_path='auc'))\n"
     )
-    kfp = "from kfp import dsl\n\n@dsl.pipeline\ndef p(auc: float) -> None:\n    with dsl.If(auc > 0.8):\n        ...\n"
-    result = assess(
-        build_tree(tmp_path / "repo", {**ML, "gate.py": gate, "sm.py": sagemaker, "kfp_gate.py": kfp})
+    kfp = (
+        "from kfp import dsl\n\n@dsl.pipeline\ndef p(challenger_auc: float, champion_auc: float) -> None:\n"
+        "    with dsl.If(challenger_auc > champion_auc):\n        ...\n"
     )
-    assert set(found(result)["promotion_gate"]) == {"gate.py", "sm.py", "kfp_gate.py"}
+    # Azure MLOpsPython's evaluate step: module-level code, the new model against production's.
+    evaluate = (
+        "from azureml.core import Run\n\nrun = Run.get_context()\nproduction_model_mse = 10000.0\n"
+        "new_model_mse = float(run.parent.get_metrics().get('mse'))\n"
+        "if new_model_mse < production_model_mse:\n    print('New trained model performs better')\n"
+        "else:\n    run.parent.cancel()\n"
+    )
+    baseline = (
+        "import mlflow\nfrom mlflow.models import MetricThreshold\n\n"
+        "thresholds = {'auc': MetricThreshold(threshold=0.8, min_relative_change=0.01, greater_is_better=True)}\n"
+        "mlflow.evaluate(model='models:/churn@challenger', data='d', targets='y', model_type='classifier',\n"
+        "                validation_thresholds=thresholds, baseline_model='models:/churn@champion')\n"
+    )
+    files = {
+        **ML,
+        "gate.py": gate,
+        "sm.py": sagemaker,
+        "kfp_gate.py": kfp,
+        "evaluate/evaluate_model.py": evaluate,
+        "validation.py": baseline,
+        "pipeline/pipeline.py": TFX_EVALUATOR,
+    }
+    evidence = {e.path: e for f in assess(build_tree(tmp_path / "repo", files)).findings
+                if f.key == "promotion_gate" for e in f.evidence}  # fmt: skip
+    assert set(evidence) == {"gate.py", "sm.py", "kfp_gate.py", "evaluate/evaluate_model.py", "validation.py"}
+    result = assess(build_tree(tmp_path / "tfx", {**ML, "pipeline/pipeline.py": TFX_EVALUATOR}))
+    assert [(e.path, e.tool) for f in result.findings if f.key == "promotion_gate" for e in f.evidence] == [
+        ("pipeline/pipeline.py", "tfx")
+    ]
+    assert (evidence["validation.py"].tool, evidence["sm.py"].tool) == ("mlflow", "sagemaker")
+
+
+def test_a_fixed_metric_threshold_is_not_a_champion_challenger_gate(tmp_path: Path) -> None:
+    """A quality bar (`auc > 0.8`, a configured minimum, MLflow thresholds or a TFX value threshold
+    without a baseline model) lets a worse challenger replace a better champion: no gate."""
+    files = {
+        **ML,
+        "sm.py": "from sagemaker.workflow.conditions import ConditionLessThanOrEqualTo\n"
+        "from sagemaker.workflow.functions import JsonGet\n\n"
+        "cond = ConditionLessThanOrEqualTo(left=JsonGet(step_name='Evaluate', json_path='mse'), right=6.0)\n",
+        "kfp_gate.py": "from kfp import dsl\n\n@dsl.pipeline\ndef p(auc: float) -> None:\n"
+        "    with dsl.If(auc > 0.8):\n        ...\n",
+        "promote.py": "from mlflow import MlflowClient\n\n"
+        "def promote(version: str, auc: float, min_auc_threshold: float) -> None:\n"
+        "    if auc >= min_auc_threshold:\n"
+        "        MlflowClient().set_registered_model_alias('churn', 'champion', version)\n",
+        "evaluations.py": "import mlflow\nfrom mlflow.models import MetricThreshold\n\n"
+        "result = mlflow.evaluate(model='m', data='d', targets='y', model_type='regressor')\n"
+        "mlflow.validate_evaluation_results(candidate_result=result, baseline_result=None,\n"
+        "    validation_thresholds={'r2_score': MetricThreshold(threshold=0.5, greater_is_better=True)})\n",
+        "pipeline/pipeline.py": TFX_EVALUATOR.replace(
+            'baseline_model=model_resolver.outputs["model"],', ""
+        ).replace("change_threshold=tfma.GenericChangeThreshold(", "other=dict("),
+    }
+    result = assess(build_tree(tmp_path / "repo", files))
+    assert not next(f for f in result.findings if f.key == "promotion_gate").found
 
 
 def test_training_entry_points_and_images_are_judged_by_role(tmp_path: Path) -> None:
@@ -462,8 +546,9 @@ def test_a_layout_is_modules_with_declared_dependencies_wherever_they_live(tmp_p
 def test_validation_suites_under_tests_and_star_tests_files_count(tmp_path: Path) -> None:
     files = {
         **LEVEL_0,
-        "tests/test_data_quality.py": "import pandera as pa\n\ndef test_schema() -> None: ...\n",
-        "churn/model_tests.py": "def test_model() -> None:\n    assert True\n",
+        "tests/test_data_quality.py": "import pandera as pa\n\ndef test_schema() -> None:\n"
+        "    pa.DataFrameSchema({'x': pa.Column(int)}).validate(frame())\n",
+        "churn/model_tests.py": "from churn.train import main\n\ndef test_model() -> None:\n    assert main() is None\n",
     }
     files.pop("tests/test_train.py")
     evidence = found(assess(build_tree(tmp_path / "repo", files)))
@@ -478,7 +563,8 @@ COOKIECUTTER_TEMPLATE = {
     "def main() -> None:\n    svm.SVC().fit([[0]], [0])\n",
     "{{cookiecutter.repo_name}}/.github/workflows/ci.yml": "on: push\njobs:\n  t:\n    runs-on: x\n    steps: []\n",
     "{{cookiecutter.repo_name}}/Dockerfile": "FROM pytorch/pytorch\nCMD python train.py\n",
-    "tests/test_bake.py": "def test_bake() -> None:\n    assert True\n",
+    "tests/test_bake.py": "from cookiecutter.main import cookiecutter\n\ndef test_bake(tmp_path) -> None:\n"
+    "    assert cookiecutter('.', no_input=True, output_dir=str(tmp_path))\n",
 }
 
 
@@ -645,7 +731,8 @@ LEVEL_3_DATABRICKS = {
     "resources/train.yml": "resources:\n  jobs:\n    train:\n      tasks:\n        - task_key: Train\n"
     "          notebook_task: {notebook_path: ../training/Train.py}\n"
     "  model_serving_endpoints:\n    churn: {name: churn}\n  registered_models:\n    churn: {name: churn}\n",
-    "validation/validate.py": "import mlflow\n\nmlflow.evaluate(model='m', data='d', validation_thresholds={})\n",
+    "validation/validate.py": "import mlflow\n\nmlflow.evaluate(model='m', data='d', validation_thresholds={}, "
+    "baseline_model='models:/churn@champion')\n",
 }
 
 

@@ -38,27 +38,52 @@ CCDS = {  # cookiecutter-data-science v2 render: flat package, Makefile, no CI
     "docs/mkdocs.yml": "site_name: churn\n",
 }
 
-REFERENCE_PACKAGE = {  # an MLOps reference package: invoke tasks, MLflow registry, pandera, GitHub Actions
+REFERENCE_PACKAGE = {  # fmind/mlops-python-package: invoke tasks, MLflow registry, pandera, jobs run by one CLI
     "pyproject.toml": '[project]\nname = "bikes"\nrequires-python = ">=3.12"\ndependencies = ["mlflow", "pandera", "scikit-learn"]\n'
     '[project.scripts]\nbikes = "bikes.scripts:main"\n',
     "uv.lock": "version = 1\n",
     "MLproject": "name: bikes\npython_env: python_env.yaml\nentry_points:\n  main:\n    command: 'bikes {conf_file}'\n",
-    "Dockerfile": 'FROM ghcr.io/astral-sh/uv:python3.12-bookworm\nCOPY dist/*.whl .\nRUN uv pip install --system *.whl\nCMD ["bikes", "--help"]\n',
+    # The image's entry point is the project's CLI, which runs the training job (among others).
+    "Dockerfile": 'FROM python:3.12-slim\nCOPY --from=build /app/.venv /app/.venv\nENV PATH="/app/.venv/bin:$PATH"\n'
+    'ENTRYPOINT ["bikes"]\nCMD ["--help"]\n',
     ".github/workflows/check.yml": "on: pull_request\njobs:\n  checks:\n    runs-on: ubuntu-latest\n    steps:\n"
     "      - uses: actions/checkout@v4\n      - run: uv run invoke checks\n",
     ".pre-commit-config.yaml": "repos:\n  - repo: https://github.com/astral-sh/ruff-pre-commit\n    rev: v0.8.0\n    hooks: [{id: ruff}]\n",
     "tasks/__init__.py": "from invoke import Collection\n\nfrom tasks import checks\n\nns = Collection(checks)\n",
     "tasks/checks.py": "from invoke.context import Context\nfrom invoke.tasks import task\n\n@task\ndef code(ctx: Context) -> None:\n    ctx.run('ruff check src')\n",
     "src/bikes/__init__.py": "",
+    "src/bikes/scripts.py": "import argparse\n\nfrom bikes import settings\n\ndef main(argv: list[str] | None = None) -> int:\n"
+    "    args = argparse.ArgumentParser().parse_args(argv)\n    setting = settings.MainSettings.model_validate(args)\n"
+    "    with setting.job as runner:\n        runner.run()\n    return 0\n",
+    "src/bikes/settings.py": "import pydantic_settings as pdts\n\nfrom bikes import jobs\n\n"
+    "class MainSettings(pdts.BaseSettings):\n    job: jobs.JobKind\n",
+    "src/bikes/jobs/__init__.py": "from bikes.jobs.evaluations import EvaluationsJob\nfrom bikes.jobs.promotion import PromotionJob\n"
+    "from bikes.jobs.training import TrainingJob\n\nJobKind = TrainingJob | PromotionJob | EvaluationsJob\n",
+    "src/bikes/core/__init__.py": "",
     "src/bikes/core/schemas.py": "import pandera as pa\n\nclass InputsSchema(pa.DataFrameModel): ...\n",
-    "src/bikes/io/registries.py": "import mlflow\n\ndef register(run_id: str) -> None:\n"
-    "    mlflow.register_model(f'runs:/{run_id}/model', 'bikes')\n",
-    "src/bikes/jobs/training.py": "import mlflow\nfrom sklearn.pipeline import Pipeline\n\nclass TrainingJob:\n"
-    "    def run(self) -> None:\n        Pipeline([]).fit([[0]], [0])\n",
+    "src/bikes/io/__init__.py": "",
+    "src/bikes/io/registries.py": "import mlflow\n\nclass MlflowRegister:\n    def register(self, name: str, model_uri: str):\n"
+    "        return mlflow.register_model(name=name, model_uri=model_uri)\n",
+    # One job reads, validates (pandera), trains, scores and registers (MLflow) in one run.
+    "src/bikes/jobs/training.py": "import mlflow\n\nfrom bikes.core import schemas\nfrom bikes.io import registries\n\n"
+    "class TrainingJob:\n    def run(self) -> None:\n        with self.mlflow_service.run_context() as run:\n"
+    "            inputs = schemas.InputsSchema.check(self.inputs.read())\n"
+    "            targets = schemas.TargetsSchema.check(self.targets.read())\n"
+    "            self.model.fit(inputs=inputs, targets=targets)\n"
+    "            score = self.metric.score(targets=targets, outputs=self.model.predict(inputs=inputs))\n"
+    "            mlflow.log_metric(key='score', value=score)\n"
+    "            model_info = self.saver.save(model=self.model)\n"
+    "            registries.MlflowRegister().register(name='bikes', model_uri=model_info.model_uri)\n",
     "src/bikes/jobs/promotion.py": "import mlflow\n\ndef promote(version: str) -> None:\n"
     "    mlflow.MlflowClient().set_registered_model_alias('bikes', 'Champion', version)\n",
+    # Fixed thresholds and no baseline: model validation, not a champion/challenger gate.
+    "src/bikes/jobs/evaluations.py": "import mlflow\nfrom mlflow.models import MetricThreshold\n\n"
+    "def run(model_uri: str, data) -> None:\n    result = mlflow.evaluate(model=model_uri, data=data, targets='cnt', model_type='regressor')\n"
+    "    mlflow.validate_evaluation_results(candidate_result=result, baseline_result=None,\n"
+    "        validation_thresholds={'r2_score': MetricThreshold(threshold=0.5, greater_is_better=True)})\n",
     "confs/training.yaml": "job:\n  KIND: TrainingJob\n",
-    "tests/test_training.py": "def test_training() -> None:\n    assert True\n",
+    "tests/test_training.py": "from bikes.jobs.training import TrainingJob\n\ndef test_training(inputs_reader) -> None:\n"
+    "    assert TrainingJob(inputs=inputs_reader).run()['model_version'].version == 1\n",
 }
 
 SAGEMAKER_BUILD = {  # SageMaker project template, model build: CodeBuild, SageMaker Pipelines, registry, gate
@@ -125,7 +150,8 @@ AZURE_MLOPS_V2 = {
     "    if deploy_flag:\n        mlflow.register_model(f'runs:/{run_id}/model', 'taxi-model')\n",
     "data-science/environment/train-conda.yml": "channels:\n  - defaults\n  - conda-forge\ndependencies:\n  - python=3.11\n"
     "  - pip\n  - pip:\n      - mlflow==2.9.2\n      - azureml-mlflow==1.57.0\n      - azure-ai-ml==1.23.0\n      - scikit-learn==1.5.2\n",
-    "data-science/src/train/test_train.py": "def test_train_model() -> None:\n    assert True\n",
+    "data-science/src/train/test_train.py": "import train\n\ndef test_train_model(tmp_path) -> None:\n"
+    "    train.main(train.parse_args(['--model_output', str(tmp_path)]))\n    assert (tmp_path / 'MLmodel').exists()\n",
 }
 
 ZENML_RENDER = {  # a ZenML template render: pipelines and steps, no tests, no CI
@@ -165,9 +191,12 @@ DATABRICKS_STACKS = {
     "    steps:\n      - run: databricks bundle deploy -t prod\n",
     "training/notebooks/Train.py": "# Databricks notebook source\nimport mlflow\nfrom sklearn.ensemble import RandomForestClassifier\n\n"
     "mlflow.sklearn.autolog()\nRandomForestClassifier().fit([[0]], [0])\n",
+    # As in the stack: the champion is the baseline when `enable_baseline_comparison` is set.
     "validation/notebooks/ModelValidation.py": "import mlflow\nfrom mlflow.models import MetricThreshold\n\n"
-    "thresholds = {'roc_auc': MetricThreshold(threshold=0.8, greater_is_better=True)}\n"
-    "mlflow.evaluate(model='models:/churn@challenger', data='t', validation_thresholds=thresholds)\n",
+    "thresholds = {'roc_auc': MetricThreshold(threshold=0.8, min_relative_change=0.01, greater_is_better=True)}\n"
+    "baseline_model_uri = 'models:/churn@champion'\nenable_baseline_comparison = True\n"
+    "mlflow.evaluate(model='models:/churn@challenger', data='t', validation_thresholds=thresholds,\n"
+    "                baseline_model=None if not enable_baseline_comparison else baseline_model_uri)\n",
     "deployment/model_deployment/deploy.py": "from mlflow import MlflowClient\n\n"
     "def deploy(model_uri: str) -> None:\n    MlflowClient().set_registered_model_alias('churn', 'champion', '2')\n",
     "resources/batch-inference-workflow-resource.yml": "resources:\n  jobs:\n    batch_inference_job:\n      tasks:\n"
@@ -176,7 +205,8 @@ DATABRICKS_STACKS = {
     "deployment/batch_inference/notebooks/BatchInference.py": "import mlflow\n\n"
     "predict = mlflow.pyfunc.spark_udf(spark, 'models:/churn@champion')\n",
     "requirements.txt": "mlflow==2.11.3\nscikit-learn\n",
-    "tests/training/train_test.py": "def test_train() -> None:\n    assert True\n",
+    "tests/training/train_test.py": "from training.steps.train import train\n\ndef test_train(spark) -> None:\n"
+    "    assert train(spark.createDataFrame([(1, 0)], ['x', 'y'])) is not None\n",
 }
 
 LIBRARY = {  # a plain, non-ML library with CI, tests and a task runner
@@ -194,35 +224,48 @@ def test_cookiecutter_data_science_render(tmp_path: Path) -> None:
     evidence = found(result)
     assert (result.ml_project, result.level, result.next_level) == (True, 0, 1)
     assert evidence["entry_points"] == ["churn/modeling/train.py"]
-    assert {"layout", "unit_tests", "task_runner"} <= set(evidence)
-    assert [s.key for s in result.plan.required] == ["ci"]
+    assert {"layout", "task_runner"} <= set(evidence)
+    assert "unit_tests" not in evidence  # its one test is `assert False`, a placeholder
+    assert [s.key for s in result.plan.required] == ["unit_tests", "ci"]
     assert "adr" in {s.key for s in result.plan.recommended}  # recommended, not what caps the level
 
 
 def test_mlops_reference_package(tmp_path: Path) -> None:
     result = assess(build_tree(tmp_path / "bikes", REFERENCE_PACKAGE))
     evidence = found(result)
-    assert (result.level, result.next_level) == (1, 2)
+    assert (result.level, result.next_level) == (2, 3)
     assert evidence["task_runner"] == ["tasks/checks.py"]
     assert evidence["ci"] == [".github/workflows/check.yml"]
     assert "src/bikes/io/registries.py" in evidence["experiment_tracking"]
     assert evidence["data_validation"] == ["src/bikes/core/schemas.py"]
-    assert "promotion_gate" not in evidence  # an alias set without comparing metrics
-    assert [s.key for s in result.plan.required] == ["training_pipeline"]
+    # The training job reads, validates, trains, scores and registers in one run: a pipeline.
+    assert evidence["training_pipeline"] == ["src/bikes/jobs/training.py"]
+    # The image runs the CLI, whose settings import the jobs, the training job among them.
+    assert evidence["training_image"] == ["Dockerfile"]
+    # An alias set without comparing metrics, and fixed thresholds without a baseline: no gate.
+    assert "promotion_gate" not in evidence
+    assert [s.key for s in result.plan.required] == ["serving", "staged_deployment", "promotion_gate"]
     assert result.stack["tracking"] == ["mlflow"]
 
 
 def test_sagemaker_mlops_template(tmp_path: Path) -> None:
     result = assess(build_tree(tmp_path / "abalone", SAGEMAKER_BUILD))
     evidence = found(result)
-    assert (result.level, result.next_level) == (2, 3)
+    # Its only test is `@pytest.mark.xfail` with `assert False`: a placeholder, so level 0.
+    assert (result.level, result.next_level) == (0, 1)
+    assert "unit_tests" not in evidence
+    assert [s.key for s in result.plan.required] == ["unit_tests"]
     assert evidence["ci"] == ["codebuild-buildspec.yml"]
     assert evidence["training_pipeline"] == ["pipelines/abalone/pipeline.py"]
     assert evidence["entry_points"] == ["pipelines/abalone/pipeline.py"]  # the pipeline trains
-    assert evidence["promotion_gate"] == ["pipelines/abalone/pipeline.py"]
+    assert "promotion_gate" not in evidence  # `mse <= 6.0` is a fixed bar, not the champion's score
     assert result.stack["cloud"] == ["sagemaker"]
+    assert {s.key for s in result.plan.recommended} >= {"pre_commit", "locked_dependencies"}
+    with_tests = {**SAGEMAKER_BUILD, "tests/test_pipelines.py": "from pipelines.abalone.pipeline import get_pipeline\n\n"
+                  "def test_pipeline() -> None:\n    assert get_pipeline('us-east-1').name == 'Abalone'\n"}  # fmt: skip
+    result = assess(build_tree(tmp_path / "tested", with_tests))
     steps = {s.key: s.text for s in result.plan.required}
-    assert set(steps) == {"serving", "staged_deployment"}
+    assert (result.level, set(steps)) == (2, {"serving", "staged_deployment", "promotion_gate"})
     assert "SageMaker endpoint" in steps["serving"]
 
 

@@ -811,6 +811,9 @@ def _assessment_lines(result: Any) -> tuple[list[str], list[str]]:
 
 
 def _assessment_text(result: Any) -> str:
+    if result.projects:  # a monorepo: each project on its own
+        head = [f"{result.path}: {result.verdict}", *(f"Note: {n}" for n in result.notes)]
+        return "\n".join(head) + "\n\n" + "\n".join(_assessment_text(p) for p in result.projects)
     heading, plan = _assessment_lines(result)
     rows = [
         f"  L{f.level} {'required   ' if f.required else 'recommended'} "
@@ -824,6 +827,12 @@ def _assessment_text(result: Any) -> str:
 def _print_assessment(result: Any) -> None:
     from rich.table import Table
 
+    if result.projects:  # a monorepo: each project on its own
+        console.print(f"{result.path}: {result.verdict}", highlight=False, soft_wrap=True, markup=False)
+        for project in result.projects:
+            console.print()
+            _print_assessment(project)
+        return
     heading, plan = _assessment_lines(result)
     for line in heading:
         console.print(line, highlight=False, soft_wrap=True, markup=False)
@@ -864,13 +873,14 @@ def _print_fleet(rows: list[Any]) -> None:
     table.add_column("Top missing", overflow="fold")
     for row in rows:
         a = row.assessment
-        level = str(a.level) if a.ml_project else f"{a.level} (not ML)"
+        kind = "template" if a.kind == "template" else "not ML"
+        level = str(a.level) if a.ml_project else f"{a.level} ({kind})"
         template = escape(a.template_version or "-")
         if row.lags:
             template += " [red]behind[/]"
         step = (a.plan.required + a.plan.recommended)[:1]
         if not a.ml_project:
-            missing = "(not an ML project)"
+            missing = "(a project template)" if a.kind == "template" else "(not an ML project)"
         else:
             missing = f"{step[0].title} (L{step[0].level}){' *' if step[0].required else ''}" if step else "-"
         table.add_row(escape(row.name), level, *row.scores(), template, escape(missing))
