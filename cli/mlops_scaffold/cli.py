@@ -920,6 +920,13 @@ def adopt(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="List the files that would be added or merged; change nothing.")
     ] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Adopt even what `assess` finds is no ML project (no ML, a template, a monorepo's root).",
+        ),
+    ] = False,
     json_output: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Bring an existing repository onto the template at a level, keeping every file you have."""
@@ -930,6 +937,9 @@ def adopt(
     def ask(key: str, question: str, default: str) -> str:
         return str(typer.prompt(f"{question} [{key}]", default=default, err=True))
 
+    def confirm(question: str) -> bool:
+        return bool(typer.confirm(question, default=False, err=True))
+
     with _handle_errors():
         answers = parse_data(data or [])
         interactive = not defaults and not json_output and sys.stdin.isatty()
@@ -939,6 +949,8 @@ def adopt(
             "dry_run": dry_run,
             "cookiecutter_template": cookiecutter_template,
             "ask": ask if interactive else None,
+            "force": force,
+            "confirm": confirm if interactive else None,
         }
         if json_output or interactive:
             result = adopt_repository(path, **options)
