@@ -384,6 +384,29 @@ WORD_MATCHES: list[tuple[str, dict[str, str]]] = [
                               "ops/cleanup.yaml": "schedule: '0 3 * * *'\ncommand: rm -rf /tmp/training-cache\n",
                               ".github/workflows/clean.yml": "on:\n  schedule:\n    - cron: '0 1 * * *'\n"
                               "jobs:\n  clean:\n    runs-on: x\n    steps:\n      - run: rm -rf ~/.cache/training-data\n"}),
+    # placeholder tests (SageMaker's template: xfail + assert False), skipped ones, fixtures, and smoke
+    # tests that call a deployed endpoint are no unit tests
+    ("unit_tests", {"tests/test_pipelines.py": "import pytest\n\n@pytest.mark.xfail\ndef test_that_you_wrote_tests():\n"
+                    "    assert False\n",
+                    "tests/test_todo.py": "import pytest\n\ndef test_todo():\n    pass\n\ndef test_true():\n    'Later.'\n"
+                    "    assert True\n\n@pytest.mark.skip(reason='later')\ndef test_later():\n    run()\n\n"
+                    "def test_unwritten():\n    raise NotImplementedError\n",
+                    "tests/test_case.py": "import unittest\n\nclass TestX(unittest.TestCase):\n    def test_x(self):\n"
+                    "        self.assertTrue(True)\n",
+                    "tests/conftest.py": "import pytest\n\n@pytest.fixture\ndef test_data():\n    return [1]\n",
+                    "tests/smoke_test.py": "import os\nimport requests\n\ndef test_endpoint():\n"
+                    "    response = requests.post(os.environ['SCORING_URI'], json={'data': [[1, 2]]})\n"
+                    "    assert response.status_code == 200\n",
+                    "tests/test_endpoint.py": "import boto3\n\ndef test_invoke():\n"
+                    "    runtime = boto3.client('sagemaker-runtime')\n"
+                    "    assert runtime.invoke_endpoint(EndpointName='churn-staging', Body=b'1,2')['Body']\n"}),
+    # a scoring script no CD pipeline deploys (batch scoring run by hand, say) is no serving
+    ("serving", {"score.py": "import joblib\n\ndef init():\n    global model\n    model = joblib.load('m.pkl')\n\n"
+                 "def run(data):\n    return model.predict(data)\n",
+                 ".github/workflows/ci.yml": "on: push\njobs:\n  test:\n    runs-on: x\n    steps:\n      - run: python score.py\n"}),
+    # a Ray job that only trains is a training job, not a pipeline
+    ("training_pipeline", {"k8s/rayjob.yaml": "apiVersion: ray.io/v1\nkind: RayJob\nspec:\n"
+                           "  entrypoint: python churn/train.py --epochs 3\n"}),
     # per-environment configuration that no CI job deploys is no staged deployment
     ("staged_deployment", {**GITHUB_CI, "infra/dev.tfvars": 'region = "eu"\n', "infra/prod.tfvars": 'region = "eu"\n',
                            "deploy/.env": "", "k8s/staging.yaml": "a: 1\n", "k8s/prod.yaml": "a: 1\n"}),
@@ -504,6 +527,70 @@ def test_a_fixed_metric_threshold_is_not_a_champion_challenger_gate(tmp_path: Pa
     }
     result = assess(build_tree(tmp_path / "repo", files))
     assert not next(f for f in result.findings if f.key == "promotion_gate").found
+
+
+def test_tests_that_can_fail_are_unit_tests(tmp_path: Path) -> None:
+    """A conditional xfail, a mocked HTTP client and a local TestClient still test the code."""
+    files = {
+        **ML,
+        "tests/test_platform.py": "import sys\n\nimport pytest\n\nfrom churn import train\n\n"
+        "@pytest.mark.xfail(sys.platform == 'win32', reason='no fork')\ndef test_train():\n"
+        "    assert train.main() is None\n",
+        "tests/test_client.py": "import requests\nimport responses\n\n@responses.activate\ndef test_fetch():\n"
+        "    responses.add(responses.GET, 'https://x/data', json=[1])\n"
+        "    assert requests.get('https://x/data').json() == [1]\n",
+        "tests/test_app.py": "from fastapi.testclient import TestClient\n\nfrom churn.app import app\n\n"
+        "def test_health():\n    assert TestClient(app).get('/ping').status_code == 200\n",
+    }
+    evidence = found(assess(build_tree(tmp_path / "repo", files)))
+    assert set(evidence["unit_tests"]) == {
+        "tests/test_platform.py",
+        "tests/test_client.py",
+        "tests/test_app.py",
+    }
+
+
+def test_ray_jobs_submitted_from_ci_with_their_stages(tmp_path: Path) -> None:
+    files = {
+        **ML,
+        "churn/train.py": "from ray.train.torch import TorchTrainer\n\ndef main():\n    TorchTrainer(None).fit()\n",
+        ".gitlab-ci.yml": "train:\n  script:\n    - ray job submit --address $RAY_ADDRESS --working-dir . -- "
+        "bash scripts/pipeline.sh\n",
+        "scripts/pipeline.sh": "#!/bin/sh\nset -e\npython -m churn.validate_data\npython -m churn.train \\\n"
+        "  --epochs 3\npython -m churn.evaluate\npython -m churn.register --name churn\n",
+        "k8s/rayjob.yaml": "apiVersion: ray.io/v1\nkind: RayJob\nspec:\n  entrypoint: >-\n"
+        "    python -m churn.validate_data && python -m churn.train && python -m churn.evaluate\n",
+    }
+    result = assess(build_tree(tmp_path / "repo", files))
+    pipeline = {e.path: e for f in result.findings if f.key == "training_pipeline" for e in f.evidence}
+    assert set(pipeline) == {".gitlab-ci.yml", "k8s/rayjob.yaml"}
+    assert pipeline[".gitlab-ci.yml"].why == (
+        "CI submits a training job to Ray (data checks -> train -> evaluate -> save)"
+    )
+    assert pipeline["k8s/rayjob.yaml"].why == "a training job on Ray (data checks -> train -> evaluate)"
+
+
+def test_an_image_that_runs_the_training_cli_is_a_training_image(tmp_path: Path) -> None:
+    """The console script's module reaches the training module through the project's imports."""
+    files = {
+        **ML,
+        "pyproject.toml": '[project]\nname = "churn"\n[project.scripts]\nchurn = "churn.cli:main"\n'
+        'churn-report = "churn.report:main"\n',
+        "churn/__init__.py": "",
+        "churn/cli.py": "from .jobs import run_job\n\ndef main():\n    run_job()\n",
+        "churn/jobs.py": "from . import train\n\ndef run_job():\n    train.main()\n",
+        "churn/train.py": "from sklearn.svm import SVC\n\ndef main():\n    SVC().fit([[0]], [0])\n",
+        "churn/report.py": "import json\n\ndef main():\n    print(json.dumps({}))\n",
+        "Dockerfile": 'FROM python:3.12-slim\nENTRYPOINT ["churn"]\nCMD ["--help"]\n',
+        "report/Dockerfile": 'FROM python:3.12-slim\nENTRYPOINT ["churn-report"]\n',
+        "module/Dockerfile": 'FROM python:3.12-slim\nCMD ["python", "-m", "churn.cli"]\n',
+    }
+    result = assess(build_tree(tmp_path / "repo", files))
+    image = {e.path: e.why for f in result.findings if f.key == "training_image" for e in f.evidence}
+    assert image == {
+        "Dockerfile": "an image whose entry point is the project's training CLI",
+        "module/Dockerfile": "an image whose entry point is the project's training CLI",
+    }
 
 
 def test_training_entry_points_and_images_are_judged_by_role(tmp_path: Path) -> None:

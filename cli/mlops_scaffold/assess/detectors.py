@@ -1209,7 +1209,7 @@ def _with_scripts(ctx: Context, commands: Iterable[str]) -> list[str]:
 def _stages(ctx: Context, commands: Iterable[str]) -> list[str]:
     """The stages a run of commands goes through, in order: data checks, train, evaluate, save."""
     stages: dict[str, None] = {}
-    for command in commands:
+    for command in (part.strip() for text in commands for part in re.split(r"&&|;", text)):
         if command.startswith(("export ", "echo ", "cat ", "mkdir ")) or re.match(r"^\w+=", command):
             continue  # settings and bookkeeping, not a stage
         words = tokens(command)
