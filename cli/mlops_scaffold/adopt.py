@@ -4,17 +4,21 @@
 
 1. Refuse, changing nothing, what cannot be adopted safely: an unknown or unavailable level, a
    directory that is not in git or has uncommitted changes, a repository already on the template
-   (use ``upgrade``) or holding another copier template's answers file.
+   (use ``upgrade``) or holding another copier template's answers file, and one that ``assess``
+   does not find to be an ML project (no ML, a project template, a monorepo's root) unless forced
+   or confirmed by a person.
 2. Work out the template's answers from the repository: pyproject.toml / setup.cfg / setup.py
-   (name, description, authors, Python version), its package, CI vendor and framework, and for
+   (name, description, authors), its package, CI vendor and framework, the Python version every
+   Python requirement admits (the closest offered one, with a note, when none does), and for
    cookiecutter-based projects the cookiecutter context (``.cruft.json``, a ``.cookiecutter.json``
    or cookiecutter's replay file for this project). What is still unknown is asked on a terminal
    (``ask``) or taken from the template's defaults; ``data`` (``--data``) overrides everything.
    The level defaults to what ``assess`` finds.
-3. Render the template at that level into a scratch directory, and, when the cookiecutter
-   template the project came from is available locally (``.cruft.json``'s template, the replay's,
-   cookiecutter's clone cache or ``cookiecutter_template``), re-render it with the project's
-   context as the merge base, as cruft does.
+3. Render the template at that level into a scratch directory, with the repository's dependencies
+   (pyproject.toml, requirements.txt, conda environments) carried into its pyproject.toml, and,
+   when the cookiecutter template the project came from is available locally (``.cruft.json``'s
+   template, the replay's, cookiecutter's clone cache or ``cookiecutter_template``), re-render it
+   with the project's context as the merge base, as cruft does.
 4. Compare: a file only the template has is added; a file only the repository has is left alone,
    and so is one git does not track (an ignored file: git could not give its bytes back); a file
    both have is merged. With a merge base the merge is 3-way (your edits since the
