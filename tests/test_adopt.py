@@ -513,7 +513,7 @@ def test_a_repository_assess_finds_no_ml_project_in_is_refused_unless_confirmed_
         adopt(library, confirm=lambda question: asked.append(question) or False)
     assert asked and asked[0].endswith("Adopt it anyway?") and "Not an ML project" in asked[0]
     dry = adopt(library, dry_run=True)  # a dry run changes nothing: it goes on, with the note
-    assert any("although `assess` says: Not an ML project" in note for note in dry.notes)
+    assert any("needs --force (or a yes on a terminal), as `assess` says: Not an ML" in n for n in dry.notes)
     forced = runner.invoke(app, ["adopt", str(library), "--defaults", "--force", "--json"])
     assert forced.exit_code in (0, 30), forced.output
     assert (library / ".copier-answers.yml").is_file()

@@ -1040,7 +1040,9 @@ def _capabilities_added(level: int, assessment: Any) -> list[dict[str, Any]]:
     ]
 
 
-def _refuse_not_ml(root: Path, assessment: Any, *, force: bool, confirm: Confirm | None) -> list[str]:
+def _refuse_not_ml(
+    root: Path, assessment: Any, *, force: bool, dry_run: bool, confirm: Confirm | None
+) -> list[str]:
     """Refuse a repository `assess` does not find to be an ML project, unless forced or confirmed.
 
     Returns the notes to report when it goes on anyway.
@@ -1059,6 +1061,8 @@ def _refuse_not_ml(root: Path, assessment: Any, *, force: bool, confirm: Confirm
         )
     if force:
         return [f"Adopted although `assess` says: {assessment.verdict}"]
+    if dry_run:
+        return [f"Adopting it needs --force (or a yes on a terminal), as `assess` says: {assessment.verdict}"]
     question = f"`assess` says: {assessment.verdict} Adopt it anyway?"
     if confirm is not None and confirm(question):
         return [f"Adopted on your word, although `assess` says: {assessment.verdict}"]
@@ -1133,7 +1137,7 @@ def adopt(
 
     report("Assessing the repository")
     assessment = assess(root)
-    refusal_notes = _refuse_not_ml(root, assessment, force=force or dry_run, confirm=confirm)
+    refusal_notes = _refuse_not_ml(root, assessment, force=force, dry_run=dry_run, confirm=confirm)
     if level is None:
         chosen = max((n for n in built_levels() if n <= assessment.level), default=min(built_levels()))
     else:
