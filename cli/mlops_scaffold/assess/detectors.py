@@ -860,9 +860,10 @@ _ML_IMAGES = (
     "jupyter/",
     "deepspeed",
     "gcr.io/deeplearning-platform",
-    "tfx-oss-public/",  # TFX's images, older ones (gcr.io/tfx-oss-public/tfx) and tensorflow/tfx
-    "/tfx:",
 )
+# TFX's images (the TFX CLI writes `FROM tensorflow/tfx:<version>`, older ones gcr.io/tfx-oss-public/tfx):
+# the pipeline's components, the Trainer among them, run in them.
+_TFX_IMAGES = ("tensorflow/tfx", "tfx-oss-public/")
 _SERVE_WORDS = frozenset(
     {"uvicorn", "gunicorn", "serve", "serving", "inference", "bentoml", "torchserve", "flask"}
 )
@@ -939,7 +940,7 @@ def detect_training_image(ctx: Context) -> list[Evidence]:
             continue  # a serving image
         elif any(ctx.reaches(module, trains) for module in _started_modules(ctx, starts)):
             found.append(Evidence(file.path, "an image whose entry point is the project's training CLI"))
-        elif "tfx" in base:
+        elif any(image in base for image in _TFX_IMAGES):
             found.append(Evidence(file.path, "a TFX pipeline image (it runs the pipeline's training)", "tfx"))
         elif any(image in base for image in _ML_IMAGES) or _words(runs) & _ML_PIP:
             found.append(Evidence(file.path, "an image with an ML framework"))
