@@ -580,9 +580,9 @@ def _from_conda(spec: str) -> str | None:
 
 
 def carried_dependencies(
-    root: Path, repo: Repository, answers: Mapping[str, Any], declared: list[str]
+    repo: Repository, answers: Mapping[str, Any], declared: list[str]
 ) -> tuple[list[tuple[str, str]], list[str]]:
-    """The repository's dependencies the template's pyproject.toml does not declare ``declared``:
+    """The repository's dependencies that the template's pyproject.toml (``declared``) lacks:
     (requirement, where it is written) from pyproject.toml's [project] dependencies, a root
     requirements.txt and its conda environments (their pip section as written, their conda
     packages as PyPI requirements), and notes on what was left out."""
@@ -1079,7 +1079,7 @@ def _carry_dependencies(root: Path, pyproject: Path, answers: Mapping[str, Any])
         declared = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]["dependencies"]
     except (OSError, KeyError, tomllib.TOMLDecodeError):
         return []
-    carried, notes = carried_dependencies(root, Repository(str(root)), answers, declared)
+    carried, notes = carried_dependencies(Repository(str(root)), answers, declared)
     if carried and not _add_dependencies(pyproject, carried):
         return [f"Your dependencies could not be added to the template's pyproject.toml: {carried}."]
     return notes
