@@ -499,8 +499,11 @@ def test_a_repository_assess_finds_no_ml_project_in_is_refused_unless_confirmed_
         },
     )
     git_commit_all(mono)
+    template = build_tree(tmp_path / "template", {"copier.yml": "_subdirectory: project\n", **LEVEL_1})
+    git_commit_all(template)
     for repo, code, said in (
         (library, 37, "says: Not an ML project"),
+        (template, 37, "Adopt a project rendered from this template instead"),
         (mono, 37, f"Adopt each project on its own: `mlops-scaffold adopt {mono / 'churn'}`"),
     ):
         before = snapshot(repo)

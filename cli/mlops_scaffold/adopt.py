@@ -1059,6 +1059,11 @@ def _refuse_not_ml(
             + ", ".join(f"`mlops-scaffold adopt {root / p}`" for p in projects[:3])
             + " (or pass --force to adopt the root anyway; nothing was changed)."
         )
+    elif assessment.kind == "template":
+        fix = (
+            "Adopt a project rendered from this template instead (or pass --force to adopt the template's "
+            "own repository anyway; nothing was changed)."
+        )
     if force:
         return [f"Adopted although `assess` says: {assessment.verdict}"]
     if dry_run:
