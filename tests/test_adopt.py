@@ -26,11 +26,13 @@ from mlops_scaffold.adopt import (
     THEIRS_LABEL,
     adopt,
     find_cookiecutter_origin,
+    python_choice,
     three_way_merge,
     two_way_merge,
 )
 from mlops_scaffold.assess import assess
 from mlops_scaffold.cli import app
+from mlops_scaffold.errors import NotAnMLProjectError
 
 # --- a cookiecutter-data-science-style template, built here ------------------------------------------
 
@@ -294,8 +296,8 @@ def test_refusals_change_nothing(plain: Path, tmp_path: Path) -> None:
     (dirty / "churn" / "train.py").write_text("# work in progress\n")
     cases = [
         (["adopt", str(plain), "--level", "9"], plain, 4, "Level '9' does not exist"),
-        (["adopt", str(not_git)], not_git, 12, "not in a git repository"),
-        (["adopt", str(dirty)], dirty, 13, "uncommitted changes"),
+        (["adopt", str(not_git)], not_git, 12, "not in a git repository, and `adopt` needs git"),
+        (["adopt", str(dirty)], dirty, 13, "repository has uncommitted changes, which `adopt` could mix"),
         (["adopt", str(generated)], generated, 31, "already on the mlops-scaffold template"),
         (["adopt", str(other)], other, 32, "another copier template (gh:org/tmpl)"),
         (["adopt", str(plain), "--data", "colour=blue"], plain, 7, "'colour' is not a question"),
@@ -359,16 +361,27 @@ def test_a_file_git_does_not_track_is_left_alone(tmp_path: Path) -> None:
 
 
 def test_answers_not_found_are_asked_and_data_overrides(tmp_path: Path) -> None:
-    repo = build_tree(tmp_path / "Churn Work", {"train.py": "import torch\n\ndef main() -> None: ...\n"})
+    repo = build_tree(
+        tmp_path / "Churn Work",
+        {
+            "train.py": "import torch\n\ndef main() -> None: ...\n",
+            # 3.10 only: none of the template's versions fits, so the closest (3.11) is only offered.
+            "pyproject.toml": '[project]\nrequires-python = "~=3.10.0"\n',
+        },
+    )
     git_commit_all(repo)
     asked: list[str] = []
+    defaults: dict[str, str] = {}
 
     def ask(key: str, question: str, default: str) -> str:
         asked.append(key)
+        defaults[key] = default
         return {"author_email": "me@example.com"}.get(key, default)
 
     result = adopt(repo, data={"description": "Churn experiments"}, ask=ask, dry_run=True)
     assert asked == ["author_name", "author_email", "python_version"]  # no CI question at level 0
+    assert defaults["python_version"] == "3.11" and result.answers["python_version"] == "3.11"
+    assert any("~=3.10.0 (pyproject.toml [project]), admits none" in note for note in result.notes)
     assert (
         result.answers["author_email"] == "me@example.com"
         and result.answer_sources["author_email"] == "asked"
@@ -456,5 +469,115 @@ def test_answers_from_setup_cfg_poetry_and_python_version(tmp_path: Path) -> Non
     )
     answers, sources, _ = infer_answers(poetry, None)
     assert (answers["author_name"], answers["author_email"]) == ("Ana Lima", "ana@example.com")
-    assert (answers["python_version"], sources["python_version"]) == ("3.13", ".python-version")
+    # Every requirement counts: Poetry's ^3.12 and .python-version's 3.13.1 both admit 3.13.
+    assert answers["python_version"] == "3.13"
+    assert sources["python_version"] == "pyproject.toml [tool.poetry] and .python-version"
     assert (answers["ci"], sources["ci"]) == ("gitlab", ".gitlab-ci.yml")
+
+
+# --- what adopt refuses to take for an ML project ----------------------------------------------------------
+
+
+def test_a_repository_assess_finds_no_ml_project_in_is_refused_unless_confirmed_or_forced(
+    tmp_path: Path,
+) -> None:
+    library = build_tree(
+        tmp_path / "slugs",
+        {
+            "pyproject.toml": '[project]\nname = "slugs"\ndependencies = ["regex"]\n',
+            "src/slugs/__init__.py": "def slugify(text: str) -> str:\n    return text.lower()\n",
+        },
+    )
+    git_commit_all(library)
+    mono = build_tree(
+        tmp_path / "mono",
+        {
+            f"{name}/{k}": v
+            for name in ("churn", "fraud")
+            for k, v in LEVEL_1.items()
+            if not k.startswith(".")
+        },
+    )
+    git_commit_all(mono)
+    template = build_tree(tmp_path / "template", {"copier.yml": "_subdirectory: project\n", **LEVEL_1})
+    git_commit_all(template)
+    for repo, code, said in (
+        (library, 37, "says: Not an ML project"),
+        (template, 37, "Adopt a project rendered from this template instead"),
+        (mono, 37, f"Adopt each project on its own: `mlops-scaffold adopt {mono / 'churn'}`"),
+    ):
+        before = snapshot(repo)
+        result = runner.invoke(app, ["adopt", str(repo), "--defaults"])
+        assert result.exit_code == code, result.output
+        assert "`adopt` puts the ML project template on" in result.output and said in result.output
+        assert "Fix:" in result.output and snapshot(repo) == before
+    asked: list[str] = []
+    with pytest.raises(NotAnMLProjectError):
+        adopt(library, confirm=lambda question: asked.append(question) or False)
+    assert asked and asked[0].endswith("Adopt it anyway?") and "Not an ML project" in asked[0]
+    dry = adopt(library, dry_run=True)  # a dry run changes nothing: it goes on, with the note
+    assert any("needs --force (or a yes on a terminal), as `assess` says: Not an ML" in n for n in dry.notes)
+    forced = runner.invoke(app, ["adopt", str(library), "--defaults", "--force", "--json"])
+    assert forced.exit_code in (0, 30), forced.output
+    assert (library / ".copier-answers.yml").is_file()
+
+
+# --- the Python version and the dependencies it carries over ---------------------------------------------
+
+
+def test_the_python_version_respects_the_repositorys_requirement() -> None:
+    cases = {
+        ">=3.10": "3.11",  # the oldest one offered that it admits
+        "^3.12": "3.12",
+        "==3.12.*": "3.12",
+        ">=3.9,<3.13": "3.11",
+        ">3.11.2": "3.11",
+        "~=3.13.0": "3.13",
+    }
+    for spec, expected in cases.items():
+        assert python_choice([(spec, "pyproject.toml")]) == (expected, None), spec
+    # None offered fits: the closest one, with a note saying what that means.
+    for spec, closest in {"~=3.10.0": "3.11", "~3.10": "3.11", ">=3.14": "3.13", "<3.11": "3.11"}.items():
+        choice, note = python_choice([(spec, "pyproject.toml [project]")])
+        assert choice == closest, spec
+        assert note is not None and "admits none of the versions the template offers" in note
+        assert f"moves the project to {closest}, the closest one" in note
+    # Constraints from several files: what all of them admit.
+    assert python_choice([(">=3.11", "pyproject.toml"), ("3.12.4", ".python-version")]) == ("3.12", None)
+    assert python_choice([("system", ".python-version")])[0] is None
+
+
+def test_conda_and_requirements_dependencies_are_carried_into_pyproject(tmp_path: Path) -> None:
+    """A repository with no pyproject.toml: requirements.txt, and a conda environment.yml whose
+    Python (3.10) the template does not offer."""
+    import tomllib
+
+    repo = build_tree(
+        tmp_path / "taxi",
+        {
+            "environment.yml": "name: taxi\nchannels: [conda-forge]\ndependencies:\n"
+            "  - python=3.10\n  - pip\n  - cudatoolkit=11.8\n  - conda-forge::lightgbm=4.1\n"
+            "  - statsmodels=0.14.1=py310h_0\n"
+            "  - pip:\n      - mlflow==2.9.2\n      - azureml-mlflow\n",
+            "requirements.txt": "-e .\nxgboost>=2  # boosting\nscikit-learn==1.3.2\n",
+            "taxi/__init__.py": "",
+            "taxi/train.py": "import lightgbm\n\n\ndef main() -> None:\n"
+            "    lightgbm.LGBMRegressor().fit([[0]], [0])\n",
+        },
+    )
+    git_commit_all(repo)
+    result = adopt(repo)
+    assert "pyproject.toml" in result.added
+    assert (result.answers["python_version"], result.answer_sources["python_version"]) == (
+        "3.11",
+        "the closest version the template offers (environment.yml)",
+    )
+    assert any("admits none of the versions the template offers" in note for note in result.notes)
+    dependencies = tomllib.loads((repo / "pyproject.toml").read_text())["project"]["dependencies"]
+    carried = ["xgboost>=2", "lightgbm==4.1.*", "statsmodels==0.14.1", "mlflow==2.9.2", "azureml-mlflow"]
+    assert dependencies[-len(carried) :] == carried
+    assert "scikit-learn==1.3.2" not in dependencies  # the template's scikit-learn>=1.5 is kept, and said
+    notes = " ".join(result.notes)
+    assert "carried over from requirements.txt, environment.yml" in notes
+    assert "scikit-learn==1.3.2 (requirements.txt: the template's scikit-learn>=1.5 is kept)" in notes
+    assert "not carried over (not on PyPI): python=3.10, pip, cudatoolkit=11.8" in notes

@@ -384,6 +384,29 @@ WORD_MATCHES: list[tuple[str, dict[str, str]]] = [
                               "ops/cleanup.yaml": "schedule: '0 3 * * *'\ncommand: rm -rf /tmp/training-cache\n",
                               ".github/workflows/clean.yml": "on:\n  schedule:\n    - cron: '0 1 * * *'\n"
                               "jobs:\n  clean:\n    runs-on: x\n    steps:\n      - run: rm -rf ~/.cache/training-data\n"}),
+    # placeholder tests (SageMaker's template: xfail + assert False), skipped ones, fixtures, and smoke
+    # tests that call a deployed endpoint are no unit tests
+    ("unit_tests", {"tests/test_pipelines.py": "import pytest\n\n@pytest.mark.xfail\ndef test_that_you_wrote_tests():\n"
+                    "    assert False\n",
+                    "tests/test_todo.py": "import pytest\n\ndef test_todo():\n    pass\n\ndef test_true():\n    'Later.'\n"
+                    "    assert True\n\n@pytest.mark.skip(reason='later')\ndef test_later():\n    run()\n\n"
+                    "def test_unwritten():\n    raise NotImplementedError\n",
+                    "tests/test_case.py": "import unittest\n\nclass TestX(unittest.TestCase):\n    def test_x(self):\n"
+                    "        self.assertTrue(True)\n",
+                    "tests/conftest.py": "import pytest\n\n@pytest.fixture\ndef test_data():\n    return [1]\n",
+                    "tests/smoke_test.py": "import os\nimport requests\n\ndef test_endpoint():\n"
+                    "    response = requests.post(os.environ['SCORING_URI'], json={'data': [[1, 2]]})\n"
+                    "    assert response.status_code == 200\n",
+                    "tests/test_endpoint.py": "import boto3\n\ndef test_invoke():\n"
+                    "    runtime = boto3.client('sagemaker-runtime')\n"
+                    "    assert runtime.invoke_endpoint(EndpointName='churn-staging', Body=b'1,2')['Body']\n"}),
+    # a scoring script no CD pipeline deploys (batch scoring run by hand, say) is no serving
+    ("serving", {"score.py": "import joblib\n\ndef init():\n    global model\n    model = joblib.load('m.pkl')\n\n"
+                 "def run(data):\n    return model.predict(data)\n",
+                 ".github/workflows/ci.yml": "on: push\njobs:\n  test:\n    runs-on: x\n    steps:\n      - run: python score.py\n"}),
+    # a Ray job that only trains is a training job, not a pipeline
+    ("training_pipeline", {"k8s/rayjob.yaml": "apiVersion: ray.io/v1\nkind: RayJob\nspec:\n"
+                           "  entrypoint: python churn/train.py --epochs 3\n"}),
     # per-environment configuration that no CI job deploys is no staged deployment
     ("staged_deployment", {**GITHUB_CI, "infra/dev.tfvars": 'region = "eu"\n', "infra/prod.tfvars": 'region = "eu"\n',
                            "deploy/.env": "", "k8s/staging.yaml": "a: 1\n", "k8s/prod.yaml": "a: 1\n"}),
@@ -403,7 +426,35 @@ def test_the_same_environments_are_a_staged_deployment_when_the_jobs_deploy(tmp_
     assert found(result)["staged_deployment"] == [".gitlab-ci.yml"]
 
 
-def test_a_promotion_gate_is_a_comparison_of_metrics(tmp_path: Path) -> None:
+TFX_EVALUATOR = """\
+import tensorflow_model_analysis as tfma
+from tfx import v1 as tfx
+
+
+def create_pipeline(trainer, example_gen):
+    model_resolver = tfx.dsl.Resolver(
+        strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
+        model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
+        model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
+    ).with_id("latest_blessed_model_resolver")
+    eval_config = tfma.EvalConfig(metrics_specs=[tfma.MetricsSpec(metrics=[tfma.MetricConfig(
+        class_name="BinaryAccuracy",
+        threshold=tfma.MetricThreshold(
+            value_threshold=tfma.GenericValueThreshold(lower_bound={"value": 0.6}),
+            change_threshold=tfma.GenericChangeThreshold(
+                direction=tfma.MetricDirection.HIGHER_IS_BETTER, absolute={"value": -1e-10}),
+        ),
+    )])])
+    return tfx.components.Evaluator(
+        examples=example_gen.outputs["examples"],
+        model=trainer.outputs["model"],
+        baseline_model=model_resolver.outputs["model"],
+        eval_config=eval_config,
+    )
+"""
+
+
+def test_a_promotion_gate_compares_the_challenger_with_the_champion(tmp_path: Path) -> None:
     gate = (
         "from mlflow import MlflowClient\n\n"
         "def promote(version: str, challenger_auc: float, champion_auc: float) -> None:\n"
@@ -413,13 +464,133 @@ def test_a_promotion_gate_is_a_comparison_of_metrics(tmp_path: Path) -> None:
     sagemaker = (
         "from sagemaker.workflow.conditions import ConditionGreaterThanOrEqualTo\n"
         "from sagemaker.workflow.functions import JsonGet\n\n"
-        "cond = ConditionGreaterThanOrEqualTo(left=JsonGet(step_name='Evaluate', json_path='auc'), right=0.8)\n"
+        "cond = ConditionGreaterThanOrEqualTo(left=JsonGet(step_name='EvaluateChallenger', json_path='auc'),\n"
+        "                                     right=JsonGet(step_name='EvaluateChampion', json_path='auc'))\n"
     )
-    kfp = "from kfp import dsl\n\n@dsl.pipeline\ndef p(auc: float) -> None:\n    with dsl.If(auc > 0.8):\n        ...\n"
-    result = assess(
-        build_tree(tmp_path / "repo", {**ML, "gate.py": gate, "sm.py": sagemaker, "kfp_gate.py": kfp})
+    kfp = (
+        "from kfp import dsl\n\n@dsl.pipeline\ndef p(challenger_auc: float, champion_auc: float) -> None:\n"
+        "    with dsl.If(challenger_auc > champion_auc):\n        ...\n"
     )
-    assert set(found(result)["promotion_gate"]) == {"gate.py", "sm.py", "kfp_gate.py"}
+    # Azure MLOpsPython's evaluate step: module-level code, the new model against production's.
+    evaluate = (
+        "from azureml.core import Run\n\nrun = Run.get_context()\nproduction_model_mse = 10000.0\n"
+        "new_model_mse = float(run.parent.get_metrics().get('mse'))\n"
+        "if new_model_mse < production_model_mse:\n    print('New trained model performs better')\n"
+        "else:\n    run.parent.cancel()\n"
+    )
+    baseline = (
+        "import mlflow\nfrom mlflow.models import MetricThreshold\n\n"
+        "thresholds = {'auc': MetricThreshold(threshold=0.8, min_relative_change=0.01, greater_is_better=True)}\n"
+        "mlflow.evaluate(model='models:/churn@challenger', data='d', targets='y', model_type='classifier',\n"
+        "                validation_thresholds=thresholds, baseline_model='models:/churn@champion')\n"
+    )
+    files = {
+        **ML,
+        "gate.py": gate,
+        "sm.py": sagemaker,
+        "kfp_gate.py": kfp,
+        "evaluate/evaluate_model.py": evaluate,
+        "validation.py": baseline,
+        "pipeline/pipeline.py": TFX_EVALUATOR,
+    }
+    evidence = {e.path: e for f in assess(build_tree(tmp_path / "repo", files)).findings
+                if f.key == "promotion_gate" for e in f.evidence}  # fmt: skip
+    assert set(evidence) == {"gate.py", "sm.py", "kfp_gate.py", "evaluate/evaluate_model.py", "validation.py"}
+    result = assess(build_tree(tmp_path / "tfx", {**ML, "pipeline/pipeline.py": TFX_EVALUATOR}))
+    assert [(e.path, e.tool) for f in result.findings if f.key == "promotion_gate" for e in f.evidence] == [
+        ("pipeline/pipeline.py", "tfx")
+    ]
+    assert (evidence["validation.py"].tool, evidence["sm.py"].tool) == ("mlflow", "sagemaker")
+
+
+def test_a_fixed_metric_threshold_is_not_a_champion_challenger_gate(tmp_path: Path) -> None:
+    """A quality bar (`auc > 0.8`, a configured minimum, MLflow thresholds or a TFX value threshold
+    without a baseline model) lets a worse challenger replace a better champion: no gate."""
+    files = {
+        **ML,
+        "sm.py": "from sagemaker.workflow.conditions import ConditionLessThanOrEqualTo\n"
+        "from sagemaker.workflow.functions import JsonGet\n\n"
+        "cond = ConditionLessThanOrEqualTo(left=JsonGet(step_name='Evaluate', json_path='mse'), right=6.0)\n",
+        "kfp_gate.py": "from kfp import dsl\n\n@dsl.pipeline\ndef p(auc: float) -> None:\n"
+        "    with dsl.If(auc > 0.8):\n        ...\n",
+        "promote.py": "from mlflow import MlflowClient\n\n"
+        "def promote(version: str, auc: float, min_auc_threshold: float) -> None:\n"
+        "    if auc >= min_auc_threshold:\n"
+        "        MlflowClient().set_registered_model_alias('churn', 'champion', version)\n",
+        "evaluations.py": "import mlflow\nfrom mlflow.models import MetricThreshold\n\n"
+        "result = mlflow.evaluate(model='m', data='d', targets='y', model_type='regressor')\n"
+        "mlflow.validate_evaluation_results(candidate_result=result, baseline_result=None,\n"
+        "    validation_thresholds={'r2_score': MetricThreshold(threshold=0.5, greater_is_better=True)})\n",
+        "pipeline/pipeline.py": TFX_EVALUATOR.replace(
+            'baseline_model=model_resolver.outputs["model"],', ""
+        ).replace("change_threshold=tfma.GenericChangeThreshold(", "other=dict("),
+    }
+    result = assess(build_tree(tmp_path / "repo", files))
+    assert not next(f for f in result.findings if f.key == "promotion_gate").found
+
+
+def test_tests_that_can_fail_are_unit_tests(tmp_path: Path) -> None:
+    """A conditional xfail, a mocked HTTP client and a local TestClient still test the code."""
+    files = {
+        **ML,
+        "tests/test_platform.py": "import sys\n\nimport pytest\n\nfrom churn import train\n\n"
+        "@pytest.mark.xfail(sys.platform == 'win32', reason='no fork')\ndef test_train():\n"
+        "    assert train.main() is None\n",
+        "tests/test_client.py": "import requests\nimport responses\n\n@responses.activate\ndef test_fetch():\n"
+        "    responses.add(responses.GET, 'https://x/data', json=[1])\n"
+        "    assert requests.get('https://x/data').json() == [1]\n",
+        "tests/test_app.py": "from fastapi.testclient import TestClient\n\nfrom churn.app import app\n\n"
+        "def test_health():\n    assert TestClient(app).get('/ping').status_code == 200\n",
+    }
+    evidence = found(assess(build_tree(tmp_path / "repo", files)))
+    assert set(evidence["unit_tests"]) == {
+        "tests/test_platform.py",
+        "tests/test_client.py",
+        "tests/test_app.py",
+    }
+
+
+def test_ray_jobs_submitted_from_ci_with_their_stages(tmp_path: Path) -> None:
+    files = {
+        **ML,
+        "churn/train.py": "from ray.train.torch import TorchTrainer\n\ndef main():\n    TorchTrainer(None).fit()\n",
+        ".gitlab-ci.yml": "train:\n  script:\n    - ray job submit --address $RAY_ADDRESS --working-dir . -- "
+        "bash scripts/pipeline.sh\n",
+        "scripts/pipeline.sh": "#!/bin/sh\nset -e\npython -m churn.validate_data\npython -m churn.train \\\n"
+        "  --epochs 3\npython -m churn.evaluate\npython -m churn.register --name churn\n",
+        "k8s/rayjob.yaml": "apiVersion: ray.io/v1\nkind: RayJob\nspec:\n  entrypoint: >-\n"
+        "    python -m churn.validate_data && python -m churn.train && python -m churn.evaluate\n",
+    }
+    result = assess(build_tree(tmp_path / "repo", files))
+    pipeline = {e.path: e for f in result.findings if f.key == "training_pipeline" for e in f.evidence}
+    assert set(pipeline) == {".gitlab-ci.yml", "k8s/rayjob.yaml"}
+    assert pipeline[".gitlab-ci.yml"].why == (
+        "CI submits a training job to Ray (data checks -> train -> evaluate -> save)"
+    )
+    assert pipeline["k8s/rayjob.yaml"].why == "a training job on Ray (data checks -> train -> evaluate)"
+
+
+def test_an_image_that_runs_the_training_cli_is_a_training_image(tmp_path: Path) -> None:
+    """The console script's module reaches the training module through the project's imports."""
+    files = {
+        **ML,
+        "pyproject.toml": '[project]\nname = "churn"\n[project.scripts]\nchurn = "churn.cli:main"\n'
+        'churn-report = "churn.report:main"\n',
+        "churn/__init__.py": "",
+        "churn/cli.py": "from .jobs import run_job\n\ndef main():\n    run_job()\n",
+        "churn/jobs.py": "from . import train\n\ndef run_job():\n    train.main()\n",
+        "churn/train.py": "from sklearn.svm import SVC\n\ndef main():\n    SVC().fit([[0]], [0])\n",
+        "churn/report.py": "import json\n\ndef main():\n    print(json.dumps({}))\n",
+        "Dockerfile": 'FROM python:3.12-slim\nENTRYPOINT ["churn"]\nCMD ["--help"]\n',
+        "report/Dockerfile": 'FROM python:3.12-slim\nENTRYPOINT ["churn-report"]\n',
+        "module/Dockerfile": 'FROM python:3.12-slim\nCMD ["python", "-m", "churn.cli"]\n',
+    }
+    result = assess(build_tree(tmp_path / "repo", files))
+    image = {e.path: e.why for f in result.findings if f.key == "training_image" for e in f.evidence}
+    assert image == {
+        "Dockerfile": "an image whose entry point is the project's training CLI",
+        "module/Dockerfile": "an image whose entry point is the project's training CLI",
+    }
 
 
 def test_training_entry_points_and_images_are_judged_by_role(tmp_path: Path) -> None:
@@ -462,8 +633,9 @@ def test_a_layout_is_modules_with_declared_dependencies_wherever_they_live(tmp_p
 def test_validation_suites_under_tests_and_star_tests_files_count(tmp_path: Path) -> None:
     files = {
         **LEVEL_0,
-        "tests/test_data_quality.py": "import pandera as pa\n\ndef test_schema() -> None: ...\n",
-        "churn/model_tests.py": "def test_model() -> None:\n    assert True\n",
+        "tests/test_data_quality.py": "import pandera as pa\n\ndef test_schema() -> None:\n"
+        "    pa.DataFrameSchema({'x': pa.Column(int)}).validate(frame())\n",
+        "churn/model_tests.py": "from churn.train import main\n\ndef test_model() -> None:\n    assert main() is None\n",
     }
     files.pop("tests/test_train.py")
     evidence = found(assess(build_tree(tmp_path / "repo", files)))
@@ -478,7 +650,8 @@ COOKIECUTTER_TEMPLATE = {
     "def main() -> None:\n    svm.SVC().fit([[0]], [0])\n",
     "{{cookiecutter.repo_name}}/.github/workflows/ci.yml": "on: push\njobs:\n  t:\n    runs-on: x\n    steps: []\n",
     "{{cookiecutter.repo_name}}/Dockerfile": "FROM pytorch/pytorch\nCMD python train.py\n",
-    "tests/test_bake.py": "def test_bake() -> None:\n    assert True\n",
+    "tests/test_bake.py": "from cookiecutter.main import cookiecutter\n\ndef test_bake(tmp_path) -> None:\n"
+    "    assert cookiecutter('.', no_input=True, output_dir=str(tmp_path))\n",
 }
 
 
@@ -645,7 +818,8 @@ LEVEL_3_DATABRICKS = {
     "resources/train.yml": "resources:\n  jobs:\n    train:\n      tasks:\n        - task_key: Train\n"
     "          notebook_task: {notebook_path: ../training/Train.py}\n"
     "  model_serving_endpoints:\n    churn: {name: churn}\n  registered_models:\n    churn: {name: churn}\n",
-    "validation/validate.py": "import mlflow\n\nmlflow.evaluate(model='m', data='d', validation_thresholds={})\n",
+    "validation/validate.py": "import mlflow\n\nmlflow.evaluate(model='m', data='d', validation_thresholds={}, "
+    "baseline_model='models:/churn@champion')\n",
 }
 
 

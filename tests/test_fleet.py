@@ -18,7 +18,8 @@ from mlops_scaffold.cli import app
 LIBRARY = {
     "pyproject.toml": '[project]\nname = "slugs"\n',
     "src/slugs/__init__.py": "def slugify(text: str) -> str:\n    return text\n",
-    "tests/test_slugs.py": "def test_slugify() -> None:\n    assert True\n",
+    "tests/test_slugs.py": "from slugs import slugify\n\n\ndef test_slugify() -> None:\n"
+    "    assert slugify('a')\n",
 }
 
 

@@ -4,17 +4,21 @@
 
 1. Refuse, changing nothing, what cannot be adopted safely: an unknown or unavailable level, a
    directory that is not in git or has uncommitted changes, a repository already on the template
-   (use ``upgrade``) or holding another copier template's answers file.
+   (use ``upgrade``) or holding another copier template's answers file, and one that ``assess``
+   does not find to be an ML project (no ML, a project template, a monorepo's root) unless forced
+   or confirmed by a person.
 2. Work out the template's answers from the repository: pyproject.toml / setup.cfg / setup.py
-   (name, description, authors, Python version), its package, CI vendor and framework, and for
+   (name, description, authors), its package, CI vendor and framework, the Python version every
+   Python requirement admits (the closest offered one, with a note, when none does), and for
    cookiecutter-based projects the cookiecutter context (``.cruft.json``, a ``.cookiecutter.json``
    or cookiecutter's replay file for this project). What is still unknown is asked on a terminal
    (``ask``) or taken from the template's defaults; ``data`` (``--data``) overrides everything.
    The level defaults to what ``assess`` finds.
-3. Render the template at that level into a scratch directory, and, when the cookiecutter
-   template the project came from is available locally (``.cruft.json``'s template, the replay's,
-   cookiecutter's clone cache or ``cookiecutter_template``), re-render it with the project's
-   context as the merge base, as cruft does.
+3. Render the template at that level into a scratch directory, with the repository's dependencies
+   (pyproject.toml, requirements.txt, conda environments) carried into its pyproject.toml, and,
+   when the cookiecutter template the project came from is available locally (``.cruft.json``'s
+   template, the replay's, cookiecutter's clone cache or ``cookiecutter_template``), re-render it
+   with the project's context as the merge base, as cruft does.
 4. Compare: a file only the template has is added; a file only the repository has is left alone,
    and so is one git does not track (an ignored file: git could not give its bytes back); a file
    both have is merged. With a merge base the merge is 3-way (your edits since the
@@ -42,7 +46,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -62,11 +66,17 @@ from mlops_scaffold.errors import (
 )
 from mlops_scaffold.levels import all_levels, built_levels, get_level, require_built
 
+if TYPE_CHECKING:
+    from mlops_scaffold.assess.scan import File, Repository
+
 Progress = Callable[[str], None]
+# (question) -> yes or no; given only when a person can be asked.
+Confirm = Callable[[str], bool]
 # (question, help text, default) -> answer; given only when a person can be asked.
 Ask = Callable[[str, str, str], str]
 
 ANSWERS_FILE = ".copier-answers.yml"
+CLOSEST = "the closest version the template offers"  # the source of an answer that is a compromise
 OURS_LABEL = "yours"
 THEIRS_LABEL = "mlops-scaffold"
 BASE_LABEL = "cookiecutter template"
@@ -195,26 +205,91 @@ def _author(raw: Any) -> tuple[str | None, str | None]:
     return None, None
 
 
-def _python_choice(spec: str) -> str | None:
-    """The template's Python version for a version or specifier ('>=3.10' -> '3.11', '^3.12' -> '3.12')."""
-    found = re.findall(r"3\.(\d+)", spec)
-    if not found:
+def python_specifier(raw: str) -> Any:
+    """A Python requirement as a ``packaging`` SpecifierSet, None when it cannot be read.
+
+    Reads PEP 440 (``>=3.10``, ``~=3.10.0``, ``==3.11.*``: requires-python, python_requires),
+    Poetry's ``^3.12`` and ``~3.10``, and a bare version (``3.12.1`` from .python-version,
+    ``3.10`` or ``3.10.*`` from a conda ``python=3.10``), which means that minor version.
+    """
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+    parts: list[str] = []
+    for part in (p.strip() for p in raw.strip().split(",")):
+        if not part or part == "*":
+            continue
+        caret = re.fullmatch(r"\^\s*(\d+)((?:\.\d+){0,2})", part)
+        tilde = re.fullmatch(r"~\s*(\d+)\.(\d+)((?:\.\d+)?)", part)
+        bare = re.fullmatch(r"(\d+)\.(\d+)(?:\.(?:\d+|\*))?", part)
+        if caret:
+            parts += [f">={caret.group(1)}{caret.group(2)}", f"<{int(caret.group(1)) + 1}"]
+        elif tilde:
+            major, minor = tilde.group(1), int(tilde.group(2))
+            parts += [f">={major}.{minor}{tilde.group(3)}", f"<{major}.{minor + 1}"]
+        elif bare:
+            parts.append(f"=={bare.group(1)}.{bare.group(2)}.*")
+        else:
+            parts.append(part)
+    try:
+        return SpecifierSet(",".join(parts))
+    except InvalidSpecifier:
         return None
-    minors = sorted(int(m) for m in found)
-    if spec.strip().startswith(("<", "<=")) and len(minors) == 1:
-        return None
-    choices = [int(c.split(".")[1]) for c in _CHOICES["python_version"]]
-    lowest = minors[0]
-    fitting = [c for c in choices if c >= lowest]
-    return f"3.{fitting[0]}" if fitting else None
 
 
-def _metadata(root: Path) -> dict[str, tuple[Any, str]]:
+def _admits(specifier: Any, minor: int) -> bool:
+    """Whether a specifier admits some Python 3.<minor> release."""
+    patches = {0, 99} | {int(p) for p in re.findall(rf"\b3\.{minor}\.(\d+)", str(specifier))}
+    return any(specifier.contains(f"3.{minor}.{p}", prereleases=True) for p in patches)
+
+
+def python_choice(constraints: list[tuple[str, str]]) -> tuple[str | None, str | None]:
+    """The template's Python version for the repository's constraints, and a note when none fits.
+
+    The choice is the oldest version the template offers that every constraint admits (what a
+    `requires-python = ">=3.10"` project runs on). When none admits any (`~=3.10.0`: 3.10 only), the
+    closest version the template offers is chosen and the note says so: adopting then moves the
+    project to it, and pyproject.toml's requires-python conflicts for you to settle.
+    """
+    specifiers = [(python_specifier(raw), raw, source) for raw, source in constraints]
+    readable = [(s, raw, source) for s, raw, source in specifiers if s is not None]
+    unreadable = [f"{raw!r} ({source})" for s, raw, source in specifiers if s is None]
+    offered = [int(c.split(".")[1]) for c in _CHOICES["python_version"]]
+    fitting = [m for m in offered if all(_admits(s, m) for s, _, _ in readable)]
+    if not readable:
+        return None, (
+            f"The repository's Python {', '.join(unreadable)} could not be read." if unreadable else None
+        )
+    if fitting:
+        return f"3.{fitting[0]}", None
+    admitted = [m for m in range(0, 30) if all(_admits(s, m) for s, _, _ in readable)] or [
+        m for m in range(0, 30) if _admits(readable[0][0], m)
+    ]
+    if not admitted:
+        return (
+            None,
+            f"The repository's Python ({readable[0][1]}, {readable[0][2]}) admits no Python 3 release.",
+        )
+    closest = min(offered, key=lambda m: (min(abs(m - a) for a in admitted), m))
+    asked = "; ".join(f"{raw} ({source})" for _, raw, source in readable)
+    offered_text = ", ".join(_CHOICES["python_version"])
+    return f"3.{closest}", (
+        f"The repository's Python requirement, {asked}, admits none of the versions the template offers "
+        f"({offered_text}): adopting moves the project to 3.{closest}, the closest one. Its pyproject.toml's "
+        "requires-python and the tool settings for that version will differ from yours; keep the template's "
+        "to move, or adopt later, once the project runs on one of them."
+    )
+
+
+def _metadata(root: Path, repo: Repository) -> dict[str, tuple[Any, str]]:
     """name, description, authors and Python version from the packaging files."""
     found: dict[str, tuple[Any, str]] = {}
+    pythons: list[tuple[str, str]] = []  # every Python requirement, with where it is written
 
     def put(key: str, value: Any, source: str) -> None:
-        if value and key not in found:
+        if key == "python_version":
+            if isinstance(value, str) and value.strip():
+                pythons.append((value.strip(), source))
+        elif value and key not in found:
             found[key] = (value, source)
 
     pyproject = root / "pyproject.toml"
@@ -294,7 +369,14 @@ def _metadata(root: Path) -> dict[str, tuple[Any, str]]:
         except (OSError, UnicodeDecodeError):
             text = ""
         if text:
-            found["python_version"] = (text, ".python-version")
+            pythons.append((text, ".python-version"))
+    for conda in conda_files(repo):
+        for entry in _conda_entries(repo, conda)[0]:
+            name, _, version = entry.partition("=")
+            if name.strip().lower() == "python" and version.strip():
+                pythons.append((version.strip().lstrip("=").split("=")[0], conda.path))
+    if pythons:
+        found["python_version"] = (pythons, "")
     return found
 
 
@@ -330,10 +412,12 @@ def infer_answers(
 ) -> tuple[dict[str, Any], dict[str, str], list[str]]:
     """Answers to the template's questions found in the repository, where each came from, and notes."""
     from mlops_scaffold.assess.detectors import CI_VENDORS
+    from mlops_scaffold.assess.scan import Repository
     from mlops_scaffold.generate import check_package_name, package_name_for
 
     notes: list[str] = []
-    found = _metadata(root)
+    repo = Repository(str(root))
+    found = _metadata(root, repo)
     if origin is not None:
         for key, candidates in _CONTEXT_KEYS.items():
             for candidate in candidates:
@@ -384,18 +468,16 @@ def infer_answers(
         if key in found:
             answers[key], sources[key] = str(found[key][0]).strip(), found[key][1]
     if "python_version" in found:
-        choice = _python_choice(str(found["python_version"][0]))
+        value, source = found["python_version"]
+        constraints = value if isinstance(value, list) else [(str(value), source)]
+        choice, note = python_choice(constraints)
+        if note:
+            notes.append(note)
         if choice:
-            answers["python_version"], sources["python_version"] = choice, found["python_version"][1]
-        else:
-            notes.append(
-                f"The repository's Python ({found['python_version'][0]}) is not one the template supports "
-                f"({', '.join(_CHOICES['python_version'])})."
-            )
+            answers["python_version"] = choice
+            where = " and ".join(dict.fromkeys(s for _, s in constraints))
+            sources["python_version"] = f"{CLOSEST} ({where})" if note else where
 
-    from mlops_scaffold.assess.scan import Repository
-
-    repo = Repository(str(root))
     if any(f.path.startswith(".github/workflows/") for f in repo.files):
         answers["ci"], sources["ci"] = "github", ".github/workflows"
     elif repo.named(".gitlab-ci.yml"):
@@ -420,6 +502,179 @@ def infer_answers(
     if framework:
         answers["framework"], sources["framework"] = framework
     return answers, sources, notes
+
+
+# --- dependencies carried over ----------------------------------------------------------------------------
+
+_CONDA_FILES = ("environment.yml", "environment.yaml", "conda.yml", "conda.yaml")
+# conda packages that are no PyPI distribution (the interpreter, pip, CUDA and system libraries)
+_CONDA_ONLY = frozenset(
+    {"python", "pip", "cudatoolkit", "cudnn", "nccl", "mkl", "nomkl", "openssl", "ca-certificates", "blas"}
+)
+# conda names whose PyPI distribution is named otherwise
+_CONDA_TO_PYPI = {
+    "pytorch": "torch",
+    "pytorch-cpu": "torch",
+    "py-xgboost": "xgboost",
+    "py-opencv": "opencv-python",
+    "python-graphviz": "graphviz",
+    "pytables": "tables",
+    "matplotlib-base": "matplotlib",
+}
+
+
+def conda_files(repo: Repository) -> list[File]:
+    """The repository's conda environments: environment.yml or conda.yaml at the root; without one,
+    the files shaped like one (``dependencies`` with ``channels`` or ``name``: MLflow's conda.yaml,
+    Azure ML's train-conda.yml) outside tests and docs, CI and development ones left out."""
+    at_root = [f for f in repo.named(*_CONDA_FILES) if not f.dirs]
+    if at_root:
+        return at_root
+    from mlops_scaffold.assess.scan import tokens
+
+    shaped = []
+    for file in repo.suffixed(".yml", ".yaml"):
+        doc = repo.first(file) if file.own else {}
+        if (
+            isinstance(doc.get("dependencies"), list)
+            and ("channels" in doc or "name" in doc)
+            and not tokens(file.stem) & {"ci", "test", "tests", "dev", "docs", "lint"}
+        ):
+            shaped.append(file)
+    return shaped[:5]
+
+
+def _conda_entries(repo: Repository, file: File) -> tuple[list[str], list[str]]:
+    """(conda package specs, pip requirement lines) of a conda environment file."""
+    dependencies = repo.first(file).get("dependencies")
+    conda: list[str] = []
+    pip: list[str] = []
+    for item in dependencies if isinstance(dependencies, list) else []:
+        if isinstance(item, str):
+            conda.append(item.strip())
+        elif isinstance(item, dict) and isinstance(item.get("pip"), list):
+            pip += [line.strip() for line in item["pip"] if isinstance(line, str)]
+    return conda, pip
+
+
+def _from_conda(spec: str) -> str | None:
+    """A conda package spec as a PEP 508 requirement ('numpy=1.26' -> 'numpy==1.26.*'); None for
+    what PyPI does not have (python, pip, CUDA and system libraries, R packages)."""
+    spec = spec.split("::")[-1].strip()  # conda-forge::numpy
+    match = re.match(r"^([A-Za-z0-9_.-]+)\s*(.*)$", spec)
+    if match is None:
+        return None
+    name, rest = match.group(1), match.group(2).strip()
+    name = _CONDA_TO_PYPI.get(name.lower(), name)
+    if name.lower() in _CONDA_ONLY or name.lower().startswith(("r-", "lib", "cuda-", "_")):
+        return None
+    if not rest:
+        return name
+    if rest[0].isdigit():
+        rest = "=" + rest.replace(" ", "=")  # 'numpy 1.26.*' is 'numpy=1.26.*'
+    if rest.startswith("=") and not rest.startswith("=="):
+        version = rest[1:].split("=")[0]  # a build string ('=py311h64a7726_0') says nothing to pip
+        exact = version.count(".") >= 2 or version.endswith("*")
+        return f"{name}=={version}" if exact else f"{name}=={version}.*"
+    return f"{name}{rest}"
+
+
+def carried_dependencies(
+    repo: Repository, answers: Mapping[str, Any], declared: list[str]
+) -> tuple[list[tuple[str, str]], list[str]]:
+    """The repository's dependencies that the template's pyproject.toml (``declared``) lacks:
+    (requirement, where it is written) from pyproject.toml's [project] dependencies, a root
+    requirements.txt and its conda environments (their pip section as written, their conda
+    packages as PyPI requirements), and notes on what was left out."""
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.utils import canonicalize_name
+
+    def name_of(requirement: str) -> str:
+        return canonicalize_name(Requirement(requirement).name)
+
+    template = {name_of(r): r for r in declared}
+    wanted: list[tuple[str, str]] = []
+    for file in repo.named("pyproject.toml"):
+        if not file.dirs:
+            project = repo.first(file).get("project")
+            lines = project.get("dependencies") if isinstance(project, dict) else None
+            wanted += [(line, file.path) for line in lines or [] if isinstance(line, str)]
+    for file in repo.named("requirements.txt"):
+        if not file.dirs:
+            wanted += [
+                (line.split(" #")[0].strip(), file.path) for line in (repo.text(file) or "").split("\n")
+            ]
+    skipped: list[str] = []
+    for file in conda_files(repo):
+        conda, pip = _conda_entries(repo, file)
+        for spec in conda:
+            requirement = _from_conda(spec)
+            if requirement is None:
+                skipped.append(spec)
+            else:
+                wanted.append((requirement, file.path))
+        wanted += [(line, file.path) for line in pip]
+    own = {canonicalize_name(str(answers.get(k, ""))) for k in ("project_name", "package_name")}
+    carried: dict[str, tuple[str, str]] = {}
+    kept: list[str] = []
+    unreadable: list[str] = []
+    for line, source in wanted:
+        if not line or line.startswith(("#", "-")):
+            continue  # comments and pip options (-r, -e ., --index-url)
+        try:
+            name = name_of(line)
+        except InvalidRequirement:
+            unreadable.append(f"{line} ({source})")
+            continue
+        if name in own or name in carried:
+            continue
+        if name == "torch" and answers.get("framework") == "pytorch":
+            kept.append(f"{line} ({source}: the template's cpu and cuda groups pin torch)")
+        elif name in template:
+            if Requirement(line).specifier:
+                kept.append(f"{line} ({source}: the template's {template[name]} is kept)")
+        else:
+            carried[name] = (line, source)
+    notes = []
+    if carried:
+        where = ", ".join(dict.fromkeys(source for _, source in carried.values()))
+        notes.append(
+            f"pyproject.toml: {len(carried)} of your dependencies carried over from {where}: "
+            + ", ".join(line for line, _ in carried.values())
+            + "."
+        )
+    if kept:
+        notes.append("Not carried over, the template declares them: " + "; ".join(kept) + ".")
+    if skipped:
+        notes.append("conda packages not carried over (not on PyPI): " + ", ".join(skipped) + ".")
+    if unreadable:
+        notes.append("Requirements not carried over (not PEP 508): " + "; ".join(unreadable) + ".")
+    return list(carried.values()), notes
+
+
+def _add_dependencies(pyproject: Path, requirements: list[tuple[str, str]]) -> bool:
+    """Add requirements to the rendered pyproject.toml's [project] dependencies (last, commented)."""
+    import tomllib
+
+    text = pyproject.read_text(encoding="utf-8")
+    start = text.find("\ndependencies = [\n")
+    end = text.find("\n]\n", start)
+    if start < 0 or end < 0:
+        return False
+    sources = ", ".join(dict.fromkeys(source for _, source in requirements))
+    lines = [f"    # Carried over by `mlops-scaffold adopt` from {sources}."]
+    lines += [f"    {json.dumps(line)}," for line, _ in requirements]
+    updated = text[: end + 1] + "\n".join(lines) + text[end:]
+    try:
+        data = tomllib.loads(updated)
+    except tomllib.TOMLDecodeError:
+        return False
+    if len(data["project"]["dependencies"]) != len(tomllib.loads(text)["project"]["dependencies"]) + len(
+        requirements
+    ):
+        return False
+    pyproject.write_text(updated, encoding="utf-8")
+    return True
 
 
 # --- merging -------------------------------------------------------------------------------------------
@@ -785,6 +1040,56 @@ def _capabilities_added(level: int, assessment: Any) -> list[dict[str, Any]]:
     ]
 
 
+def _refuse_not_ml(
+    root: Path, assessment: Any, *, force: bool, dry_run: bool, confirm: Confirm | None
+) -> list[str]:
+    """Refuse a repository `assess` does not find to be an ML project, unless forced or confirmed.
+
+    Returns the notes to report when it goes on anyway.
+    """
+    from mlops_scaffold.errors import NotAnMLProjectError
+
+    if assessment.kind == "ml_project":
+        return []
+    fix = ""
+    if assessment.kind == "monorepo":
+        projects = [p.path.relative_to(root).as_posix() for p in assessment.projects if p.ml_project]
+        fix = (
+            "Adopt each project on its own: "
+            + ", ".join(f"`mlops-scaffold adopt {root / p}`" for p in projects[:3])
+            + " (or pass --force to adopt the root anyway; nothing was changed)."
+        )
+    elif assessment.kind == "template":
+        fix = (
+            "Adopt a project rendered from this template instead (or pass --force to adopt the template's "
+            "own repository anyway; nothing was changed)."
+        )
+    if force:
+        return [f"Adopted although `assess` says: {assessment.verdict}"]
+    if dry_run:
+        return [f"Adopting it needs --force (or a yes on a terminal), as `assess` says: {assessment.verdict}"]
+    question = f"`assess` says: {assessment.verdict} Adopt it anyway?"
+    if confirm is not None and confirm(question):
+        return [f"Adopted on your word, although `assess` says: {assessment.verdict}"]
+    raise NotAnMLProjectError(path=root, verdict=assessment.verdict, fix=fix)
+
+
+def _carry_dependencies(root: Path, pyproject: Path, answers: Mapping[str, Any]) -> list[str]:
+    """Carry the repository's dependencies into the rendered pyproject.toml; the notes to report."""
+    import tomllib
+
+    from mlops_scaffold.assess.scan import Repository
+
+    try:
+        declared = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]["dependencies"]
+    except (OSError, KeyError, tomllib.TOMLDecodeError):
+        return []
+    carried, notes = carried_dependencies(Repository(str(root)), answers, declared)
+    if carried and not _add_dependencies(pyproject, carried):
+        return [f"Your dependencies could not be added to the template's pyproject.toml: {carried}."]
+    return notes
+
+
 def adopt(
     path: Path | str,
     *,
@@ -794,11 +1099,16 @@ def adopt(
     dry_run: bool = False,
     cookiecutter_template: Path | str | None = None,
     on_progress: Progress | None = None,
+    force: bool = False,
+    confirm: Confirm | None = None,
 ) -> AdoptResult:
     """Bring the repository at ``path`` onto the template at ``level`` (default: its assessed level).
 
     Conflicts are not an error here: they are in ``AdoptResult.conflicts`` (the CLI exits with
-    AdoptConflictsError). See the module docstring for the steps and guarantees.
+    AdoptConflictsError). A repository that `assess` does not find to be an ML project (no ML, a
+    project template, a monorepo's root) is adopted only with ``force``, or when ``confirm`` (a
+    person asked on a terminal) says yes; otherwise NotAnMLProjectError, nothing changed (a dry run
+    goes on, with a note). See the module docstring for the steps and guarantees.
     """
     from mlops_scaffold import vcs
     from mlops_scaffold.assess import assess
@@ -819,7 +1129,7 @@ def adopt(
     _refuse_answers_file(root)
     top = vcs.top(root)
     if top is None:
-        raise NotAGitRepositoryError(path=root)
+        raise NotAGitRepositoryError(path=root, command="adopt")
     try:
         has_head = vcs.has_head(top)
         dirty = vcs.uncommitted_files(root, top)
@@ -828,10 +1138,11 @@ def adopt(
     except vcs.GitError as error:
         raise AdoptFailedError(reason=str(error)) from None
     if dirty or not has_head:
-        raise DirtyTreeError(files=dirty or ["(the repository has no commit yet)"])
+        raise DirtyTreeError(files=dirty or ["(the repository has no commit yet)"], command="adopt")
 
     report("Assessing the repository")
     assessment = assess(root)
+    refusal_notes = _refuse_not_ml(root, assessment, force=force, dry_run=dry_run, confirm=confirm)
     if level is None:
         chosen = max((n for n in built_levels() if n <= assessment.level), default=min(built_levels()))
     else:
@@ -840,11 +1151,18 @@ def adopt(
 
     origin = find_cookiecutter_origin(root)
     answers, sources, notes = infer_answers(root, origin)
+    notes[:0] = refusal_notes
     for key, value in data.items():
         answers[key], sources[key] = value, "--data"
     defaults = _template_defaults()
     for key in _QUESTIONS:
-        if key in answers or (key == "ci" and chosen < 1):  # copier.yml asks `ci` from level 1 only
+        if key == "ci" and chosen < 1:  # copier.yml asks `ci` from level 1 only
+            continue
+        if ask is not None and sources.get(key, "").startswith(CLOSEST):
+            # No version the template offers fits the repository: a person decides (the note says why).
+            answers[key], sources[key] = ask(key, _question_help(key), str(answers[key])), "asked"
+            continue
+        if key in answers:
             continue
         default = str(defaults.get(key, ""))
         if ask is not None:
@@ -867,6 +1185,7 @@ def adopt(
         report(f"Rendering the template at level {chosen}")
         render = scratch / "render"
         _render(tag, render, {**answers, "level": chosen}, defaults=True)
+        notes += _carry_dependencies(root, render / "pyproject.toml", answers)
         base, base_label, base_note = render_cookiecutter_base(
             origin, Path(cookiecutter_template) if cookiecutter_template else None, scratch
         )

@@ -869,6 +869,9 @@ def _assessment_lines(result: Any) -> tuple[list[str], list[str]]:
 
 
 def _assessment_text(result: Any) -> str:
+    if result.projects:  # a monorepo: each project on its own
+        head = [f"{result.path}: {result.verdict}", *(f"Note: {n}" for n in result.notes)]
+        return "\n".join(head) + "\n\n" + "\n".join(_assessment_text(p) for p in result.projects)
     heading, plan = _assessment_lines(result)
     rows = [
         f"  L{f.level} {'required   ' if f.required else 'recommended'} "
@@ -882,6 +885,12 @@ def _assessment_text(result: Any) -> str:
 def _print_assessment(result: Any) -> None:
     from rich.table import Table
 
+    if result.projects:  # a monorepo: each project on its own
+        console.print(f"{result.path}: {result.verdict}", highlight=False, soft_wrap=True, markup=False)
+        for project in result.projects:
+            console.print()
+            _print_assessment(project)
+        return
     heading, plan = _assessment_lines(result)
     for line in heading:
         console.print(line, highlight=False, soft_wrap=True, markup=False)
@@ -922,13 +931,14 @@ def _print_fleet(rows: list[Any]) -> None:
     table.add_column("Top missing", overflow="fold")
     for row in rows:
         a = row.assessment
-        level = str(a.level) if a.ml_project else f"{a.level} (not ML)"
+        kind = "template" if a.kind == "template" else "not ML"
+        level = str(a.level) if a.ml_project else f"{a.level} ({kind})"
         template = escape(a.template_version or "-")
         if row.lags:
             template += " [red]behind[/]"
         step = (a.plan.required + a.plan.recommended)[:1]
         if not a.ml_project:
-            missing = "(not an ML project)"
+            missing = "(a project template)" if a.kind == "template" else "(not an ML project)"
         else:
             missing = f"{step[0].title} (L{step[0].level}){' *' if step[0].required else ''}" if step else "-"
         table.add_row(escape(row.name), level, *row.scores(), template, escape(missing))
@@ -968,6 +978,13 @@ def adopt(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="List the files that would be added or merged; change nothing.")
     ] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Adopt even what `assess` finds is no ML project (no ML, a template, a monorepo's root).",
+        ),
+    ] = False,
     json_output: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Bring an existing repository onto the template at a level, keeping every file you have."""
@@ -978,6 +995,9 @@ def adopt(
     def ask(key: str, question: str, default: str) -> str:
         return str(typer.prompt(f"{question} [{key}]", default=default, err=True))
 
+    def confirm(question: str) -> bool:
+        return bool(typer.confirm(question, default=False, err=True))
+
     with _handle_errors():
         answers = parse_data(data or [])
         interactive = not defaults and not json_output and sys.stdin.isatty()
@@ -987,6 +1007,8 @@ def adopt(
             "dry_run": dry_run,
             "cookiecutter_template": cookiecutter_template,
             "ask": ask if interactive else None,
+            "force": force,
+            "confirm": confirm if interactive else None,
         }
         if json_output or interactive:
             result = adopt_repository(path, **options)

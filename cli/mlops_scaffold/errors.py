@@ -41,6 +41,7 @@ __all__ = [
     "LevelNotBuiltError",
     "NotAGeneratedProjectError",
     "NotAGitRepositoryError",
+    "NotAnMLProjectError",
     "PathClashError",
     "PathTypeClashError",
     "PolicyViolationError",
@@ -247,11 +248,12 @@ class NotAGitRepositoryError(ScaffoldError):
 
     exit_code = 12
 
-    def __init__(self, *, path: Path) -> None:
+    def __init__(self, *, path: Path, command: str = "upgrade") -> None:
+        who = "an upgrade" if command == "upgrade" else f"`{command}`"
         super().__init__(
-            f"'{path}' is not in a git repository, and an upgrade needs git to keep your edits apart "
+            f"'{path}' is not in a git repository, and {who} needs git to keep your edits apart "
             "from the template's.",
-            fix="Run `git init && git add --all && git commit -m 'Before upgrade'` in it, then retry.",
+            fix=f"Run `git init && git add --all && git commit -m 'Before {command}'` in it, then retry.",
         )
 
 
@@ -260,10 +262,11 @@ class DirtyTreeError(ScaffoldError):
 
     exit_code = 13
 
-    def __init__(self, *, files: list[str]) -> None:
+    def __init__(self, *, files: list[str], command: str = "upgrade") -> None:
         shown = ", ".join(files[:20]) + (f" and {len(files) - 20} more" if len(files) > 20 else "")
+        what, who = ("project", "an upgrade") if command == "upgrade" else ("repository", f"`{command}`")
         super().__init__(
-            f"The project has uncommitted changes, which an upgrade could mix with the template's: {shown}.",
+            f"The {what} has uncommitted changes, which {who} could mix with the template's: {shown}.",
             fix="Commit or stash them (`git status` lists them), then retry.",
         )
 
@@ -482,6 +485,20 @@ class CookiecutterBaseError(ScaffoldError):
             f"Cannot re-render the cookiecutter template '{template}' as the merge base: {reason}.",
             fix="Pass a local checkout of the template the project was made from (a folder with "
             "cookiecutter.json), or leave --cookiecutter-template out to merge without a base.",
+        )
+
+
+class NotAnMLProjectError(ScaffoldError):
+    """`adopt` refused: `assess` finds no ML project there (`--force` adopts it anyway)"""
+
+    exit_code = 37
+
+    def __init__(self, *, path: Path, verdict: str, fix: str = "") -> None:
+        super().__init__(
+            f"`adopt` puts the ML project template on '{path}', but `mlops-scaffold assess` says: {verdict}",
+            fix=fix
+            or "Adopt an ML project's repository, or pass --force to adopt this one anyway (nothing "
+            "was changed).",
         )
 
 

@@ -10,7 +10,14 @@
 - a score per level and the level reached by the required capabilities (``rules``);
 - the plan to the next level, required steps and recommended ones apart, fitted to the tools the
   repository uses (``plan``);
-- template sources it contains (cookiecutter/copier/jinja), reported as templates, not scanned.
+- template sources it contains (cookiecutter/copier/jinja), reported as templates, not scanned;
+  a repository that is a project template (a cookiecutter.json, copier.yml or Databricks
+  ``databricks_template_schema.json`` at its root, or template sources and no ML of its own) is
+  reported as a template (``kind: template``), not as "not an ML project";
+- a monorepo (``kind: monorepo``: two or more folders, each a package of its own, under a root
+  that is not one) is assessed per project (``projects``), each with its own level, never pooled:
+  a project's evidence is what lies in its folder plus the shared files (CI, Makefile, ...) that
+  name it or name no project.
 
 ``assess_many`` and ``fleet_paths`` serve the fleet view (``fleet``: one row per repository in
 text, JSON, Markdown and HTML).
@@ -22,6 +29,7 @@ capability), ``rules`` (level and scores), ``plan`` (next-level steps), ``fleet`
 from __future__ import annotations
 
 import configparser
+import re
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
@@ -31,7 +39,7 @@ from typing import Any
 from mlops_scaffold.assess.detectors import Evidence, run_detectors
 from mlops_scaffold.assess.plan import Plan, Stack, Step, make_plan
 from mlops_scaffold.assess.rules import Finding, LevelScore, level_reached, scores
-from mlops_scaffold.assess.scan import MAX_FILES, MAX_TEXT_BYTES, Repository, TemplateSource, shown
+from mlops_scaffold.assess.scan import MAX_FILES, MAX_TEXT_BYTES, File, Repository, TemplateSource, shown
 from mlops_scaffold.errors import InvalidInputError, ScaffoldError
 from mlops_scaffold.levels import CI_VENDORS, all_levels
 
@@ -46,6 +54,7 @@ __all__ = [
     "Step",
     "assess",
     "assess_many",
+    "find_projects",
     "fleet_paths",
 ]
 
@@ -71,6 +80,10 @@ class Assessment:
     ml_signals: list[Evidence] = field(default_factory=list)
     templates: list[TemplateSource] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # What the repository is: "ml_project", "not_ml", "template" (a project template, see
+    # ``templates``) or "monorepo" (several projects, each assessed in ``projects``).
+    kind: str = "ml_project"
+    projects: list[Assessment] = field(default_factory=list)
 
     def missing(self, level: int | None = None, *, required: bool | None = None) -> list[Finding]:
         return [
@@ -95,6 +108,7 @@ class Assessment:
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["path"] = str(self.path)
+        data["projects"] = [project.to_dict() for project in self.projects]
         data["scores"] = [s.to_dict() for s in self.scores]
         data["plan"] = self.plan.to_dict()
         data["missing_recommended"] = [
@@ -179,8 +193,13 @@ def _stack(found: dict[str, list[Evidence]], repo: Repository, root: Path) -> St
     return {key: value for key, value in stack.items() if value}
 
 
-def _manifest_evidence(answers: dict[str, Any], files: set[str]) -> dict[str, list[Evidence]]:
-    """For a project on the template: the files the manifest names for each capability."""
+def _manifest_evidence(
+    answers: dict[str, Any], files: set[str], prefix: str = ""
+) -> dict[str, list[Evidence]]:
+    """For a project on the template: the files the manifest names for each capability.
+
+    ``files`` are relative to the repository root; ``prefix`` is the project's folder in it.
+    """
     package = str(answers.get("package_name") or "")
     ci = str(answers.get("ci") or "github")
     found: dict[str, list[Evidence]] = {}
@@ -188,18 +207,33 @@ def _manifest_evidence(answers: dict[str, Any], files: set[str]) -> dict[str, li
         for capability in level.capabilities:
             vendors = [ci] + [v for v in CI_VENDORS if v != ci]
             paths = dict.fromkeys(
-                p for v in vendors for p in capability.evidence_paths(package=package, ci=v)
+                prefix + p for v in vendors for p in capability.evidence_paths(package=package, ci=v)
             )
             found[capability.key] = [Evidence(p, "named by the level manifest") for p in paths if p in files]
     return found
 
 
-def _verdict(ml: bool, level: int, name: str, templates: list[TemplateSource], own_files: int) -> str:
-    if not ml and templates and own_files == 0:
-        engines = ", ".join(sorted({t.engine for t in templates}))
+_ENGINES = {"databricks": "Databricks bundle template"}
+# Files whose presence at the root makes the repository a project template.
+_TEMPLATE_ROOTS = ("cookiecutter.json", "copier.yml", "copier.yaml", "databricks_template_schema.json", ".")
+
+
+def _template_repository(ml: bool, templates: list[TemplateSource]) -> bool:
+    """A project template: its root holds the template's marker, or it holds template sources (from
+    cookiecutter, copier or a Databricks bundle template) and no ML of its own."""
+    return any(t.path in _TEMPLATE_ROOTS for t in templates) or (
+        not ml and any(t.engine != "jinja" for t in templates)
+    )
+
+
+def _verdict(ml: bool, level: int, name: str, templates: list[TemplateSource], template: bool) -> str:
+    if template:
+        engines = ", ".join(
+            sorted({_ENGINES.get(t.engine, t.engine) for t in templates if t.engine != "jinja"})
+        )
         return (
-            f"A project template ({engines}), not a project: its template sources are reported as such and "
-            "were not assessed; assess a project rendered from it."
+            f"A project template ({engines or 'jinja'}), not a project: its template sources are reported as "
+            "such and were not assessed; assess a project rendered from it."
         )
     if not ml:
         return (
@@ -209,8 +243,134 @@ def _verdict(ml: bool, level: int, name: str, templates: list[TemplateSource], o
     return f"MLOps level {level} ({name})."
 
 
+# Files that make a folder a project of its own (with its dependencies and name).
+_PROJECT_FILES = ("pyproject.toml", "setup.py", "setup.cfg", "mlproject", "databricks.yml", "databricks.yaml")
+
+
+def _names_a_project(repo: Repository, file: File) -> bool:
+    """Whether a packaging file declares a project (not only tool settings, as a pyproject.toml can)."""
+    if file.name == "pyproject.toml":
+        data = repo.first(file)
+        poetry = (data.get("tool") or {}).get("poetry") if isinstance(data.get("tool"), dict) else None
+        return isinstance(data.get("project"), dict) or isinstance(poetry, dict)
+    if file.name.startswith("databricks."):
+        return isinstance(repo.first(file).get("bundle"), dict)
+    return True
+
+
+def find_projects(repo: Repository) -> list[str]:
+    """The projects of a monorepo (their folders, relative to the root); [] for a single project.
+
+    A project is a folder, below the root, with a packaging file that names a project
+    (pyproject.toml with [project] or [tool.poetry], setup.py/setup.cfg, MLproject, a Databricks
+    bundle) and Python code of its own; the outermost such folders are the projects. A repository
+    is a monorepo when it has two or more and its root is not itself a package (a uv workspace root
+    may be one). Folders that only hold a requirements.txt (a training or a serving image of one
+    system, say) are parts of a project, not projects.
+    """
+    root_package = False
+    for file in repo.named(*_PROJECT_FILES):
+        if not file.dirs and _names_a_project(repo, file):
+            tool = repo.first(file).get("tool") if file.name == "pyproject.toml" else None
+            workspace = isinstance(tool, dict) and isinstance((tool.get("uv") or {}).get("workspace"), dict)
+            root_package = root_package or not workspace
+    if root_package:
+        return []
+    folders = sorted(
+        {
+            f.path.rsplit("/", 1)[0]
+            for f in repo.named(*_PROJECT_FILES)
+            if f.dirs and _names_a_project(repo, f)
+        }
+    )
+    outermost = [f for f in folders if not any(f.startswith(f"{other}/") for other in folders)]
+    code = {f.path.rsplit("/", 1)[0] for f in repo.python_files() if f.dirs}
+    projects = [p for p in outermost if any(c == p or c.startswith(f"{p}/") for c in code)]
+    return projects if len(projects) >= 2 else []
+
+
+_TEXT_NAMES = ("makefile", "gnumakefile", "justfile", "dockerfile", "jenkinsfile")
+_TEXT_SUFFIXES = (".yml", ".yaml", ".json", ".toml", ".cfg", ".ini", ".py", ".sh", ".tf", ".txt", ".mk")
+
+
+def _project_files(repo: Repository, projects: list[str]) -> dict[str, list[File]]:
+    """Each project's files: those in its folder, and the shared ones (outside every project) that
+    name its folder, or name no project folder at all (then they serve every project)."""
+    owned: dict[str, list[File]] = {project: [] for project in projects}
+    shared: list[File] = []
+    for file in repo.files:
+        owner = next((p for p in projects if file.path.startswith(f"{p}/")), None)
+        (owned[owner] if owner else shared).append(file)
+    mention = {p: re.compile(rf"(?<![\w.-]){re.escape(p)}(?![\w-])") for p in projects}
+    for file in shared:
+        readable = file.suffix in _TEXT_SUFFIXES or file.stem in _TEXT_NAMES
+        text = repo.text(file) if readable else None
+        named = [p for p in projects if text and mention[p].search(text)]
+        for project in named or projects:
+            owned[project].append(file)
+    return owned
+
+
+def _monorepo(root: Path, repo: Repository, parts: list[Assessment]) -> Assessment:
+    """A monorepo's assessment: its projects', with the capabilities every ML project has."""
+    ml_parts = [p for p in parts if p.ml_project] or parts
+    findings = []
+    for index, finding in enumerate(ml_parts[0].findings):
+        everywhere = all(p.findings[index].found for p in ml_parts)
+        evidence = [e for p in ml_parts for e in p.findings[index].evidence] if everywhere else []
+        findings.append(
+            Finding(
+                key=finding.key,
+                title=finding.title,
+                level=finding.level,
+                required=finding.required,
+                found=everywhere,
+                evidence=evidence[:EVIDENCE_PER_CAPABILITY],
+                more=max(0, len(evidence) - EVIDENCE_PER_CAPABILITY),
+            )
+        )
+    level = min(p.level for p in ml_parts)
+    level_name = next(lv.name for lv in all_levels() if lv.number == level)
+    listed = "; ".join(
+        f"{p.path.relative_to(root).as_posix()}: level {p.level}" + ("" if p.ml_project else " (not ML)")
+        for p in parts
+    )
+    ml = any(p.ml_project for p in parts)
+    verdict = f"A monorepo of {len(parts)} projects, each assessed on its own, never pooled ({listed}). " + (
+        f"As a whole it is at its least mature ML project's level, {level}." if ml else "None is ML."
+    )
+    return Assessment(
+        path=root,
+        ml_project=ml,
+        level=level,
+        level_name=level_name,
+        next_level=None,
+        next_level_name=None,
+        verdict=verdict,
+        generated=False,
+        generated_level=None,
+        template_version=None,
+        scores=scores(findings),
+        findings=findings,
+        plan=Plan(None, None),
+        stack={},
+        ml_signals=[s for p in parts for s in p.ml_signals][:EVIDENCE_PER_CAPABILITY],
+        templates=repo.templates,
+        notes=[
+            *repo.notes,
+            "Each project's plan is in its own assessment (`projects` in --json); a capability counts "
+            "for the monorepo when every ML project has it.",
+        ],
+        kind="monorepo",
+        projects=parts,
+    )
+
+
 def assess(path: Path | str) -> Assessment:
-    """Inspect the repository at ``path`` (read-only) and place it on the maturity scale."""
+    """Inspect the repository at ``path`` (read-only) and place it on the maturity scale.
+
+    A monorepo gets one assessment per project (``projects``), see ``find_projects``.
+    """
     root = Path(path).expanduser().absolute()
     if not root.is_dir():
         reason = "does not exist" if not root.exists() else "is not a directory"
@@ -218,9 +378,22 @@ def assess(path: Path | str) -> Assessment:
             f"Cannot assess '{root}': it {reason}.", fix="Pass the root directory of a repository."
         )
     repo = Repository(str(root))
+    projects = find_projects(repo)
+    if not projects:
+        return _assess_files(root, repo, root)
+    parts = [
+        _assess_files(root / project, Repository(str(root), part_of=repo, files=files), root)
+        for project, files in _project_files(repo, projects).items()
+    ]
+    return _monorepo(root, repo, parts)
+
+
+def _assess_files(path: Path, repo: Repository, root: Path) -> Assessment:
+    """The assessment of the project at ``path`` from ``repo``'s files (paths relative to ``root``)."""
+    prefix = "" if path == root else f"{path.relative_to(root).as_posix()}/"
     found = run_detectors(repo)
-    answers = _generated_answers(root)
-    manifest = _manifest_evidence(answers, {f.path for f in repo.files}) if answers else {}
+    answers = _generated_answers(path)
+    manifest = _manifest_evidence(answers, {f.path for f in repo.files}, prefix) if answers else {}
 
     findings: list[Finding] = []
     for manifest_level in all_levels():
@@ -247,6 +420,8 @@ def assess(path: Path | str) -> Assessment:
     ml = bool(ml_signals) or answers is not None
     stack = _stack(found, repo, root)
     notes = list(repo.notes)
+    if prefix:
+        notes.append(f"One project of the monorepo at {root}; evidence paths are relative to that root.")
     if answers is not None and int(answers.get("level", 0)) > level:
         notes.append(
             f"The answers file records level {answers.get('level')}, but not every required capability up "
@@ -272,15 +447,18 @@ def assess(path: Path | str) -> Assessment:
         if ml
         else Plan(None, None)
     )
-    own_files = sum(1 for f in repo.files if f.own)
+    template = _template_repository(ml, repo.templates) and answers is None
+    if template:
+        ml = False
+        plan = Plan(None, None)
     return Assessment(
-        path=root,
+        path=path,
         ml_project=ml,
         level=level,
         level_name=level_name,
         next_level=plan.target_level,
         next_level_name=plan.target_name,
-        verdict=_verdict(ml, level, level_name, repo.templates, own_files),
+        verdict=_verdict(ml, level, level_name, repo.templates, template),
         generated=answers is not None,
         generated_level=int(answers["level"]) if answers is not None else None,
         template_version=str(answers.get("_commit")) if answers is not None else None,
@@ -291,6 +469,7 @@ def assess(path: Path | str) -> Assessment:
         ml_signals=ml_signals[:EVIDENCE_PER_CAPABILITY],
         templates=repo.templates,
         notes=notes,
+        kind="template" if template else "ml_project" if ml else "not_ml",
     )
 
 

@@ -14,6 +14,7 @@ image, ``test_train.py`` is not a training entry point). Names are compared word
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -155,6 +156,12 @@ MODEL_SUFFIXES = (
     ".mar",
     ".tflite",
 )
+
+
+def module_names(path: str) -> list[str]:
+    """The dotted names a module is imported by: 'src/churn/train.py' -> 'src.churn.train', 'churn.train'."""
+    dotted = path.removesuffix(".py").replace("/", ".").removesuffix(".__init__")
+    return [dotted, dotted.removeprefix("src.")] if dotted.startswith("src.") else [dotted]
 
 
 def _imported(facts: PyFacts, table: dict[str, str]) -> list[str]:
@@ -476,6 +483,44 @@ class Context:
                 names.add(dotted.removeprefix("src."))
         return names
 
+    @cached_property
+    def modules(self) -> dict[str, tuple[File, PyFacts]]:
+        """The project's own Python modules by dotted name ('churn.train'; 'src.' left off)."""
+        found: dict[str, tuple[File, PyFacts]] = {}
+        for file, facts in self.python:
+            if file.suffix == ".py":
+                for name in module_names(file.path):
+                    found.setdefault(name, (file, facts))
+        return found
+
+    def project_imports(self, file: File, facts: PyFacts) -> list[tuple[File, PyFacts]]:
+        """The project's own modules that a module imports (absolute and relative imports)."""
+        names = {name for name in facts.imports if name in self.modules}
+        package = module_names(file.path)[0].split(".")
+        if file.name != "__init__.py":
+            package = package[:-1]
+        for relative in facts.relative_imports:
+            dots = len(relative) - len(relative.lstrip("."))
+            base = package[: len(package) - (dots - 1)] if dots - 1 <= len(package) else []
+            names.add(".".join([*base, *filter(None, relative[dots:].split("."))]))
+        return [self.modules[name] for name in sorted(names) if name in self.modules]
+
+    def reaches(self, start: tuple[File, PyFacts], wanted: Callable[[File, PyFacts], bool]) -> bool:
+        """Whether a module, or one it imports from the project (a few imports deep), is ``wanted``."""
+        seen = {start[0].path}
+        layer = [start]
+        for _depth in range(5):
+            if any(wanted(file, facts) for file, facts in layer):
+                return True
+            following = []
+            for file, facts in layer:
+                for module in self.project_imports(file, facts):
+                    if module[0].path not in seen and len(seen) < 500:
+                        seen.add(module[0].path)
+                        following.append(module)
+            layer = following
+        return False
+
     def trains(self, texts: Iterable[str]) -> bool:
         """Whether commands or names refer to training: a training word or a training module."""
         texts = [text for text in texts if len(text) < 2000]
@@ -688,11 +733,42 @@ def detect_entry_points(ctx: Context) -> list[Evidence]:
     return found
 
 
+_HTTP_CLIENTS = ("requests.", "httpx.", "urllib.request.", "urllib3.", "aiohttp.")
+_HTTP_CALLS = frozenset({"get", "post", "put", "patch", "delete", "request", "urlopen"})
+# What serves or fakes HTTP inside the test run: a test that uses one is not calling a deployment.
+_LOCAL_HTTP = (
+    "fastapi.testclient",
+    "starlette.testclient",
+    "werkzeug.test",
+    "responses",
+    "requests_mock",
+    "respx",
+    "httpretty",
+    "pytest_httpserver",
+    "unittest.mock",
+    "mock",
+)
+
+
+def _calls_deployment(facts: PyFacts) -> bool:
+    """Whether test code calls a deployed endpoint over the network (a smoke test of a deployment)."""
+    remote = "invoke_endpoint" in facts.called or any(
+        call.startswith(_HTTP_CLIENTS) and call.rsplit(".", 1)[-1] in _HTTP_CALLS for call in facts.calls
+    )
+    return remote and not facts.uses(*_LOCAL_HTTP) and "test_client" not in facts.called
+
+
 def detect_unit_tests(ctx: Context) -> list[Evidence]:
+    """Test modules with at least one test that can fail: placeholders (``assert False`` under
+    ``xfail``, a body of ``pass``/``assert True``, ``skip``) and smoke tests that call a deployed
+    endpoint are not unit tests; conftest.py holds fixtures, not tests."""
     return [
         Evidence(file.path, "pytest/unittest tests")
         for file, facts in ctx.python_tests
-        if facts.tests and file.suffix == ".py"
+        if facts.real_tests
+        and file.suffix == ".py"
+        and file.name != "conftest.py"
+        and not _calls_deployment(facts)
     ]
 
 
@@ -785,6 +861,9 @@ _ML_IMAGES = (
     "deepspeed",
     "gcr.io/deeplearning-platform",
 )
+# TFX's images (the TFX CLI writes `FROM tensorflow/tfx:<version>`, older ones gcr.io/tfx-oss-public/tfx):
+# the pipeline's components, the Trainer among them, run in them.
+_TFX_IMAGES = ("tensorflow/tfx", "tfx-oss-public/")
 _SERVE_WORDS = frozenset(
     {"uvicorn", "gunicorn", "serve", "serving", "inference", "bentoml", "torchserve", "flask"}
 )
@@ -803,10 +882,48 @@ def _dockerfiles(repo: Repository) -> list[File]:
     ]
 
 
+def _console_scripts(ctx: Context) -> dict[str, str]:
+    """The project's console scripts: command name -> the module it runs ('churn-train' -> 'churn.train')."""
+    scripts: dict[str, str] = {}
+    for file in ctx.repo.named("pyproject.toml"):
+        data = ctx.repo.first(file)
+        tables = [
+            (data.get("project") or {}).get("scripts"),
+            ((data.get("tool") or {}).get("poetry") or {}).get("scripts"),
+        ]
+        for table in tables:
+            for name, target in table.items() if isinstance(table, dict) else ():
+                scripts[str(name)] = scalar_text(target).split(":")[0].strip()
+    for file in ctx.repo.named("setup.cfg"):
+        for line in (ctx.repo.text(file) or "").split("\n"):
+            name, equals, target = line.partition("=")
+            if equals and ":" in target and not line.lstrip().startswith(("#", ";")):
+                scripts[name.strip()] = target.split(":")[0].strip()
+    return scripts
+
+
+def _started_modules(ctx: Context, starts: list[str]) -> list[tuple[File, PyFacts]]:
+    """The project's modules an image's ENTRYPOINT/CMD runs: a console script, `-m module`, a file."""
+    scripts = _console_scripts(ctx)
+    pieces = [piece for text in starts for piece in _PIECES.split(text) if piece]
+    names = [scripts[p] for p in pieces if p in scripts]
+    names += [after for before, after in itertools.pairwise(pieces) if before == "-m"]
+    modules = [ctx.modules[n] for name in names for n in (name, f"{name}.__main__") if n in ctx.modules]
+    files = [p.removeprefix("./") for p in pieces if p.endswith(".py")]
+    return modules + [
+        (f, facts) for f, facts in ctx.python if any(f.path == p or f.path.endswith(f"/{p}") for p in files)
+    ]
+
+
 def detect_training_image(ctx: Context) -> list[Evidence]:
     if not ctx.found.get("_ml"):
         return []
     found = []
+    training = ctx.training_modules
+
+    def trains(file: File, facts: PyFacts) -> bool:
+        return bool(training.intersection(module_names(file.path))) or file.path in training
+
     for file in _dockerfiles(ctx.repo):
         path_words = tokens(file.path)
         if _NOT_TRAINING_DIRS & set(file.dirs) or {"devcontainer", "dev", "ci", "runner", "docs"} & tokens(
@@ -821,6 +938,10 @@ def detect_training_image(ctx: Context) -> list[Evidence]:
             found.append(Evidence(file.path, "an image that runs training"))
         elif _words(starts) & _SERVE_WORDS or path_words & _SERVE_WORDS:
             continue  # a serving image
+        elif any(ctx.reaches(module, trains) for module in _started_modules(ctx, starts)):
+            found.append(Evidence(file.path, "an image whose entry point is the project's training CLI"))
+        elif any(image in base for image in _TFX_IMAGES):
+            found.append(Evidence(file.path, "a TFX pipeline image (it runs the pipeline's training)", "tfx"))
         elif any(image in base for image in _ML_IMAGES) or _words(runs) & _ML_PIP:
             found.append(Evidence(file.path, "an image with an ML framework"))
     return found
@@ -1007,9 +1128,160 @@ def _defines_pipeline(facts: PyFacts) -> bool:
     return any(name.rsplit(".", 1)[-1].lower() in _PIPELINE_DEFINERS for name in names)
 
 
+# A job module that runs the whole training path in one run: reads the data, validates it (with a
+# data validation library), trains, scores and registers the model (with a tracker's registry).
+_READ_CALLS = frozenset(
+    {
+        "read",
+        "read_csv",
+        "read_parquet",
+        "read_table",
+        "read_json",
+        "read_sql",
+        "read_excel",
+        "read_feather",
+        "load_data",
+        "load_dataset",
+        "from_delimited_files",
+        "get_historical_features",
+    }
+)
+_VALIDATE_CALLS = frozenset({"validate", "check", "validate_data", "run_checkpoint", "check_types"})
+_SCORE_CALLS = frozenset({"score", "evaluate", "log_metric", "log_metrics"})
+_REGISTER_CALLS = frozenset({"register", "register_model", "create_model_version", "create_registered_model"})
+
+
+def _job_pipeline(ctx: Context, file: File, facts: PyFacts) -> bool:
+    """Whether a module reads, validates, trains, scores and registers a model in one run."""
+    called = facts.called
+    scores = called & _SCORE_CALLS or any(c.endswith(("_score", "_error")) for c in called)
+    registers = called & _REGISTER_CALLS or any(v is not None for v in facts.kw("registered_model_name"))
+    if not (called & _READ_CALLS and called & _VALIDATE_CALLS and called & {"fit", "train"}):
+        return False
+    if not (scores and registers):
+        return False
+    imported = {f.path for f, _ in ctx.project_imports(file, facts)}
+    validators = {e.path for e in ctx.found.get("data_validation", [])}
+    trackers = {e.path for e in ctx.found.get("experiment_tracking", [])}
+    return bool(
+        (facts.uses(*VALIDATORS) or imported & validators) and (facts.uses(*TRACKERS) or imported & trackers)
+    )
+
+
+# Ray job specs: Anyscale's job config (https://docs.anyscale.com/reference/job-api) and KubeRay's
+# RayJob (https://docs.ray.io/en/latest/cluster/kubernetes/getting-started/rayjob-quick-start.html).
+_RAY_JOB_KEYS = frozenset(
+    {"compute_config", "cluster_env", "image_uri", "containerfile", "runtime_env", "working_dir"}
+)
+
+
+def _shell_commands(text: str) -> list[str]:
+    """The commands of a shell script: comments dropped, continuation lines joined."""
+    commands: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        stripped = line.strip()
+        if not current and (not stripped or stripped.startswith("#")):
+            continue
+        if stripped.endswith("\\"):
+            current += stripped[:-1] + " "
+            continue
+        current += stripped
+        if len(current) < 2000:
+            commands.append(current)
+        current = ""
+    return commands
+
+
+def _with_scripts(ctx: Context, commands: Iterable[str]) -> list[str]:
+    """Commands, each shell script they run (`bash deploy/jobs/workloads.sh`) replaced by its commands."""
+    scripts = ctx.repo.suffixed(".sh")
+    out: list[str] = []
+    for command in commands:
+        named = [piece.removeprefix("./") for piece in _PIECES.split(command) if piece.endswith(".sh")]
+        run = [f for f in scripts if any(f.path == n or f.path.endswith(f"/{n}") for n in named)]
+        if run:
+            out += [c for f in run[:3] for c in _shell_commands(ctx.repo.text(f) or "")]
+        else:
+            out.append(command)
+    return out
+
+
+def _stages(ctx: Context, commands: Iterable[str]) -> list[str]:
+    """The stages a run of commands goes through, in order: data checks, train, evaluate, save."""
+    stages: dict[str, None] = {}
+    for command in (part.strip() for text in commands for part in re.split(r"&&|;", text)):
+        if command.startswith(("export ", "echo ", "cat ", "mkdir ")) or re.match(r"^\w+=", command):
+            continue  # settings and bookkeeping, not a stage
+        words = tokens(command)
+        if ctx.runs_training([command]):
+            stages["train"] = None
+        elif words & {"evaluate", "evaluation", "eval"}:
+            stages["evaluate"] = None
+        elif words & {"validate", "validation", "expectations", "pandera"} or (
+            "pytest" in words and words & {"data", "dataset", "datasets"}
+        ):
+            stages["data checks"] = None
+        elif words & {"register", "registry", "upload", "publish"} or {"cp", "s", "3"} <= words:
+            stages["save"] = None
+    return list(stages)
+
+
+def _staged_training(stages: list[str]) -> bool:
+    return "train" in stages and len(stages) >= 3
+
+
+def _ray_jobs(ctx: Context) -> list[Evidence]:
+    """Ray/Anyscale jobs whose entry point trains in stages, and the CI jobs that submit them."""
+    found = []
+    specs: dict[str, list[str]] = {}  # job spec path -> its stages
+    for file in ctx.configs:
+        doc = ctx.repo.first(file)
+        ray_job = doc.get("kind") == "RayJob" and isinstance(doc.get("spec"), dict)
+        spec = doc["spec"] if ray_job else doc
+        entry = spec.get("entrypoint")
+        if not (isinstance(entry, str) and len(entry) < 2000 and (ray_job or _RAY_JOB_KEYS & set(spec))):
+            continue
+        stages = _stages(ctx, _with_scripts(ctx, [entry]))
+        tool = "anyscale" if {"compute_config", "cluster_env", "project_id"} & set(spec) else "ray"
+        if _staged_training(stages):
+            specs[file.path] = stages
+            where = "Anyscale" if tool == "anyscale" else "Ray"
+            found.append(Evidence(file.path, f"a training job on {where} ({' -> '.join(stages)})", tool))
+    for pipeline in ctx.pipelines:
+        for command in pipeline.commands:
+            words = tokens(command) if len(command) < 2000 else set()
+            if not ("submit" in words and words & {"ray", "anyscale"}):
+                continue
+            named = [path for path in specs if path in command]
+            _, dashes, inline = command.partition(" -- ")
+            if named:
+                stages = specs[named[0]]
+            else:
+                stages = _stages(ctx, _with_scripts(ctx, [inline])) if dashes else []
+            if _staged_training(stages):
+                what = f"the job in {named[0]}" if named else "a training job"
+                why = f"CI submits {what} to Ray ({' -> '.join(stages)})"
+                found.append(Evidence(pipeline.file.path, why, "ray"))
+                break
+    return found
+
+
 def detect_training_pipeline(ctx: Context) -> list[Evidence]:
     found = _py(ctx, ML_PIPELINES, "a training pipeline", require=_defines_pipeline)
     for file, facts in ctx.python:
+        # Azure ML SDK v1: a Pipeline of PythonScriptSteps (train -> evaluate -> register), which is
+        # also how batch scoring is run: it counts when its steps train.
+        if (
+            facts.uses("azureml.pipeline")
+            and _defines_pipeline(facts)
+            and ctx.trains([*facts.strings, *facts.functions])
+        ):
+            found.append(Evidence(file.path, "a training pipeline (Azure ML SDK v1 pipeline)", "azureml"))
+        if file.suffix == ".py" and _job_pipeline(ctx, file, facts):
+            found.append(
+                Evidence(file.path, "a training pipeline in one job (read, validate, train, score, register)")
+            )
         # A hand-written pipeline: a pipeline module whose functions are the stages, training among them.
         stage_words = {w for name in facts.functions for w in tokens(name)}
         if (
@@ -1065,7 +1337,7 @@ def detect_training_pipeline(ctx: Context) -> list[Evidence]:
             [file.stem, *(v for _, v in settings)]
         ):
             found.append(Evidence(file.path, "a training workflow (Terraform)", "terraform"))
-    return found
+    return found + _ray_jobs(ctx)
 
 
 TRACKERS = {
@@ -1326,10 +1598,13 @@ def detect_serving(ctx: Context) -> list[Evidence]:
             facts, {"ManagedOnlineEndpoint", "ManagedOnlineDeployment", "KubernetesOnlineEndpoint"}
         ):
             found.append(Evidence(file.path, "an Azure ML online endpoint", "azureml"))
+        elif facts.uses("azureml.core") and "deploy" in facts.called and "InferenceConfig" in facts.called:
+            found.append(Evidence(file.path, "an Azure ML web service (Model.deploy)", "azureml"))
         elif "mlflow.pyfunc.spark_udf" in facts.calls or facts.called & _BATCH_CALLS:
             found.append(Evidence(file.path, "batch inference with the registered model"))
         elif facts.calls & {"mlflow.models.serve", "mlflow.deployments.get_deploy_client"}:
             found.append(Evidence(file.path, "MLflow model serving", "mlflow"))
+    found += _deployed_scoring_scripts(ctx)
     repo = ctx.repo
     for file, types in ctx.cloudformation:
         kinds = [label for kind, label in _SERVING_KINDS.items() if kind in types]
@@ -1378,6 +1653,43 @@ def detect_serving(ctx: Context) -> list[Evidence]:
             or {"bentoml", "serve"} <= words
         ):
             found.append(Evidence(file.path, "a model server command"))
+    return found
+
+
+_ENTRY_SCRIPT_KEYS = ("entryScript", "entry_script", "scoring_script", "scoringScript", "scoring_script_path")
+
+
+def _deployed_scoring_scripts(ctx: Context) -> list[Evidence]:
+    """Scoring scripts with the Azure ML contract (``init()`` loads the model, ``run()`` scores a
+    request: https://learn.microsoft.com/azure/machine-learning/how-to-deploy-online-endpoints)
+    that a CD pipeline deploys: it names the script, or an inference configuration whose entry
+    script it is (`az ml model deploy --ic inference_config.yml`)."""
+    scripts = [
+        (f, facts) for f, facts in ctx.python if f.suffix == ".py" and {"init", "run"} <= facts.functions
+    ]
+    if not scripts:
+        return []
+    deploying = [
+        (p, "\n".join([*p.commands, *p.names, *ctx.repo.strings(p.file)]))
+        for p in ctx.pipelines
+        if p.environments or p.words() & DEPLOY_WORDS
+    ]
+    found = []
+    for file, _facts in scripts:
+        configs = [
+            c.name
+            for c in ctx.configs
+            if any(
+                scalar_text(v).rsplit("/", 1)[-1] == file.name
+                for k in _ENTRY_SCRIPT_KEYS
+                for v in ctx.repo.keys(c).get(k, [])
+            )
+        ]
+        named = re.compile("|".join(rf"(?<![\w.-]){re.escape(n)}(?!\w)" for n in [file.name, *configs]))
+        pipeline = next((p for p, text in deploying if named.search(text)), None)
+        if pipeline is not None:
+            why = f"a scoring script (init()/run()) that {pipeline.file.path} deploys"
+            found.append(Evidence(file.path, why, "azureml"))
     return found
 
 
@@ -1440,30 +1752,34 @@ def detect_staged_deployment(ctx: Context) -> list[Evidence]:
     ]
 
 
-_SAGEMAKER_CONDITIONS = frozenset(
-    {
-        "ConditionGreaterThan",
-        "ConditionGreaterThanOrEqualTo",
-        "ConditionLessThan",
-        "ConditionLessThanOrEqualTo",
-    }
-)
-
-
 def detect_promotion_gate(ctx: Context) -> list[Evidence]:
-    """A promotion decided by comparing metrics, not an alias set unconditionally."""
+    """A champion/challenger comparison: the challenger's metrics against the champion's (or a
+    baseline model's), not a fixed bar (`auc > 0.8`, a SageMaker condition against a number, MLflow
+    thresholds without a baseline model) nor an alias set unconditionally."""
     found = []
     for file, facts in ctx.python:
+        baseline = any(v is not None for v in facts.kw("baseline_model", "baseline_result"))
         if facts.gates:
-            found.append(Evidence(file.path, f"a promotion decided by comparing metrics ({facts.gates[0]})"))
-        elif facts.uses("sagemaker.workflow") and facts.called & _SAGEMAKER_CONDITIONS:
+            tool = "sagemaker" if facts.uses("sagemaker.workflow") else None
             found.append(
-                Evidence(file.path, "a SageMaker Pipelines condition on evaluation metrics", "sagemaker")
+                Evidence(file.path, f"a promotion decided by comparing metrics ({facts.gates[0]})", tool)
+            )
+        elif (
+            facts.uses("tfx", "tensorflow_model_analysis")
+            and {"Evaluator", "GenericChangeThreshold"} <= facts.called
+            and facts.called & {"Resolver", "ResolverNode"}
+            and baseline
+        ):
+            # https://www.tensorflow.org/tfx/guide/evaluator: a change threshold against the model
+            # that the resolver returns (the latest blessed one) blesses the challenger or not.
+            found.append(
+                Evidence(file.path, "a TFX Evaluator that compares with the blessed baseline", "tfx")
             )
         elif "mlflow" in facts.imports and (
-            "MetricThreshold" in facts.called or facts.kw("validation_thresholds")
+            baseline or any(v is not None for v in facts.kw("min_relative_change", "min_absolute_change"))
         ):
-            found.append(Evidence(file.path, "MLflow model validation thresholds", "mlflow"))
+            # https://mlflow.org/docs/latest/ml/evaluation/: thresholds relative to a baseline model.
+            found.append(Evidence(file.path, "MLflow model validation against the baseline model", "mlflow"))
     return found
 
 
@@ -1692,11 +2008,11 @@ DETECTORS: dict[str, Detector] = {
     "pre_commit": detect_pre_commit,
     "task_runner": detect_task_runner,
     "locked_dependencies": detect_locked_dependencies,
-    "training_pipeline": detect_training_pipeline,
-    "training_image": detect_training_image,
     "experiment_tracking": detect_experiment_tracking,
-    "feature_store": detect_feature_store,
     "data_validation": detect_data_validation,
+    "training_pipeline": detect_training_pipeline,  # after tracking and validation (a job that uses both)
+    "training_image": detect_training_image,
+    "feature_store": detect_feature_store,
     "gpu_training": detect_gpu_training,
     "serving": detect_serving,
     "staged_deployment": detect_staged_deployment,

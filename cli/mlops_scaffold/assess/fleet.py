@@ -64,6 +64,8 @@ class Row:
     @property
     def top_missing(self) -> str:
         a = self.assessment
+        if a.kind == "template":
+            return "(a project template)"
         if not a.ml_project:
             return "(not an ML project)"
         step = (a.plan.required + a.plan.recommended)[:1]
@@ -98,9 +100,14 @@ class Row:
         }
 
 
+def _not_ml(assessment: Assessment) -> str:
+    return "a project template" if assessment.kind == "template" else "not ML"
+
+
 def rows(assessments: list[Assessment], installed: str | None = None) -> list[Row]:
+    """One row per repository, and per project of a monorepo (each at its own level, never pooled)."""
     version = installed or installed_template()
-    return [Row(a, version) for a in assessments]
+    return [Row(p, version) for a in assessments for p in (a.projects or [a])]
 
 
 def to_json(report: list[Row]) -> dict[str, Any]:
@@ -128,7 +135,7 @@ def to_markdown(report: list[Row]) -> str:
     ]
     for row in report:
         a = row.assessment
-        level = f"{a.level} ({a.level_name})" if a.ml_project else f"{a.level} (not ML)"
+        level = f"{a.level} ({a.level_name})" if a.ml_project else f"{a.level} ({_not_ml(a)})"
         cells = [row.name, level, *row.scores(), row.template(), row.top_missing]
         lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
     return "\n".join(lines) + "\n"
@@ -209,7 +216,8 @@ def to_html(report: list[Row], *, title: str = "MLOps maturity of the fleet") ->
         if a.ml_project:
             level = f'<span class="level l{a.level}">{a.level}</span> {e(a.level_name)}'
         else:
-            level = f'<span class="level">{a.level}</span> <span class="notml">not an ML project</span>'
+            label = "a project template" if a.kind == "template" else "not an ML project"
+            level = f'<span class="level">{a.level}</span> <span class="notml">{label}</span>'
         cells = "".join(f'<td class="num">{_bar(s.found, s.total)}</td>' for s in a.scores)
         template = e(a.template_version or "-")
         if row.lags:

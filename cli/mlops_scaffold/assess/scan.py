@@ -25,7 +25,7 @@ import os
 import re
 import stat
 import tomllib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -163,6 +163,10 @@ def walk(root: str, notes: list[str]) -> tuple[list[File], list[TemplateSource]]
         whole: str | None = None
         if engine is None and "cookiecutter.json" in names:
             marked = {"cookiecutter.json": "cookiecutter", "hooks": "cookiecutter"}
+        if engine is None and "databricks_template_schema.json" in names:
+            # A Databricks asset bundle template: the schema, the template/ tree it renders and the
+            # library/ of helper templates (https://docs.databricks.com/aws/en/dev-tools/bundles/templates).
+            marked |= {n: "databricks" for n in ("databricks_template_schema.json", "template", "library")}
         if engine is None and names & {"copier.yml", "copier.yaml"}:
             marker = "copier.yml" if "copier.yml" in names else "copier.yaml"
             sub = _copier_subdirectory(os.path.join(folder, marker))
@@ -417,6 +421,22 @@ REGISTRY_ACTIONS = frozenset(
     }
 )
 _ORDERING = (ast.Gt, ast.GtE, ast.Lt, ast.LtE)
+# A metric compared with a fixed number or a configured bar is a quality threshold, not a
+# champion/challenger comparison: that compares the challenger with the model in service.
+THRESHOLD_WORDS = frozenset({"threshold", "thresholds", "thresh", "cutoff", "limit", "minimum", "maximum"})
+# Words that name the model a challenger is compared with (early stopping's `best_loss` is not one).
+REFERENCE_WORDS = frozenset(
+    {"champion", "production", "prod", "baseline", "incumbent", "deployed", "serving", "live"}
+)
+# SageMaker Pipelines' conditions (sagemaker.workflow.conditions): `left` against `right`.
+CONDITION_CALLS = frozenset(
+    {
+        "ConditionGreaterThan",
+        "ConditionGreaterThanOrEqualTo",
+        "ConditionLessThan",
+        "ConditionLessThanOrEqualTo",
+    }
+)
 
 
 @dataclass
@@ -424,6 +444,7 @@ class PyFacts:
     """What a Python file (or a notebook's code) does, from its syntax tree."""
 
     imports: set[str] = field(default_factory=set)  # dotted modules and every prefix of them
+    relative_imports: set[str] = field(default_factory=set)  # '.schemas', '..core.metrics', as written
     calls: set[str] = field(default_factory=set)  # resolved dotted names of called functions
     called: set[str] = field(default_factory=set)  # the last name of every call: 'fit', 'deploy'
     kwargs: dict[str, list[Any]] = field(default_factory=dict)  # keyword -> constant values passed
@@ -432,6 +453,7 @@ class PyFacts:
     bases: set[str] = field(default_factory=set)  # resolved base classes
     main_guard: bool = False
     tests: int = 0  # test functions and test classes
+    real_tests: int = 0  # test functions that exercise something (not placeholders, not fixtures)
     gates: list[str] = field(default_factory=list)  # scopes that compare metrics to promote
     strings: list[str] = field(default_factory=list)  # string constants (short ones)
 
@@ -474,12 +496,13 @@ _FIELDS: dict[type, tuple[str, ...]] = {}
 
 
 class _Scope:
-    __slots__ = ("compares", "moves", "name", "words")
+    __slots__ = ("compares", "moves", "name", "reference", "words")
 
     def __init__(self, name: str, words: set[str]) -> None:
         self.name = name
         self.words = words
-        self.compares = False  # compares a metric with an ordering operator
+        self.compares = False  # compares two metrics (neither a fixed bar) with an ordering operator
+        self.reference = False  # one of them is the champion's, production's or baseline's
         self.moves = False  # moves a model version in a registry
 
 
@@ -522,8 +545,9 @@ class _Reader:
                 self._import_from(node)  # type: ignore[arg-type]
                 continue
             elif kind is ast.Compare:
-                if not scope.compares and _metric_compare(node):  # type: ignore[arg-type]
+                if not scope.reference and _metric_compare(node):  # type: ignore[arg-type]
                     scope.compares = True
+                    scope.reference = bool(_identifier_words(node) & REFERENCE_WORDS)
             elif kind is ast.Constant:
                 value = node.value  # type: ignore[attr-defined]
                 if isinstance(value, str) and len(value) <= 300 and len(facts.strings) < 2000:
@@ -556,12 +580,20 @@ class _Reader:
     def finish(self) -> None:
         """Name the scopes that compare metrics to decide a promotion (the gates)."""
         for scope in self.scopes:
-            if scope.compares and (scope.moves or scope.words & GATE_WORDS):
+            if scope.compares and (scope.moves or scope.reference or scope.words & GATE_WORDS):
                 self.facts.gates.append(scope.name)
 
     def _import_from(self, node: ast.ImportFrom) -> None:
         if node.level or not node.module:
-            return  # relative imports name the project's own modules
+            # Relative imports name the project's own modules: kept apart, as written ('..core.schemas').
+            base = "." * node.level + (node.module or "")
+            for alias in node.names:
+                if alias.name != "*":
+                    name = f"{base}.{alias.name}" if node.module else base + alias.name
+                    self.facts.relative_imports.add(name)
+            if node.module:
+                self.facts.relative_imports.add(base)
+            return
         self._module(node.module)
         for alias in node.names:
             if alias.name == "*":
@@ -589,6 +621,8 @@ class _Reader:
             facts.functions.add(node.name)
             if node.name.startswith("test"):
                 facts.tests += 1
+                if not _placeholder_test(node, self.resolve):
+                    facts.real_tests += 1
         scope = _Scope(node.name, tokens(node.name) | self.module.words)
         self.scopes.append(scope)
         return scope
@@ -607,6 +641,10 @@ class _Reader:
                 isinstance(arg, ast.Compare) and _metric_compare(arg) for arg in node.args
             ):
                 facts.gates.append(f"{last}(...)")
+            elif last in CONDITION_CALLS:
+                sides = [k.value for k in node.keywords if k.arg in ("left", "right")] or node.args[:2]
+                if len(sides) == 2 and not any(_fixed(side) for side in sides):
+                    facts.gates.append(f"{last}(...)")
         for keyword in node.keywords:
             if keyword.arg is not None:
                 value = keyword.value
@@ -614,8 +652,57 @@ class _Reader:
                 facts.kwargs.setdefault(keyword.arg, []).append(constant)
 
 
+def _fixed(node: ast.AST) -> bool:
+    """A fixed bar: a number, or a value named as a threshold (`min_auc_threshold`, `cfg.limit`)."""
+    if isinstance(node, ast.UnaryOp):
+        node = node.operand
+    if isinstance(node, ast.Constant):
+        return isinstance(node.value, int | float) and not isinstance(node.value, bool)
+    words = _identifier_words(node)
+    return bool(words & THRESHOLD_WORDS) and not words & REFERENCE_WORDS
+
+
 def _metric_compare(node: ast.Compare) -> bool:
-    return any(isinstance(op, _ORDERING) for op in node.ops) and bool(_identifier_words(node) & METRIC_WORDS)
+    """An ordering of metrics where no side is a fixed bar (a champion/challenger comparison)."""
+    return (
+        any(isinstance(op, _ORDERING) for op in node.ops)
+        and bool(_identifier_words(node) & METRIC_WORDS)
+        and not any(_fixed(side) for side in [node.left, *node.comparators])
+    )
+
+
+_SKIPPING = frozenset({"xfail", "skip", "expectedFailure"})
+
+
+def _placeholder_test(node: ast.FunctionDef | ast.AsyncFunctionDef, resolve: Callable[[str], str]) -> bool:
+    """A test that cannot catch a regression: marked to fail or skip unconditionally (``xfail``,
+    ``skip``, ``unittest.skip``), a fixture, or a body of nothing but docstrings, ``pass``,
+    ``assert`` of a constant, ``pytest.fail()``/``skip()`` or ``raise NotImplementedError``."""
+    for decorator in node.decorator_list:
+        call = decorator if isinstance(decorator, ast.Call) else None
+        name = resolve(_dotted(call.func if call else decorator) or "")
+        last = name.rsplit(".", 1)[-1]
+        conditional = call is not None and (call.args or any(k.arg == "condition" for k in call.keywords))
+        if (last in _SKIPPING and not (last == "xfail" and conditional)) or last == "fixture":
+            return True
+    for statement in node.body:
+        if isinstance(statement, ast.Pass):
+            continue
+        if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant):
+            continue  # a docstring or `...`
+        if isinstance(statement, ast.Assert) and isinstance(statement.test, ast.Constant):
+            continue
+        if isinstance(statement, ast.Raise) and statement.exc is not None:
+            raised = statement.exc.func if isinstance(statement.exc, ast.Call) else statement.exc
+            if (_dotted(raised) or "").endswith("NotImplementedError"):
+                continue
+        if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call):
+            called = (_dotted(statement.value.func) or "").rsplit(".", 1)[-1]
+            constant = all(isinstance(a, ast.Constant) for a in statement.value.args)
+            if called in ("fail", "skip", "xfail", "skipTest") or (called.startswith("assert") and constant):
+                continue
+        return False
+    return True
 
 
 def python_facts(sources: Iterable[str], module_words: set[str]) -> PyFacts | None:
@@ -786,21 +873,33 @@ def requirement_names(lines: Iterable[str]) -> list[tuple[str, str]]:
 class Repository:
     """The files of a repository and their parsed content, each file read and parsed at most once."""
 
-    def __init__(self, root: str) -> None:
+    def __init__(
+        self, root: str, *, part_of: Repository | None = None, files: list[File] | None = None
+    ) -> None:
+        """The repository at ``root``, or (``part_of``, ``files``) a view of some of its files
+        (one project of a monorepo) that shares what the whole has read and parsed."""
         self.root = root
         self.notes: list[str] = []
-        self.files, self.templates = walk(root, self.notes)
+        if part_of is None:
+            self.files, self.templates = walk(root, self.notes)
+        else:
+            self.files = files or []
+            self.templates = [
+                t
+                for t in part_of.templates
+                if any(f.path == t.path or f.path.startswith(f"{t.path}/") for f in self.files if f.template)
+            ]
         self.by_name: dict[str, list[File]] = {}
         self.by_suffix: dict[str, list[File]] = {}
         for file in self.files:
             self.by_name.setdefault(file.name, []).append(file)
             self.by_suffix.setdefault(file.suffix, []).append(file)
-        self._text: dict[str, str | None] = {}
-        self._python: dict[str, PyFacts | None] = {}
-        self._data: dict[str, list[Any]] = {}
-        self._mappings: dict[str, list[dict[str, Any]]] = {}
-        self._keys: dict[str, dict[str, list[Any]]] = {}
-        self._strings: dict[str, list[str]] = {}
+        self._text: dict[str, str | None] = part_of._text if part_of else {}
+        self._python: dict[str, PyFacts | None] = part_of._python if part_of else {}
+        self._data: dict[str, list[Any]] = part_of._data if part_of else {}
+        self._mappings: dict[str, list[dict[str, Any]]] = part_of._mappings if part_of else {}
+        self._keys: dict[str, dict[str, list[Any]]] = part_of._keys if part_of else {}
+        self._strings: dict[str, list[str]] = part_of._strings if part_of else {}
 
     # selection
 
