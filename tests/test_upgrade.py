@@ -36,9 +36,15 @@ from upgrade_support import (
 import mlops_scaffold.upgrade as upgrade_module
 from mlops_scaffold import template_store, transaction
 from mlops_scaffold.cli import app
-from mlops_scaffold.errors import CONFLICT_END, CONFLICT_START, UpgradeConflictsError, UpgradeFailedError
+from mlops_scaffold.errors import (
+    CONFLICT_END,
+    CONFLICT_START,
+    TemplateBehindError,
+    UpgradeConflictsError,
+    UpgradeFailedError,
+)
 from mlops_scaffold.levels import all_levels, built_levels, capabilities_up_to
-from mlops_scaffold.project import status
+from mlops_scaffold.project import is_behind, releases_behind, status
 from mlops_scaffold.template_store import STORE_URL, ensure_version, version_tag
 from mlops_scaffold.upgrade import UpgradeResult, upgrade
 
@@ -375,6 +381,39 @@ def test_status_of_a_fresh_project(base_project: Callable[..., Path]) -> None:
     assert (
         text.exit_code == 0 and "up to date" in text.output and following.capabilities[0].title in text.output
     )
+
+
+def test_status_check_exit_code_says_whether_the_project_is_behind(
+    tmp_path: Path, base_project: Callable[..., Path]
+) -> None:
+    project = copy_of(base_project(built_levels()[0]), tmp_path)
+    installed = ensure_version()
+    current = runner.invoke(app, ["status", str(project), "--check"])
+    assert current.exit_code == 0, current.output
+    assert current.output.strip() == (
+        f"churn-model: template {installed}, newest {installed} (the installed mlops-scaffold's): up to date"
+    )
+
+    answers_file = project / ".copier-answers.yml"
+    for ref, code, state in [("v0.0.0", TemplateBehindError.exit_code, "behind"), ("v99.0.0", 0, "ahead")]:
+        answers_file.write_text(re.sub(r"(?m)^_commit: .*$", f"_commit: {ref}", answers_file.read_text()))
+        checked = runner.invoke(app, ["status", str(project), "--check"])
+        assert checked.exit_code == code, checked.output
+        assert f"churn-model: template {ref}, newest {installed} " in checked.output.splitlines()[0]
+        assert ("behind by 1 template version" in checked.output) is (state == "behind")
+        assert ("Fix:" in checked.output) is (state == "behind")
+        machine = runner.invoke(app, ["status", str(project), "--check", "--json"])
+        assert machine.exit_code == code and json.loads(machine.stdout)["check"] == state
+    assert TemplateBehindError.exit_code == 19
+
+
+def test_releases_behind_counts_the_template_versions_in_between() -> None:
+    known = {"v0.1.0", "v0.2.0", "v0.2.1", "v0.3.0", "v0.4.0"}
+    assert releases_behind("v0.1.0", "v0.3.0", known) == 3  # 0.2.0, 0.2.1, 0.3.0
+    assert releases_behind("v0.3.0", "v0.3.0", known) == 0
+    assert releases_behind("v0.4.0", "v0.3.0", known) == 0  # ahead
+    assert releases_behind("v0.3.0", "v0.3.0+tabc", known) == 1  # a newer build of the same version
+    assert (is_behind("v0.1.0", "v0.3.0"), is_behind("v0.4.0", "v0.3.0")) == (True, False)
 
 
 # --- migrations -----------------------------------------------------------------------------------

@@ -625,15 +625,30 @@ def status(
         ),
     ] = Path("."),
     *,
+    check: Annotated[
+        bool,
+        typer.Option(
+            "--check",
+            help="Only check the template version, in one line: exit 0 when the project is on the newest "
+            "one the installed mlops-scaffold offers, 19 when it is behind (for CI).",
+        ),
+    ] = False,
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON for machines.")] = False,
 ) -> None:
     """Say whether a generated project is behind the installed template and what its next level adds."""
+    from mlops_scaffold.errors import TemplateBehindError
     from mlops_scaffold.project import status as project_status
 
     with _handle_errors():
         result = project_status(path)
     if json_output:
         typer.echo(json.dumps(result.to_dict(), indent=2, default=str))
+    elif check and not result.behind:
+        console.print(result.versions_line, highlight=False, soft_wrap=True, markup=False)
+    if check and result.behind:
+        with _handle_errors():
+            raise TemplateBehindError(summary=result.versions_line)
+    if json_output or check:
         return
     console.print(
         f"{result.project_name}: MLOps level {result.level} ({result.level_name}), template "
