@@ -343,7 +343,7 @@ class UntrackedPathError(PathClashError):
 
 
 class TemplateBehindError(ScaffoldError):
-    """`status --check`: the project is behind the newest template version the installed mlops-scaffold offers"""
+    """`status --check`: the project is behind the installed mlops-scaffold's newest template"""
 
     exit_code = 19
 
