@@ -458,3 +458,44 @@ def test_answers_from_setup_cfg_poetry_and_python_version(tmp_path: Path) -> Non
     assert (answers["author_name"], answers["author_email"]) == ("Ana Lima", "ana@example.com")
     assert (answers["python_version"], sources["python_version"]) == ("3.13", ".python-version")
     assert (answers["ci"], sources["ci"]) == ("gitlab", ".gitlab-ci.yml")
+
+
+# --- uv.lock: regenerated, never merged ----------------------------------------------------------------
+
+TEAM_LOCK = 'version = 1\nrequires-python = ">=3.11"\n\n# the team\'s own lock, made by `uv lock`\n'
+
+
+def test_adopt_never_merges_uv_lock(tmp_path: Path) -> None:
+    """Both sides have a uv.lock: a line merge would be hundreds of conflict blocks. The lock is left
+    as it is while pyproject.toml has conflicts, and the note says to run `uv lock` once resolved."""
+    repo = build_tree(tmp_path / "fraud", {**LEVEL_1, "uv.lock": TEAM_LOCK})
+    git_commit_all(repo)
+    result = adopt(repo, level=1, data={"python_version": "3.11"})
+    assert "pyproject.toml" in result.conflicts
+    assert "uv.lock" not in result.conflicts + result.merged + result.added
+    assert (repo / "uv.lock").read_text() == TEAM_LOCK  # no conflict blocks, not a byte changed
+    assert any("resolve pyproject.toml, then run `uv lock`" in note for note in result.notes), result.notes
+
+
+def test_adopt_regenerates_uv_lock_from_a_merged_pyproject(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from project_envs import UV_CACHE, run, user_env
+
+    from mlops_scaffold.adopt import _Change, _relock
+
+    monkeypatch.setenv("PATH", user_env()["PATH"])
+    monkeypatch.setenv("UV_CACHE_DIR", str(UV_CACHE))
+    pyproject = '[project]\nname = "fraud"\nversion = "0.1.0"\nrequires-python = ">=3.11"\ndependencies = [\n'
+    repo = build_tree(tmp_path / "fraud", {"pyproject.toml": pyproject + '    "pyyaml>=6.0",\n]\n'})
+    run(["uv", "lock", "--offline"], repo)
+    merged = (pyproject + '    "pyyaml>=6.0",\n    "jsonschema>=4.21",\n]\n').encode()
+    changes = [_Change("pyproject.toml", "merged", merged, 0o644)]
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    notes = _relock(repo, changes, scratch, dry_run=False)
+    assert any("uv.lock was regenerated" in note for note in notes), notes
+    lock = next(c for c in changes if c.path == "uv.lock")
+    assert lock.kind == "merged" and b"<<<<<<<" not in lock.data
+    assert b'name = "jsonschema"' in lock.data and b'name = "pyyaml"' in lock.data
+    (repo / "pyproject.toml").write_bytes(merged)
+    (repo / "uv.lock").write_bytes(lock.data)
+    run(["uv", "lock", "--check", "--offline"], repo)  # the lock of the merged pyproject.toml

@@ -15,13 +15,14 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import yaml
 from helpers import git, new_project, runner, snapshot, tree_files
-from project_envs import make, run
+from project_envs import UV_CACHE, make, run, user_env
 from upgrade_support import (
     DELETED,
     Edit,
@@ -44,6 +45,7 @@ from mlops_scaffold.errors import (
     UpgradeFailedError,
 )
 from mlops_scaffold.levels import all_levels, built_levels, capabilities_up_to
+from mlops_scaffold.locking import shipped_lock
 from mlops_scaffold.project import is_behind, releases_behind, status
 from mlops_scaffold.template_store import STORE_URL, ensure_version, version_tag
 from mlops_scaffold.upgrade import UpgradeResult, upgrade
@@ -189,18 +191,70 @@ if len(STEPWISE) > 2:
 @pytest.mark.slow
 @pytest.mark.parametrize("path", SUITE_PATHS, ids=["-".join(map(str, p)) for p in SUITE_PATHS])
 def test_upgraded_project_passes_its_own_tests(
-    tmp_path: Path, base_project: Callable[..., Path], path: list[int]
+    tmp_path: Path, base_project: Callable[..., Path], path: list[int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("PATH", user_env()["PATH"])  # uv on PATH: the upgrade regenerates uv.lock
+    monkeypatch.setenv("UV_CACHE_DIR", str(UV_CACHE))
     project = copy_of(base_project(path[0]), tmp_path)
     edits = make_user_edits(project, PACKAGE)
     result = upgrade_along(project, path)
     check_upgraded(project, result, edits, path[0], "sklearn")
-    # What the README asks of the owner next: resolve, lock (their joblib is new), sync, test.
+    # What the README asks of the owner next: resolve, sync, test. The upgrade locked their joblib.
+    assert "<<<<<<<" not in (project / "uv.lock").read_text() and "uv.lock" not in result.conflicts
     resolve_as_owner(project, result.conflicts)
-    run(["uv", "lock"], project)
+    if "pyproject.toml" in result.conflicts:  # then the notes ask for `uv lock`
+        run(["uv", "lock"], project)
     run(["uv", "sync", "--locked"], project)
     out = make(project, "test")
     assert " passed" in out and "failed" not in out
+
+
+def add_joblib(project: Path) -> None:
+    pyproject = project / "pyproject.toml"
+    text = pyproject.read_text()
+    pyproject.write_text(text.replace('"jsonschema>=4.21",', '"joblib>=1.3",\n    "jsonschema>=4.21",'))
+
+
+def test_upgrade_regenerates_the_lock_and_never_merges_it(
+    tmp_path: Path, base_project: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The owner added a dependency and re-locked; the new level changes the template's lock too. A
+    text merge of the two locks is conflict blocks; the upgrade merges pyproject.toml and runs `uv lock`."""
+    monkeypatch.setenv("PATH", user_env()["PATH"])  # uv on PATH, as on a user's machine
+    monkeypatch.setenv("UV_CACHE_DIR", str(UV_CACHE))
+    project = copy_of(base_project(1), tmp_path)
+    add_joblib(project)
+    run(["uv", "lock", "--offline"], project)
+    commit_all(project, "Our dependency")
+
+    result = upgrade(project, level=2)
+    lock = (project / "uv.lock").read_text(encoding="utf-8")
+    assert "<<<<<<<" not in lock and ">>>>>>>" not in lock
+    assert "uv.lock" not in result.conflicts and "uv.lock" in result.changed
+    assert "uv.lock" not in git(project, "diff", "--name-only", "--diff-filter=U")
+    own = next(p for p in tomllib.loads(lock)["package"] if p["name"] == "churn-model")
+    assert {"joblib", "mlflow", "feast"} <= {d["name"] for d in own["dependencies"]}  # yours and level 2's
+    run(["uv", "lock", "--check", "--offline"], project)  # it is the lock of the merged pyproject.toml
+    assert any("uv.lock was regenerated with `uv lock`" in note for note in result.notes), result.notes
+
+
+def test_a_conflicted_pyproject_leaves_the_template_lock_and_says_to_relock(
+    tmp_path: Path, base_project: Callable[..., Path]
+) -> None:
+    project = copy_of(base_project(1), tmp_path)
+    pyproject = project / "pyproject.toml"
+    text = pyproject.read_text()
+    line = 'module = ["sklearn.*", "joblib.*"]'
+    assert line in text  # a line level 2 changes
+    pyproject.write_text(text.replace(line, 'module = ["sklearn.*", "ours.*"]'))
+    (project / "uv.lock").write_text((project / "uv.lock").read_text() + "\n# our re-lock\n")
+    commit_all(project, "Our edits")
+
+    result = upgrade(project, level=2)
+    assert "pyproject.toml" in result.conflicts and "uv.lock" not in result.conflicts
+    lock = (project / "uv.lock").read_text(encoding="utf-8")
+    assert lock == shipped_lock(2, "3.11").read_text().replace('"lock-template-project"', '"churn-model"')
+    assert any("resolve the conflicts in pyproject.toml, then run `uv lock`" in n for n in result.notes)
 
 
 def test_dry_run_shows_the_upgrade_and_changes_nothing(

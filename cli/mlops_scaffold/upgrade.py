@@ -14,6 +14,9 @@
    binary (a conflict when the template changed them too), and the owner's comments in the
    answers file. A path whose type the owner changed (a file where the new level puts a
    directory, or the reverse) is refused here, by name.
+   The lock file is never merged as text: when ``pyproject.toml`` or ``uv.lock`` changed, uv.lock
+   becomes the new template's tested lock and is regenerated from the merged pyproject.toml with
+   ``uv lock`` (offline from uv's cache when it can; a note with the command when it cannot).
 3. Compare the scratch work tree and git index before and after: that is the upgrade (files
    added, changed, removed, conflicted). A path it adds where the project has something git does
    not track (an ignored file, which the scratch clone never saw) is refused, by name.
@@ -91,6 +94,7 @@ class _Plan:
     conflicts: list[str] = field(default_factory=list)
     binary_conflicts: list[str] = field(default_factory=list)
     index_updates: dict[str, list[str]] = field(default_factory=dict)
+    lock_notes: list[str] | None = None  # how uv.lock was regenerated, or why not (None: untouched)
 
 
 # --- checks ---------------------------------------------------------------------------------------
@@ -314,6 +318,52 @@ def _redo_what_patches_lose(
     return sorted(conflicts)
 
 
+def _regenerate_lock(scratch_repo: Path, rel: str, index_before: dict[str, list[str]]) -> list[str] | None:
+    """Make the scratch project's uv.lock the resolver's, never a text merge of two locks.
+
+    When the upgrade changed ``pyproject.toml`` or ``uv.lock`` (and the project has a lock), uv.lock
+    becomes the new template's tested lock for the project's level and Python (as ``new`` starts
+    one), recorded as no conflict, and ``uv lock`` regenerates it from the merged pyproject.toml:
+    every version of the tested lock that still fits is kept, the owner's own dependencies are
+    added. When pyproject.toml has conflicts, or uv cannot resolve, it stays the template's lock
+    and a note says what to run. Returns the notes (None: the lock was not touched).
+    """
+    from mlops_scaffold import locking
+
+    project = scratch_repo / rel
+    prefix = "" if rel in ("", ".") else f"{rel}/"
+    lock, pyproject = f"{prefix}uv.lock", f"{prefix}pyproject.toml"
+    touched = set(vcs.changed_files(scratch_repo, rel or ".")) | {
+        path for path, metas in vcs.index_entries(scratch_repo, rel or ".").items() if len(metas) > 1
+    }
+    if not (project / "uv.lock").is_file() or not {lock, pyproject} & touched:
+        return None
+    answers = yaml.safe_load((project / ANSWERS_FILE).read_text(encoding="utf-8"))
+    locking.seed(project, answers)
+    seeded = (project / "uv.lock").read_bytes()
+    vcs.set_index_entries(scratch_repo, {lock: index_before.get(lock, [])})
+    template_lock = f"the template's tested lock for level {answers['level']}"
+    if any(meta.split()[2] != "0" for meta in vcs.index_entries(scratch_repo, pyproject).get(pyproject, [])):
+        return [
+            f"uv.lock is {template_lock} (lock files are regenerated, never merged): resolve the "
+            "conflicts in pyproject.toml, then run `uv lock` (or `make lock`) so that it holds your own "
+            "dependencies too, and commit it."
+        ]
+    reason = locking.relock(project)
+    if reason is not None:
+        return [
+            f"uv.lock could not be regenerated ({reason}), so it is {template_lock}, without your own "
+            "dependencies: run `uv lock` (or `make lock`) where the package index can be reached, then "
+            "commit it."
+        ]
+    if (project / "uv.lock").read_bytes() == seeded:
+        return []
+    return [
+        "uv.lock was regenerated with `uv lock` from the merged pyproject.toml, starting from "
+        f"{template_lock} (lock files are never merged as text): run `uv sync` and the tests, then commit."
+    ]
+
+
 def _plan_in_scratch(
     project: Project, repo: Path, work: Path, *, level: int, tag: str, data: Mapping[str, Any]
 ) -> _Plan:
@@ -335,6 +385,7 @@ def _plan_in_scratch(
     kept = keep_comments(answers_before, answers_after)
     if kept != answers_after:
         answers_file.write_text(kept, encoding="utf-8")
+    lock_notes = _regenerate_lock(scratch_repo, rel, index_before)
 
     files_after, index_after = _scan(scratch_project), vcs.index_entries(scratch_repo, spec)
     # copier records each file it left conflict markers in as unmerged (stages 1-3) in the index.
@@ -354,6 +405,7 @@ def _plan_in_scratch(
         conflicts=sorted(conflicts),
         binary_conflicts=binary_conflicts,
         index_updates=updates,
+        lock_notes=lock_notes,
     )
 
 
@@ -392,10 +444,12 @@ def _unasked(project: Project, level: int, data: Mapping[str, Any]) -> list[str]
 def _notes(plan: _Plan, dry_run: bool) -> list[str]:
     notes: list[str] = []
     touched = {*plan.added, *plan.changed, *plan.conflicts}
-    if touched & {"pyproject.toml", "uv.lock"}:
+    if plan.lock_notes is not None:
+        notes += plan.lock_notes
+    elif "pyproject.toml" in touched:  # a project without uv.lock (PyTorch projects lock with uv)
         notes.append(
-            "Dependencies changed: run `uv lock` (or `make lock`) and `uv sync`, then the tests, so "
-            "uv.lock includes your own dependencies too."
+            "Dependencies changed and the project has no uv.lock: run `uv lock` (or `make lock`) and "
+            "`uv sync`, then the tests, and commit uv.lock."
         )
     if plan.removed:
         notes.append(
