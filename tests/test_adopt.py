@@ -477,7 +477,9 @@ def test_adopt_never_merges_uv_lock(tmp_path: Path) -> None:
     assert any("resolve pyproject.toml, then run `uv lock`" in note for note in result.notes), result.notes
 
 
-def test_adopt_regenerates_uv_lock_from_a_merged_pyproject(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_adopt_regenerates_uv_lock_from_a_merged_pyproject(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from project_envs import UV_CACHE, run, user_env
 
     from mlops_scaffold.adopt import _Change, _relock
