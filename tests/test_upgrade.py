@@ -287,6 +287,8 @@ def test_cli_reports_conflicts_with_their_own_exit_code(
     assert result.exit_code == UpgradeConflictsError.exit_code == 10, result.output
     assert "README.md" in result.output and "conflict" in result.output
     assert "Fix:" in result.output
+    assert "Next steps:" in result.output and "make help" in result.output  # what level 1 added
+    assert "git status" in result.output and "infra-config" not in result.output  # no AWS below level 2
 
     # Resolved and committed, the same command has nothing left to do.
     resolve_as_owner(project, ["README.md"])
@@ -294,6 +296,27 @@ def test_cli_reports_conflicts_with_their_own_exit_code(
     again = runner.invoke(app, ["upgrade", str(project), "--level", str(target), "--json"])
     assert again.exit_code == 0, again.output
     assert json.loads(again.stdout)["up_to_date"] is True
+
+
+def test_next_steps_name_what_the_new_levels_added(tmp_path: Path) -> None:
+    def steps(start: int, end: int, conflicts: list[str]) -> list[str]:
+        result = UpgradeResult(tmp_path, start, end, "v1", "v2", False, changed=["x"], conflicts=conflicts)
+        return [step.command for step in upgrade_module.next_steps(result, "churn-model")]
+
+    one_to_three = steps(1, 3, [])
+    assert "git status" not in one_to_three and one_to_three[1:3] == ["uv sync", "make test"]
+    assert {"make pipeline", "make promote", "make serve"} <= set(one_to_three)
+    assert "make drift" not in one_to_three and "make help" not in one_to_three  # level 1 was there
+    assert f"mlops-scaffold infra-config {tmp_path} --env dev" in one_to_three
+    assert one_to_three.index("pulumi up --stack platform-dev") < one_to_three.index(
+        "pulumi up --stack churn-model-dev"
+    )
+    three_to_four = steps(3, 4, ["README.md"])
+    assert "git status" in three_to_four and "make drift" in three_to_four
+    assert "pulumi up --stack churn-model-dev" in three_to_four
+    assert "pulumi up --stack platform-dev" not in three_to_four  # there since level 2
+    same_level = steps(2, 2, [])
+    assert not any(s.startswith(("pulumi", "mlops-scaffold infra-config", "make pipeline")) for s in same_level)
 
 
 def test_upgrade_without_edits_matches_a_fresh_project(

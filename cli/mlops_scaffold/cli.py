@@ -614,6 +614,15 @@ def _print_upgrade(result: Any, json_output: bool) -> None:
                 )
         for note in result.notes:
             err_console.print(f"[yellow]Note:[/] {escape(note)}", highlight=False, soft_wrap=True)
+        if result.next_steps:
+            console.print("\nNext steps:", highlight=False)
+            width = max(len(step.command) for step in result.next_steps)
+            for step in result.next_steps:
+                console.print(
+                    f"  {escape(step.command):<{width}}  [dim]# {escape(step.purpose)}[/]",
+                    highlight=False,
+                    soft_wrap=True,
+                )
 
 
 @app.command()

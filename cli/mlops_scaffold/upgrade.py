@@ -36,7 +36,7 @@ import os
 import stat
 import subprocess
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +55,7 @@ from mlops_scaffold.errors import (
     UntrackedPathError,
     UpgradeFailedError,
 )
+from mlops_scaffold.generate import NextStep
 from mlops_scaffold.levels import get_level, require_built
 from mlops_scaffold.project import ANSWERS_FILE, Project, keep_comments, public_version, read_project
 
@@ -77,6 +78,7 @@ class UpgradeResult:
     conflicts: list[str] = field(default_factory=list)
     binary_conflicts: list[str] = field(default_factory=list)  # of conflicts: no markers, owner's kept
     notes: list[str] = field(default_factory=list)
+    next_steps: list[NextStep] = field(default_factory=list)  # what to run now (empty for a dry run)
 
     @property
     def up_to_date(self) -> bool:
@@ -84,6 +86,61 @@ class UpgradeResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "path": str(self.path), "up_to_date": self.up_to_date}
+
+
+# What each level adds that a person runs: its new make targets (see the project's `make help`).
+_NEW_TARGETS = {
+    1: [
+        ("make help", "the task runner this level adds: every task"),
+        ("make image", "build the training image"),
+    ],
+    2: [
+        ("make pipeline", "the training pipeline: ingest, validate, features, train, evaluate, register"),
+        ("make devstack", "LocalStack buckets, data and SSM contract (with AWS_ENDPOINT_URL set)"),
+        ("make integration", "the lifecycle tests against LocalStack"),
+        ("make submit ENV=dev", "the pipeline as a GPU job on AWS Batch, once the stack is up"),
+    ],
+    3: [
+        ("make promote", "the champion/challenger gate"),
+        ("make serve", "serve the champion locally (SageMaker contract)"),
+        ("make smoke URL=http://127.0.0.1:8080", "smoke-test a running server"),
+    ],
+    4: [
+        ("make drift", "drift of captured inputs against the training baseline"),
+        ("make retrain", "retrain when the drift alarm fires (with a cooldown)"),
+        ("make model-card", "the model card of a registered version"),
+    ],
+}
+
+
+def next_steps(result: UpgradeResult, project_name: str) -> list[NextStep]:
+    """What to run after an upgrade, like `new`'s first commands: review, install, test, then what
+    the new levels added (their make targets and, from level 2, the project's AWS stack)."""
+    path = result.path
+    steps = [NextStep(f"cd {path}", "the upgraded project")]
+    if result.conflicts:
+        count = len(result.conflicts)
+        steps.append(NextStep("git status", f"resolve the conflicts in {count} file(s), then git add them"))
+    steps.append(NextStep("uv sync", "install what the new template needs"))
+    level = result.to_level
+    steps.append(NextStep("make test" if level >= 1 else "uv run pytest", "your tests on the new template"))
+    for added in range(result.from_level + 1, level + 1):
+        steps += [NextStep(command, purpose) for command, purpose in _NEW_TARGETS.get(added, [])]
+    if level >= 2 and result.from_level < level:
+        # The project stack follows the level in Pulumi.<project>-<env>.yaml (docs/infrastructure.md).
+        steps.append(
+            NextStep(
+                f"mlops-scaffold infra-config {path} --env dev",
+                f"the project stack's config at level {level} (per environment)",
+            )
+        )
+        if result.from_level < 2:
+            steps.append(NextStep("pulumi up --stack platform-dev", "the platform stack, once per account"))
+        steps.append(
+            NextStep(f"pulumi up --stack {project_name}-dev", f"the AWS resources level {level} adds")
+        )
+    steps.append(NextStep("git add --all && git commit", "commit the upgrade"))
+    return steps
 
 
 @dataclass
@@ -509,7 +566,7 @@ def upgrade(
     def result(plan: _Plan, notes: list[str] | None = None) -> UpgradeResult:
         if notes is None:
             notes = _notes(plan, dry_run) + _unasked(project, target_level, answers)
-        return UpgradeResult(
+        done = UpgradeResult(
             path=project.path,
             from_level=project.level,
             to_level=target_level,
@@ -523,6 +580,9 @@ def upgrade(
             binary_conflicts=plan.binary_conflicts,
             notes=notes,
         )
+        if dry_run or done.up_to_date:
+            return done
+        return replace(done, next_steps=next_steps(done, project.project_name))
 
     unchanged = all(str(project.answers.get(k)) == str(v) for k, v in answers.items())
     if target_level == project.level and project.template_ref == target_tag and unchanged:
