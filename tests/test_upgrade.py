@@ -316,7 +316,7 @@ def test_next_steps_name_what_the_new_levels_added(tmp_path: Path) -> None:
     assert "pulumi up --stack churn-model-dev" in three_to_four
     assert "pulumi up --stack platform-dev" not in three_to_four  # there since level 2
     same_level = steps(2, 2, [])
-    assert not any(s.startswith(("pulumi", "mlops-scaffold infra-config", "make pipeline")) for s in same_level)
+    assert not any(s.startswith(("pulumi", "mlops-scaffold infra", "make pipeline")) for s in same_level)
 
 
 def test_upgrade_without_edits_matches_a_fresh_project(
