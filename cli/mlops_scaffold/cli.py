@@ -891,7 +891,7 @@ def _print_fleet(rows: list[Any]) -> None:
         level = str(a.level) if a.ml_project else f"{a.level} (not ML)"
         template = escape(a.template_version or "-")
         if row.lags:
-            template += " [red]behind[/]"
+            template += f" [red]{row.behind_by} behind[/]"
         step = (a.plan.required + a.plan.recommended)[:1]
         if not a.ml_project:
             missing = "(not an ML project)"
@@ -900,6 +900,13 @@ def _print_fleet(rows: list[Any]) -> None:
         table.add_row(escape(row.name), level, *row.scores(), template, escape(missing))
     # On a terminal the table fits its width; piped into a file or a CI log it keeps whole rows.
     (console if console.is_terminal else Console(width=160)).print(table)
+    from mlops_scaffold.assess.fleet import lagging_lines
+
+    lagging = lagging_lines(rows)
+    if lagging:
+        console.print(f"Behind the installed template ({len(lagging)}):", highlight=False)
+        for line in lagging:
+            console.print(f"  {line}", highlight=False, soft_wrap=True, markup=False)
 
 
 @app.command()

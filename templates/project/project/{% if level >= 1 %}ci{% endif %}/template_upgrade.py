@@ -327,7 +327,8 @@ def main() -> int:
         scaffold = install(config.get("mlops-scaffold", {}), current, Path(scratch))
         tool = run(str(scaffold), "--version").stdout.strip()
         check = run(str(scaffold), "status", "--check", check=False)
-        print(check.stdout.strip() or check.stderr.strip(), flush=True)
+        said = (check.stdout.strip() or check.stderr.strip()).splitlines() or [""]
+        print(said[0].removeprefix("Error: "), flush=True)  # the versions, in one line
         if check.returncode == 0:
             return 0
         if check.returncode != BEHIND:
@@ -349,8 +350,8 @@ def main() -> int:
     passed = tests.returncode == 0
     print(f"make test: {'passed' if passed else 'FAILED'}", flush=True)
     title, body = describe(upgrade, lock, (passed, tests.stdout + tests.stderr), tool)
+    run("git", "add", "--all")  # conflicted files too, markers and all: the pull request shows them
     run("git", "checkout", "--quiet", "-B", BRANCH)
-    run("git", "add", "--all")
     message = f"{title}\n\n{upgrade['from_version']} -> {upgrade['to_version']}\n\n{MARK}\n"
     run(
         "git",
