@@ -891,7 +891,7 @@ def _print_fleet(rows: list[Any]) -> None:
         level = str(a.level) if a.ml_project else f"{a.level} (not ML)"
         template = escape(a.template_version or "-")
         if row.lags:
-            template += f" [red]{row.behind_by} behind[/]"
+            template += f" [red]({row.behind_by} behind)[/]"
         step = (a.plan.required + a.plan.recommended)[:1]
         if not a.ml_project:
             missing = "(not an ML project)"
