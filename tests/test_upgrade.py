@@ -425,6 +425,47 @@ def test_project_from_an_older_release_upgrades_offline_on_a_new_machine(
     assert status(project).behind is False
 
 
+def test_fleet_dry_run_says_what_each_repository_would_change_and_which_would_conflict(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    ensure_version("0.0.0a1", source=old_template(tmp_path / "old-template"))
+    fleet = tmp_path / "fleet"
+    render_at("v0.0.0a1", fleet / "churn", level=0)
+    edited = render_at("v0.0.0a1", fleet / "fraud", level=0)
+    readme = edited / "README.md"
+    readme.write_text(readme.read_text().replace("## Getting started", "## Getting started, our way"))
+    commit_all(edited, "Our heading")
+    render_at(ensure_version(), fleet / "current", level=0)
+    dirty = render_at("v0.0.0a1", fleet / "dirty", level=0)
+    (dirty / "notes.txt").write_text("not committed\n")
+    (fleet / "library").mkdir()
+    subprocess.run(["git", "init", "--quiet"], cwd=fleet / "library", check=True)
+    before = {path.name: state(path) for path in fleet.iterdir()}
+
+    result = runner.invoke(app, ["upgrade", "--fleet", str(fleet), "--dry-run", "--json"])
+    assert result.exit_code == 0, result.output
+    rows = {row["name"]: row for row in json.loads(result.stdout)}
+    assert {name: row["state"] for name, row in rows.items()} == {
+        "churn": "would upgrade",
+        "current": "up to date",
+        "dirty": "cannot upgrade",  # uncommitted changes
+        "fraud": "would conflict",
+        "library": "cannot upgrade",  # not on the template
+    }
+    assert rows["churn"]["upgrade"]["added"] == ["docs/adr/README.md"]
+    assert rows["fraud"]["upgrade"]["conflicts"] == ["README.md"]
+    assert "notes.txt" in rows["dirty"]["error"] and "adopt" in rows["library"]["error"]
+    assert {path.name: state(path) for path in fleet.iterdir()} == before, "a dry run changes nothing"
+
+    text = runner.invoke(app, ["upgrade", "--fleet", str(fleet), "--dry-run"])
+    assert text.exit_code == 0, text.output
+    assert "1 would upgrade, 1 would conflict, 1 up to date, 2 cannot upgrade" in text.output
+    assert "v0.0.0a1 -> " in text.output and "README.md" in text.output
+    refused = runner.invoke(app, ["upgrade", "--fleet", str(fleet)])
+    assert refused.exit_code == 2 and "--dry-run" in refused.output
+
+
 def test_a_development_build_whose_template_changed_upgrades_from_the_right_content(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -59,7 +59,7 @@ from mlops_scaffold.generate import NextStep
 from mlops_scaffold.levels import get_level, require_built
 from mlops_scaffold.project import ANSWERS_FILE, Project, keep_comments, public_version, read_project
 
-__all__ = ["CONFLICT_END", "CONFLICT_START", "UpgradeResult", "upgrade"]
+__all__ = ["CONFLICT_END", "CONFLICT_START", "FleetUpgrade", "UpgradeResult", "dry_run_fleet", "upgrade"]
 
 Progress = Callable[[str], None]
 
@@ -625,3 +625,57 @@ def upgrade(
     except (OSError, vcs.GitError) as error:  # in the scratch copy: the project is untouched
         raise UpgradeFailedError(reason=str(error)) from None
     return result(plan)
+
+
+# --- a fleet, previewed ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FleetUpgrade:
+    """What `upgrade --dry-run` says of one repository of a fleet: its result, or why it cannot."""
+
+    path: Path
+    name: str  # the end of its path that tells it apart from the fleet's other repositories
+    result: UpgradeResult | None = None
+    error: str | None = None
+
+    @property
+    def state(self) -> str:
+        if self.result is None:
+            return "cannot upgrade"
+        if self.result.up_to_date:
+            return "up to date"
+        return "would conflict" if self.result.conflicts else "would upgrade"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "path": str(self.path),
+            "state": self.state,
+            "error": self.error,
+            "upgrade": self.result.to_dict() if self.result else None,
+        }
+
+
+def dry_run_fleet(
+    paths: list[Path], *, level: object = None, on_progress: Progress | None = None
+) -> list[FleetUpgrade]:
+    """``upgrade(dry_run=True)`` of each repository: what each would change and which would
+    conflict. A repository that cannot be upgraded (not on the template, uncommitted changes, a
+    template version this machine cannot reproduce, ...) gets its error's message instead; nothing
+    is written to any of them."""
+    from mlops_scaffold.assess.fleet import display_names
+    from mlops_scaffold.errors import NotAGeneratedProjectError, ScaffoldError
+
+    report = on_progress or (lambda _message: None)
+    found: list[FleetUpgrade] = []
+    for path, name in zip(paths, display_names(paths), strict=True):
+        report(f"Previewing {name}")
+        try:
+            found.append(FleetUpgrade(path, name, result=upgrade(path, level=level, dry_run=True)))
+        except NotAGeneratedProjectError:
+            reason = "not on the template (`mlops-scaffold adopt` puts it there)"
+            found.append(FleetUpgrade(path, name, error=reason))
+        except ScaffoldError as error:
+            found.append(FleetUpgrade(path, name, error=error.message))
+    return found
