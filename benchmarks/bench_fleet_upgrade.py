@@ -2,7 +2,7 @@
 
 Prints figures; asserts nothing. Run: `.venv/bin/python benchmarks/bench_fleet_upgrade.py`.
 The fleet is built here, in a temporary HOME (its own template store): two older template
-versions (v0.0.1 and v0.0.2, the shipped template with a renamed README section) and the
+versions (v0.0.0a1 and v0.0.0a2, the shipped template with a renamed README section) and the
 installed one; 20 projects at levels 0 and 1 spread over the three, a third of the older ones with
 an owner's edit that conflicts. The baseline, measured in the same run, is one `copier copy` of a
 level-1 project from the store: a preview re-renders each lagging project twice (old and new
@@ -25,7 +25,7 @@ GIT_ENV = {
     "GIT_COMMITTER_NAME": "Owner",
     "GIT_COMMITTER_EMAIL": "owner@example.com",
 }
-PROJECTS = 20
+PROJECTS = int(os.environ.get("BENCH_PROJECTS", "20"))
 
 
 def older_template(dst: Path, heading: str) -> Path:
@@ -76,8 +76,8 @@ def main() -> None:
         from mlops_scaffold.upgrade import dry_run_fleet
 
         versions = [
-            ensure_version("0.0.1", source=older_template(root / "t1", "## Getting started")),
-            ensure_version("0.0.2", source=older_template(root / "t2", "## First steps")),
+            ensure_version("0.0.0a1", source=older_template(root / "t1", "## Getting started")),
+            ensure_version("0.0.0a2", source=older_template(root / "t2", "## First steps")),
             ensure_version(),
         ]
         fleet = root / "fleet"
@@ -107,6 +107,9 @@ def main() -> None:
         print(f"  baseline: one copier copy of a project {baseline:.2f} s (median of {len(renders)})")
         print(f"  ratio per project to one copier copy   {elapsed / len(paths) / baseline:.1f}x")
         print("  " + ", ".join(f"{states.count(s)} {s}" for s in sorted(set(states))))
+        for item in found:
+            if item.error:
+                print(f"  {item.name}: cannot upgrade: {item.error}")
 
 
 if __name__ == "__main__":

@@ -375,7 +375,9 @@ def _redo_what_patches_lose(
     return sorted(conflicts)
 
 
-def _regenerate_lock(scratch_repo: Path, rel: str, index_before: dict[str, list[str]]) -> list[str] | None:
+def _regenerate_lock(
+    scratch_repo: Path, rel: str, index_before: dict[str, list[str]], *, dry_run: bool
+) -> list[str] | None:
     """Make the scratch project's uv.lock the resolver's, never a text merge of two locks.
 
     When the upgrade changed ``pyproject.toml`` or ``uv.lock`` (and the project has a lock), uv.lock
@@ -383,7 +385,8 @@ def _regenerate_lock(scratch_repo: Path, rel: str, index_before: dict[str, list[
     one), recorded as no conflict, and ``uv lock`` regenerates it from the merged pyproject.toml:
     every version of the tested lock that still fits is kept, the owner's own dependencies are
     added. When pyproject.toml has conflicts, or uv cannot resolve, it stays the template's lock
-    and a note says what to run. Returns the notes (None: the lock was not touched).
+    and a note says what to run; a dry run only says it would regenerate it. Returns the notes
+    (None: the lock was not touched).
     """
     from mlops_scaffold import locking
 
@@ -406,6 +409,8 @@ def _regenerate_lock(scratch_repo: Path, rel: str, index_before: dict[str, list[
             "conflicts in pyproject.toml, then run `uv lock` (or `make lock`) so that it holds your own "
             "dependencies too, and commit it."
         ]
+    if dry_run:  # a preview resolves nothing (and reaches no package index)
+        return ["uv.lock would be regenerated with `uv lock` from the merged pyproject.toml."]
     reason = locking.relock(project)
     if reason is not None:
         return [
@@ -422,7 +427,7 @@ def _regenerate_lock(scratch_repo: Path, rel: str, index_before: dict[str, list[
 
 
 def _plan_in_scratch(
-    project: Project, repo: Path, work: Path, *, level: int, tag: str, data: Mapping[str, Any]
+    project: Project, repo: Path, work: Path, *, level: int, tag: str, data: Mapping[str, Any], dry_run: bool
 ) -> _Plan:
     """Run copier update in a clone of HEAD under ``work``; return what it changed."""
     rel = project.path.relative_to(repo).as_posix()
@@ -442,7 +447,7 @@ def _plan_in_scratch(
     kept = keep_comments(answers_before, answers_after)
     if kept != answers_after:
         answers_file.write_text(kept, encoding="utf-8")
-    lock_notes = _regenerate_lock(scratch_repo, rel, index_before)
+    lock_notes = _regenerate_lock(scratch_repo, rel, index_before, dry_run=dry_run)
 
     files_after, index_after = _scan(scratch_project), vcs.index_entries(scratch_repo, spec)
     # copier records each file it left conflict markers in as unmerged (stages 1-3) in the index.
@@ -602,7 +607,9 @@ def upgrade(
     try:
         with scratch.workspace("upgrade") as work:
             report(f"Re-rendering the template at level {target_level} ({target_tag}) in a scratch copy")
-            plan = _plan_in_scratch(project, repo, work, level=target_level, tag=target_tag, data=answers)
+            plan = _plan_in_scratch(
+                project, repo, work, level=target_level, tag=target_tag, data=answers, dry_run=dry_run
+            )
             _check_room(project.path, repo, plan.added)
             if not dry_run:
                 report("Applying the changes")
