@@ -581,3 +581,46 @@ def test_conda_and_requirements_dependencies_are_carried_into_pyproject(tmp_path
     assert "carried over from requirements.txt, environment.yml" in notes
     assert "scikit-learn==1.3.2 (requirements.txt: the template's scikit-learn>=1.5 is kept)" in notes
     assert "not carried over (not on PyPI): python=3.10, pip, cudatoolkit=11.8" in notes
+
+
+# --- uv.lock: regenerated, never merged ----------------------------------------------------------------
+
+TEAM_LOCK = 'version = 1\nrequires-python = ">=3.11"\n\n# the team\'s own lock, made by `uv lock`\n'
+
+
+def test_adopt_never_merges_uv_lock(tmp_path: Path) -> None:
+    """Both sides have a uv.lock: a line merge would be hundreds of conflict blocks. The lock is left
+    as it is while pyproject.toml has conflicts, and the note says to run `uv lock` once resolved."""
+    repo = build_tree(tmp_path / "fraud", {**LEVEL_1, "uv.lock": TEAM_LOCK})
+    git_commit_all(repo)
+    result = adopt(repo, level=1, data={"python_version": "3.11"})
+    assert "pyproject.toml" in result.conflicts
+    assert "uv.lock" not in result.conflicts + result.merged + result.added
+    assert (repo / "uv.lock").read_text() == TEAM_LOCK  # no conflict blocks, not a byte changed
+    assert any("resolve pyproject.toml, then run `uv lock`" in note for note in result.notes), result.notes
+
+
+def test_adopt_regenerates_uv_lock_from_a_merged_pyproject(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from project_envs import UV_CACHE, run, user_env
+
+    from mlops_scaffold.adopt import _Change, _relock
+
+    monkeypatch.setenv("PATH", user_env()["PATH"])
+    monkeypatch.setenv("UV_CACHE_DIR", str(UV_CACHE))
+    pyproject = '[project]\nname = "fraud"\nversion = "0.1.0"\nrequires-python = ">=3.11"\ndependencies = [\n'
+    repo = build_tree(tmp_path / "fraud", {"pyproject.toml": pyproject + '    "pyyaml>=6.0",\n]\n'})
+    run(["uv", "lock", "--offline"], repo)
+    merged = (pyproject + '    "pyyaml>=6.0",\n    "jsonschema>=4.21",\n]\n').encode()
+    changes = [_Change("pyproject.toml", "merged", merged, 0o644)]
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    notes = _relock(repo, changes, scratch, dry_run=False)
+    assert any("uv.lock was regenerated" in note for note in notes), notes
+    lock = next(c for c in changes if c.path == "uv.lock")
+    assert lock.kind == "merged" and b"<<<<<<<" not in lock.data
+    assert b'name = "jsonschema"' in lock.data and b'name = "pyyaml"' in lock.data
+    (repo / "pyproject.toml").write_bytes(merged)
+    (repo / "uv.lock").write_bytes(lock.data)
+    run(["uv", "lock", "--check", "--offline"], repo)  # the lock of the merged pyproject.toml

@@ -350,6 +350,10 @@ WORD_MATCHES: list[tuple[str, dict[str, str]]] = [
                               "jobs:\n  lint:\n    runs-on: x\n    steps:\n      - run: ruff check .\n",
                               ".github/workflows/train.yml": "on: workflow_dispatch\njobs:\n  train:\n"
                               "    runs-on: x\n    steps:\n      - run: python -m churn.train\n"}),
+    # GitLab: a schedule runs the jobs its rules select, not the file's training job beside them
+    ("automated_retraining", {".gitlab-ci.yml": "train:\n  script: [python -m churn.train]\n"
+                              "template-upgrade:\n  script: [python3 ci/template_upgrade.py]\n  rules:\n"
+                              '    - if: $CI_PIPELINE_SOURCE == "schedule"\n'}),
     # one environment is not a staged deployment, and words in comments are not environments
     ("staged_deployment", {".github/workflows/deploy.yml": "# deploy to staging, then production\n"
                            "on: workflow_dispatch\njobs:\n  deploy:\n    runs-on: x\n"

@@ -138,6 +138,9 @@ def test_github_actions_are_pinned_least_privileged_and_keep_no_credentials(rend
             assert "${{" not in step.get("run", ""), f"{path.name}:{name}: expression in run:"
         for name, job in workflow["jobs"].items():
             assert "permissions" in job, f"{path.name}:{name} declares no permissions"
+            if path.name == "template-upgrade.yml":  # pushes its branch and opens its pull request
+                assert job["permissions"] == {"contents": "write", "pull-requests": "write"}
+                continue
             assert set(job["permissions"]) <= {"contents", "id-token"}
             assert job["permissions"].get("contents") in (None, "read")
 
@@ -226,6 +229,38 @@ def test_gitlab_deploys_only_the_protected_default_branch_and_prod_only_release_
     text = "".join(path.read_text() for path in files)
     assert "AWS_SECRET_ACCESS_KEY: test" in text  # LocalStack's dummy key for the integration job
     assert text.count("AWS_SECRET_ACCESS_KEY") == 1, "CD uses OIDC, never stored keys"
+
+
+def test_the_template_upgrade_job_is_scheduled_and_holds_no_cloud_credentials(render: Any) -> None:
+    """Weekly and on demand; write access to contents and pull requests in that job only; no
+    environment, no OIDC token, no secrets; the logic in ci/template_upgrade.py, which CI calls."""
+    project = render(1, "github")
+    text = (project / ".github/workflows/template-upgrade.yml").read_text()
+    workflow = yaml.safe_load(text)
+    assert workflow[True] == {"schedule": [{"cron": "23 5 * * 1"}], "workflow_dispatch": None}
+    assert workflow["permissions"] == {} and list(workflow["jobs"]) == ["upgrade"]
+    job = workflow["jobs"]["upgrade"]
+    assert job["permissions"] == {"contents": "write", "pull-requests": "write"}
+    assert "environment" not in job and "id-token" not in text and "secrets." not in text
+    assert "AWS_" not in text and "aws-actions" not in text
+    assert job["steps"][-1]["run"] == "python3 ci/template_upgrade.py"
+    assert job["steps"][-1]["env"] == {"GITHUB_TOKEN": "${{ github.token }}"}
+    for other in (project / ".github/workflows").glob("*.yml"):
+        if other.name != "template-upgrade.yml":
+            assert "write" not in str(yaml.safe_load(other.read_text())["permissions"])
+            assert "pull-requests" not in other.read_text()
+
+    gitlab = render(1, "gitlab")
+    pipeline = yaml.safe_load((gitlab / ".gitlab-ci.yml").read_text())
+    upgrade = pipeline["template-upgrade"]
+    rule = upgrade["rules"][0]["if"]
+    default_branch = "$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH"
+    for part in ('$TEMPLATE_UPGRADE == "true"', '"schedule"', '"web"', default_branch):
+        assert part in rule
+    assert upgrade["script"] == ["python3 ci/template_upgrade.py"]
+    assert not {"environment", "id_tokens", "secrets"} & set(upgrade)
+    script = "ci/template_upgrade.py"
+    assert (gitlab / script).read_bytes() == (project / script).read_bytes()  # one script, both vendors
 
 
 @pytest.mark.parametrize("ci", ["github", "gitlab"])

@@ -12,7 +12,7 @@ from assess_support import LEVEL_1, build_tree, git_commit_all
 from helpers import new_project, runner
 
 from mlops_scaffold.assess import assess, fleet_paths
-from mlops_scaffold.assess.fleet import installed_template, lags, rows, to_html, to_markdown
+from mlops_scaffold.assess.fleet import display_names, installed_template, lags, rows, to_html, to_markdown
 from mlops_scaffold.cli import app
 
 LIBRARY = {
@@ -61,7 +61,12 @@ def test_fleet_text_has_one_row_per_repository(fleet: Path) -> None:
     row = {
         name: next(line for line in lines if name in line) for name in ("churn-model", "fraud | det", "slugs")
     }
-    assert re.search(r"churn-model\s+│ 1\s+│ 5/5 │ 5/5 │ 0/5 │ 0/3 │ 0/4 │ v0.0.0 behind", row["churn-model"])
+    scores = r"│ 5/5 │ 5/5 │ 0/5 │ 0/3 │ 0/4 │"
+    assert re.search(rf"churn-model\s+│ 1\s+{scores} v0.0.0 \(1 behind\)", row["churn-model"])
+    # What closes the gap: its weekly template-upgrade pull request (it has the job), or the command.
+    assert "Behind the installed template (1):" in result.output
+    assert "merge its template-upgrade pull request (weekly CI job)" in result.output
+    assert f"mlops-scaffold upgrade {fleet / 'churn-model'}" in result.output
     assert re.search(r"│ 1\s+│ 3/5 │ 1/5 │", row["fraud | det"]) and "Training" in row["fraud | det"]
     assert re.search(r"slugs\s+│ 0 \(not ML\) │ 2/5 │", row["slugs"]) and "(not an ML" in row["slugs"]
 
@@ -82,10 +87,14 @@ def test_fleet_json_for_dashboards(fleet: Path) -> None:
         True,
     )
     assert churn["scores"] == {"0": "5/5", "1": "5/5", "2": "0/5", "3": "0/3", "4": "0/4"}
+    assert churn["template_behind_by"] == 1
+    assert churn["template_closed_by"].startswith("merge its template-upgrade pull request")
+    assert churn["template_closed_by"].endswith(f"`mlops-scaffold upgrade {fleet / 'churn-model'}`")
     assert churn["top_missing"] == "Upgrade to level 2 (level 2, required)"
     assert churn["assessment"]["plan"]["required"][0]["key"] == "upgrade"
     slugs = by_name["slugs"]
     assert (slugs["ml_project"], slugs["level"], slugs["template_lags"]) == (False, 0, None)
+    assert (slugs["template_behind_by"], slugs["template_closed_by"]) == (None, None)
 
 
 def test_fleet_markdown(fleet: Path) -> None:
@@ -95,8 +104,10 @@ def test_fleet_markdown(fleet: Path) -> None:
     assert table[0] == "| Repository | Level | L0 | L1 | L2 | L3 | L4 | Template | Top missing capability |"
     assert len(table) == 2 + 3
     assert table[2].startswith(
-        "| churn-model | 1 (DevOps, no MLOps) | 5/5 | 5/5 | 0/5 | 0/3 | 0/4 | v0.0.0 (behind"
+        "| churn-model | 1 (DevOps, no MLOps) | 5/5 | 5/5 | 0/5 | 0/3 | 0/4 | v0.0.0 (1 version behind"
     )
+    lagging = result.stdout.split("## Behind the installed template (1)", 1)[1].strip().splitlines()
+    assert len(lagging) == 1 and lagging[0].startswith("- churn-model: v0.0.0 (1 version behind")
     assert table[3].startswith("| fraud \\| detection | 1 (DevOps, no MLOps) | 3/5 | 1/5 |")
     assert "| slugs | 0 (not ML) |" in table[4]
 
@@ -112,6 +123,10 @@ def test_fleet_html_is_one_self_contained_file(fleet: Path, tmp_path: Path) -> N
     assert not re.search(r"<script|<link|<img|<iframe|@import|url\(|src=|href=\"(?!#)", page)
     assert page.count('<tr data-repo="') == 3
     assert "fraud | detection" in page and "&lt;" not in page.split("<body>")[0]
+    assert '<span class="lag">1 version behind' in page and '<ul id="lagging"><li>churn-model: ' in page
+    # The badges' colours are explained: one legend entry per level, and grey for "not an ML project".
+    legend = page.split('<p class="legend">', 1)[1].split("</p>", 1)[0]
+    assert all(f'<span class="level l{n}">{n}</span>' in legend for n in range(5)) and "not an ML" in legend
     assert [p.name for p in tmp_path.iterdir()] == ["fleet.html"]  # written whole, no partial file left
 
 
@@ -132,6 +147,13 @@ def test_html_anchors_are_unique_for_repositories_with_the_same_folder_name(tmp_
     assert all(not re.search(r"\s", i) for i in ids)  # an id holds no whitespace (HTML)
     links = re.findall(r'href="#([^"]*)"', page)
     assert len(links) == 2 and set(links) <= set(ids) and links[0] != links[1]
+    # Rows say which is which: the shortest end of each path that tells them apart.
+    assert [row.name for row in rows([assess(first), assess(second)], installed="v1.0.0")] == [
+        "team-a/churn",
+        "team-b/churn",
+    ]
+    paths = [Path("/x/a/svc"), Path("/y/a/svc"), Path("/z/other")]
+    assert display_names(paths) == ["x/a/svc", "y/a/svc", "other"]
 
 
 def test_a_single_repository_in_markdown_or_html_is_a_fleet_of_one(tmp_path: Path) -> None:

@@ -54,6 +54,7 @@ LEVEL_1 = {
     ".pre-commit-config.yaml",
     "Dockerfile",
     "Makefile",
+    "ci/template_upgrade.py",
     "docs/adr/0004-ci-and-containers.md",
 }
 LEVEL_2 = {
@@ -76,7 +77,10 @@ LEVEL_2 = {
     "tests/test_tracking.py",
     "tests/test_validation.py",
 }
-CI_FILES = {"github": {".github/workflows/ci.yml"}, "gitlab": {".gitlab-ci.yml"}}
+CI_FILES = {
+    "github": {".github/workflows/ci.yml", ".github/workflows/template-upgrade.yml"},
+    "gitlab": {".gitlab-ci.yml"},
+}
 TRAINING_IMAGE_FILES = {
     "github": {".github/workflows/training-image.yml"},
     "gitlab": {".gitlab/training-image.yml"},

@@ -187,8 +187,9 @@ def test_gitlab_serving_images_use_the_same_push_template(rendered: Rendered) ->
 
 def test_level_1_publishes_nothing_and_holds_no_credentials(rendered: Rendered) -> None:
     github = rendered(1, ci="github")
-    assert sorted(p.name for p in (github / ".github/workflows").iterdir()) == ["ci.yml"]
-    assert "id-token" not in (github / ".github/workflows/ci.yml").read_text()
+    workflows = sorted(p.name for p in (github / ".github/workflows").iterdir())
+    assert workflows == ["ci.yml", "template-upgrade.yml"]  # the template upgrade holds no cloud access
+    assert not any("id-token" in (github / ".github/workflows" / name).read_text() for name in workflows)
     gitlab = rendered(1, ci="gitlab")
     assert not (gitlab / ".gitlab").exists() and "include" not in _yaml(gitlab / ".gitlab-ci.yml")
     assert not (github / "deploy").exists()

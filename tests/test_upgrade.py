@@ -15,13 +15,14 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import yaml
 from helpers import git, new_project, runner, snapshot, tree_files
-from project_envs import make, run
+from project_envs import UV_CACHE, make, run, user_env
 from upgrade_support import (
     DELETED,
     Edit,
@@ -36,9 +37,16 @@ from upgrade_support import (
 import mlops_scaffold.upgrade as upgrade_module
 from mlops_scaffold import template_store, transaction
 from mlops_scaffold.cli import app
-from mlops_scaffold.errors import CONFLICT_END, CONFLICT_START, UpgradeConflictsError, UpgradeFailedError
+from mlops_scaffold.errors import (
+    CONFLICT_END,
+    CONFLICT_START,
+    TemplateBehindError,
+    UpgradeConflictsError,
+    UpgradeFailedError,
+)
 from mlops_scaffold.levels import all_levels, built_levels, capabilities_up_to
-from mlops_scaffold.project import status
+from mlops_scaffold.locking import shipped_lock
+from mlops_scaffold.project import is_behind, releases_behind, status
 from mlops_scaffold.template_store import STORE_URL, ensure_version, version_tag
 from mlops_scaffold.upgrade import UpgradeResult, upgrade
 
@@ -183,18 +191,70 @@ if len(STEPWISE) > 2:
 @pytest.mark.slow
 @pytest.mark.parametrize("path", SUITE_PATHS, ids=["-".join(map(str, p)) for p in SUITE_PATHS])
 def test_upgraded_project_passes_its_own_tests(
-    tmp_path: Path, base_project: Callable[..., Path], path: list[int]
+    tmp_path: Path, base_project: Callable[..., Path], path: list[int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("PATH", user_env()["PATH"])  # uv on PATH: the upgrade regenerates uv.lock
+    monkeypatch.setenv("UV_CACHE_DIR", str(UV_CACHE))
     project = copy_of(base_project(path[0]), tmp_path)
     edits = make_user_edits(project, PACKAGE)
     result = upgrade_along(project, path)
     check_upgraded(project, result, edits, path[0], "sklearn")
-    # What the README asks of the owner next: resolve, lock (their joblib is new), sync, test.
+    # What the README asks of the owner next: resolve, sync, test. The upgrade locked their joblib.
+    assert "<<<<<<<" not in (project / "uv.lock").read_text() and "uv.lock" not in result.conflicts
     resolve_as_owner(project, result.conflicts)
-    run(["uv", "lock"], project)
+    if "pyproject.toml" in result.conflicts:  # then the notes ask for `uv lock`
+        run(["uv", "lock"], project)
     run(["uv", "sync", "--locked"], project)
     out = make(project, "test")
     assert " passed" in out and "failed" not in out
+
+
+def add_joblib(project: Path) -> None:
+    pyproject = project / "pyproject.toml"
+    text = pyproject.read_text()
+    pyproject.write_text(text.replace('"jsonschema>=4.21",', '"joblib>=1.3",\n    "jsonschema>=4.21",'))
+
+
+def test_upgrade_regenerates_the_lock_and_never_merges_it(
+    tmp_path: Path, base_project: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The owner added a dependency and re-locked; the new level changes the template's lock too. A
+    text merge of the two locks is conflict blocks; the upgrade merges pyproject.toml and runs `uv lock`."""
+    monkeypatch.setenv("PATH", user_env()["PATH"])  # uv on PATH, as on a user's machine
+    monkeypatch.setenv("UV_CACHE_DIR", str(UV_CACHE))
+    project = copy_of(base_project(1), tmp_path)
+    add_joblib(project)
+    run(["uv", "lock", "--offline"], project)
+    commit_all(project, "Our dependency")
+
+    result = upgrade(project, level=2)
+    lock = (project / "uv.lock").read_text(encoding="utf-8")
+    assert "<<<<<<<" not in lock and ">>>>>>>" not in lock
+    assert "uv.lock" not in result.conflicts and "uv.lock" in result.changed
+    assert "uv.lock" not in git(project, "diff", "--name-only", "--diff-filter=U")
+    own = next(p for p in tomllib.loads(lock)["package"] if p["name"] == "churn-model")
+    assert {"joblib", "mlflow", "feast"} <= {d["name"] for d in own["dependencies"]}  # yours and level 2's
+    run(["uv", "lock", "--check", "--offline"], project)  # it is the lock of the merged pyproject.toml
+    assert any("uv.lock was regenerated with `uv lock`" in note for note in result.notes), result.notes
+
+
+def test_a_conflicted_pyproject_leaves_the_template_lock_and_says_to_relock(
+    tmp_path: Path, base_project: Callable[..., Path]
+) -> None:
+    project = copy_of(base_project(1), tmp_path)
+    pyproject = project / "pyproject.toml"
+    text = pyproject.read_text()
+    line = 'module = ["sklearn.*", "joblib.*"]'
+    assert line in text  # a line level 2 changes
+    pyproject.write_text(text.replace(line, 'module = ["sklearn.*", "ours.*"]'))
+    (project / "uv.lock").write_text((project / "uv.lock").read_text() + "\n# our re-lock\n")
+    commit_all(project, "Our edits")
+
+    result = upgrade(project, level=2)
+    assert "pyproject.toml" in result.conflicts and "uv.lock" not in result.conflicts
+    lock = (project / "uv.lock").read_text(encoding="utf-8")
+    assert lock == shipped_lock(2, "3.11").read_text().replace('"lock-template-project"', '"churn-model"')
+    assert any("resolve the conflicts in pyproject.toml, then run `uv lock`" in n for n in result.notes)
 
 
 def test_dry_run_shows_the_upgrade_and_changes_nothing(
@@ -227,6 +287,8 @@ def test_cli_reports_conflicts_with_their_own_exit_code(
     assert result.exit_code == UpgradeConflictsError.exit_code == 10, result.output
     assert "README.md" in result.output and "conflict" in result.output
     assert "Fix:" in result.output
+    assert "Next steps:" in result.output and "make help" in result.output  # what level 1 added
+    assert "git status" in result.output and "infra-config" not in result.output  # no AWS below level 2
 
     # Resolved and committed, the same command has nothing left to do.
     resolve_as_owner(project, ["README.md"])
@@ -234,6 +296,27 @@ def test_cli_reports_conflicts_with_their_own_exit_code(
     again = runner.invoke(app, ["upgrade", str(project), "--level", str(target), "--json"])
     assert again.exit_code == 0, again.output
     assert json.loads(again.stdout)["up_to_date"] is True
+
+
+def test_next_steps_name_what_the_new_levels_added(tmp_path: Path) -> None:
+    def steps(start: int, end: int, conflicts: list[str]) -> list[str]:
+        result = UpgradeResult(tmp_path, start, end, "v1", "v2", False, changed=["x"], conflicts=conflicts)
+        return [step.command for step in upgrade_module.next_steps(result, "churn-model")]
+
+    one_to_three = steps(1, 3, [])
+    assert "git status" not in one_to_three and one_to_three[1:3] == ["uv sync", "make test"]
+    assert {"make pipeline", "make promote", "make serve"} <= set(one_to_three)
+    assert "make drift" not in one_to_three and "make help" not in one_to_three  # level 1 was there
+    assert f"mlops-scaffold infra-config {tmp_path} --env dev" in one_to_three
+    assert one_to_three.index("pulumi up --stack platform-dev") < one_to_three.index(
+        "pulumi up --stack churn-model-dev"
+    )
+    three_to_four = steps(3, 4, ["README.md"])
+    assert "git status" in three_to_four and "make drift" in three_to_four
+    assert "pulumi up --stack churn-model-dev" in three_to_four
+    assert "pulumi up --stack platform-dev" not in three_to_four  # there since level 2
+    same_level = steps(2, 2, [])
+    assert not any(s.startswith(("pulumi", "mlops-scaffold infra", "make pipeline")) for s in same_level)
 
 
 def test_upgrade_without_edits_matches_a_fresh_project(
@@ -342,6 +425,47 @@ def test_project_from_an_older_release_upgrades_offline_on_a_new_machine(
     assert status(project).behind is False
 
 
+def test_fleet_dry_run_says_what_each_repository_would_change_and_which_would_conflict(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    ensure_version("0.0.0a1", source=old_template(tmp_path / "old-template"))
+    fleet = tmp_path / "fleet"
+    render_at("v0.0.0a1", fleet / "churn", level=0)
+    edited = render_at("v0.0.0a1", fleet / "fraud", level=0)
+    readme = edited / "README.md"
+    readme.write_text(readme.read_text().replace("## Getting started", "## Getting started, our way"))
+    commit_all(edited, "Our heading")
+    render_at(ensure_version(), fleet / "current", level=0)
+    dirty = render_at("v0.0.0a1", fleet / "dirty", level=0)
+    (dirty / "notes.txt").write_text("not committed\n")
+    (fleet / "library").mkdir()
+    subprocess.run(["git", "init", "--quiet"], cwd=fleet / "library", check=True)
+    before = {path.name: state(path) for path in fleet.iterdir()}
+
+    result = runner.invoke(app, ["upgrade", "--fleet", str(fleet), "--dry-run", "--json"])
+    assert result.exit_code == 0, result.output
+    rows = {row["name"]: row for row in json.loads(result.stdout)}
+    assert {name: row["state"] for name, row in rows.items()} == {
+        "churn": "would upgrade",
+        "current": "up to date",
+        "dirty": "cannot upgrade",  # uncommitted changes
+        "fraud": "would conflict",
+        "library": "cannot upgrade",  # not on the template
+    }
+    assert rows["churn"]["upgrade"]["added"] == ["docs/adr/README.md"]
+    assert rows["fraud"]["upgrade"]["conflicts"] == ["README.md"]
+    assert "notes.txt" in rows["dirty"]["error"] and "adopt" in rows["library"]["error"]
+    assert {path.name: state(path) for path in fleet.iterdir()} == before, "a dry run changes nothing"
+
+    text = runner.invoke(app, ["upgrade", "--fleet", str(fleet), "--dry-run"])
+    assert text.exit_code == 0, text.output
+    assert "1 would upgrade, 1 would conflict, 1 up to date, 2 cannot upgrade" in text.output
+    assert "v0.0.0a1 -> " in text.output and "README.md" in text.output
+    refused = runner.invoke(app, ["upgrade", "--fleet", str(fleet)])
+    assert refused.exit_code == 2 and "--dry-run" in refused.output
+
+
 def test_a_development_build_whose_template_changed_upgrades_from_the_right_content(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -375,6 +499,39 @@ def test_status_of_a_fresh_project(base_project: Callable[..., Path]) -> None:
     assert (
         text.exit_code == 0 and "up to date" in text.output and following.capabilities[0].title in text.output
     )
+
+
+def test_status_check_exit_code_says_whether_the_project_is_behind(
+    tmp_path: Path, base_project: Callable[..., Path]
+) -> None:
+    project = copy_of(base_project(built_levels()[0]), tmp_path)
+    installed = ensure_version()
+    current = runner.invoke(app, ["status", str(project), "--check"])
+    assert current.exit_code == 0, current.output
+    assert current.output.strip() == (
+        f"churn-model: template {installed}, newest {installed} (the installed mlops-scaffold's): up to date"
+    )
+
+    answers_file = project / ".copier-answers.yml"
+    for ref, code, state in [("v0.0.0", TemplateBehindError.exit_code, "behind"), ("v99.0.0", 0, "ahead")]:
+        answers_file.write_text(re.sub(r"(?m)^_commit: .*$", f"_commit: {ref}", answers_file.read_text()))
+        checked = runner.invoke(app, ["status", str(project), "--check"])
+        assert checked.exit_code == code, checked.output
+        assert f"churn-model: template {ref}, newest {installed} " in checked.output.splitlines()[0]
+        assert ("behind by 1 template version" in checked.output) is (state == "behind")
+        assert ("Fix:" in checked.output) is (state == "behind")
+        machine = runner.invoke(app, ["status", str(project), "--check", "--json"])
+        assert machine.exit_code == code and json.loads(machine.stdout)["check"] == state
+    assert TemplateBehindError.exit_code == 19
+
+
+def test_releases_behind_counts_the_template_versions_in_between() -> None:
+    known = {"v0.1.0", "v0.2.0", "v0.2.1", "v0.3.0", "v0.4.0"}
+    assert releases_behind("v0.1.0", "v0.3.0", known) == 3  # 0.2.0, 0.2.1, 0.3.0
+    assert releases_behind("v0.3.0", "v0.3.0", known) == 0
+    assert releases_behind("v0.4.0", "v0.3.0", known) == 0  # ahead
+    assert releases_behind("v0.3.0", "v0.3.0+tabc", known) == 1  # a newer build of the same version
+    assert (is_behind("v0.1.0", "v0.3.0"), is_behind("v0.4.0", "v0.3.0")) == (True, False)
 
 
 # --- migrations -----------------------------------------------------------------------------------

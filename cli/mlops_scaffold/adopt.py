@@ -77,6 +77,7 @@ Ask = Callable[[str, str, str], str]
 
 ANSWERS_FILE = ".copier-answers.yml"
 CLOSEST = "the closest version the template offers"  # the source of an answer that is a compromise
+LOCK_FILE = "uv.lock"
 OURS_LABEL = "yours"
 THEIRS_LABEL = "mlops-scaffold"
 BASE_LABEL = "cookiecutter template"
@@ -935,6 +936,8 @@ def _plan(
         if not target.exists():
             changes.append(_Change(rel, "added", theirs, mode))
             continue
+        if rel == LOCK_FILE:
+            continue  # never merged as text: regenerated from the merged pyproject.toml (_relock)
         if rel not in tracked:
             kept.append(rel)
             notes.append(
@@ -965,6 +968,47 @@ def _plan(
             _Change(rel, kind, merged, own_mode, base_data if result is not None else None, theirs)
         )
     return changes, unchanged, kept, notes
+
+
+def _relock(root: Path, changes: list[_Change], scratch: Path, *, dry_run: bool) -> list[str]:
+    """Regenerate the repository's uv.lock from the merged pyproject.toml; never merge two locks.
+
+    A lock file merged line by line is hundreds of conflict blocks (or a clean merge no resolver
+    made). So when the repository has a uv.lock and adopting changes its pyproject.toml, `uv lock`
+    runs on the merged pyproject.toml in a scratch folder, starting from the repository's lock
+    (uv keeps its versions where they still fit), and the result replaces uv.lock. When
+    pyproject.toml has conflict blocks, or uv cannot resolve, uv.lock stays as it is and a note
+    says what to run. (A repository without a uv.lock gets the template's, as any added file.)
+    Returns the notes; adds the regenerated lock to ``changes``.
+    """
+    from mlops_scaffold.locking import relock
+
+    lock = root / LOCK_FILE
+    pyproject = next((c for c in changes if c.path == "pyproject.toml"), None)
+    if not lock.is_file() or lock.is_symlink() or pyproject is None:
+        return []
+    later = "then run `uv lock` (or `make lock`) so that uv.lock holds your dependencies and the template's"
+    if pyproject.kind == "conflict":
+        return [
+            f"uv.lock is kept as it was (lock files are regenerated, never merged): resolve pyproject.toml, "
+            f"{later}."
+        ]
+    if dry_run:
+        return ["uv.lock would be regenerated with `uv lock` from the merged pyproject.toml."]
+    folder = scratch / "relock"
+    folder.mkdir()
+    (folder / "pyproject.toml").write_bytes(pyproject.data)
+    (folder / LOCK_FILE).write_bytes(lock.read_bytes())
+    reason = relock(folder)
+    if reason is not None:
+        return [f"uv.lock is kept as it was: `uv lock` could not regenerate it ({reason}); {later}."]
+    locked = (folder / LOCK_FILE).read_bytes()
+    if locked != lock.read_bytes():
+        changes.append(_Change(LOCK_FILE, "merged", locked, stat.S_IMODE(lock.stat().st_mode)))
+    return [
+        "uv.lock was regenerated with `uv lock` from the merged pyproject.toml, starting from yours (lock "
+        "files are never merged as text): run `uv sync` and your tests before you commit."
+    ]
 
 
 def _refuse_answers_file(root: Path) -> None:
@@ -1194,6 +1238,7 @@ def adopt(
         report("Comparing the repository with the template")
         changes, unchanged, kept, plan_notes = _plan(root, render, base, scratch, tracked)
         notes += plan_notes
+        notes += _relock(root, changes, scratch, dry_run=dry_run)
         if not dry_run:
             report("Writing the changes")
             try:
@@ -1213,7 +1258,9 @@ def adopt(
             + ", ".join(c["title"].lower() for c in added_caps)
             + ".",
         )
-    if any(p in {"pyproject.toml"} for p in by_kind["merged"] + by_kind["conflict"] + by_kind["added"]):
+    if "pyproject.toml" in by_kind["merged"] + by_kind["conflict"] + by_kind["added"] and not any(
+        LOCK_FILE in note for note in notes
+    ):
         notes.append(
             "Dependencies changed: resolve pyproject.toml, then `uv lock` so the lock holds yours and the "
             "template's."

@@ -613,12 +613,25 @@ def upgrade(
             "--dry-run", help="Show the files that would be added, changed or conflict; change nothing."
         ),
     ] = False,
+    fleet: Annotated[
+        Path | None,
+        typer.Option(
+            "--fleet",
+            metavar="DIR",
+            help="With --dry-run: preview the upgrade of every repository in DIR (its subdirectories).",
+            show_default=False,
+        ),
+    ] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Move a generated project up a level and to the installed template version, keeping your edits."""
     from mlops_scaffold.errors import UpgradeConflictsError
     from mlops_scaffold.generate import parse_data
     from mlops_scaffold.upgrade import upgrade as upgrade_project
+
+    if fleet is not None:
+        _upgrade_fleet(fleet, level=level, data=data, dry_run=dry_run, json_output=json_output)
+        return
 
     done: list[Any] = []  # the result, once upgrade() has returned
 
@@ -648,6 +661,71 @@ def upgrade(
             raise UpgradeConflictsError(conflicts=result.conflicts, binary=result.binary_conflicts)
 
 
+def _upgrade_fleet(
+    fleet: Path, *, level: str | None, data: list[str] | None, dry_run: bool, json_output: bool
+) -> None:
+    """`upgrade --fleet DIR --dry-run`: one row per repository, what it would change or why it cannot."""
+    from mlops_scaffold.assess import fleet_paths
+    from mlops_scaffold.errors import EmptyFleetError
+    from mlops_scaffold.upgrade import dry_run_fleet
+
+    with _handle_errors():
+        if not dry_run or data:
+            raise InvalidInputError(
+                "--fleet previews upgrades (with --dry-run) and takes no --data: it changes no repository.",
+                fix="Add --dry-run; then upgrade each repository (`mlops-scaffold upgrade PATH`), or let "
+                "its scheduled template-upgrade CI job open the pull request.",
+            )
+        paths = fleet_paths(fleet)
+        if not paths:
+            raise EmptyFleetError(path=fleet.expanduser().absolute())
+        if json_output:
+            found = dry_run_fleet(paths, level=level)
+        else:
+            with err_console.status("Starting") as status:
+                found = dry_run_fleet(paths, level=level, on_progress=lambda m: status.update(f"{m}..."))
+    if json_output:
+        typer.echo(json.dumps([item.to_dict() for item in found], indent=2, default=str))
+        return
+    from rich.table import Table
+
+    table = Table(title=f"Upgrade preview of {len(found)} repositories (dry run: nothing changed)")
+    for column in ("Repository", "Level", "Template", "Would change", "Conflicts"):
+        table.add_column(column, overflow="fold")
+    for item in found:
+        result = item.result
+        if result is None:
+            table.add_row(escape(item.name), "-", "-", f"[red]cannot:[/] {escape(item.error or '')}", "-")
+            continue
+        levels = str(result.from_level) + (
+            "" if result.to_level == result.from_level else f" -> {result.to_level}"
+        )
+        versions = result.from_version + (
+            "" if result.to_version == result.from_version else f" -> {result.to_version}"
+        )
+        counts = ", ".join(
+            f"{len(paths)} {label}"
+            for label, paths in (
+                ("added", result.added),
+                ("changed", result.changed),
+                ("removed", result.removed),
+            )
+            if paths
+        )
+        conflicts = f"[bold red]{escape(', '.join(result.conflicts))}[/]" if result.conflicts else "-"
+        table.add_row(escape(item.name), levels, escape(versions), counts or "up to date", conflicts)
+    (console if console.is_terminal else Console(width=160)).print(table)
+    states = [item.state for item in found]
+    console.print(
+        ", ".join(
+            f"{states.count(s)} {s}"
+            for s in ("would upgrade", "would conflict", "up to date", "cannot upgrade")
+            if states.count(s)
+        ),
+        highlight=False,
+    )
+
+
 def _print_upgrade(result: Any, json_output: bool) -> None:
     if json_output:
         typer.echo(json.dumps(result.to_dict(), indent=2, default=str))
@@ -672,6 +750,15 @@ def _print_upgrade(result: Any, json_output: bool) -> None:
                 )
         for note in result.notes:
             err_console.print(f"[yellow]Note:[/] {escape(note)}", highlight=False, soft_wrap=True)
+        if result.next_steps:
+            console.print("\nNext steps:", highlight=False)
+            width = max(len(step.command) for step in result.next_steps)
+            for step in result.next_steps:
+                console.print(
+                    f"  {escape(step.command):<{width}}  [dim]# {escape(step.purpose)}[/]",
+                    highlight=False,
+                    soft_wrap=True,
+                )
 
 
 @app.command()
@@ -683,15 +770,30 @@ def status(
         ),
     ] = Path("."),
     *,
+    check: Annotated[
+        bool,
+        typer.Option(
+            "--check",
+            help="Only check the template version, in one line: exit 0 when the project is on the newest "
+            "one the installed mlops-scaffold offers, 19 when it is behind (for CI).",
+        ),
+    ] = False,
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON for machines.")] = False,
 ) -> None:
     """Say whether a generated project is behind the installed template and what its next level adds."""
+    from mlops_scaffold.errors import TemplateBehindError
     from mlops_scaffold.project import status as project_status
 
     with _handle_errors():
         result = project_status(path)
     if json_output:
         typer.echo(json.dumps(result.to_dict(), indent=2, default=str))
+    elif check and not result.behind:
+        console.print(result.versions_line, highlight=False, soft_wrap=True, markup=False)
+    if check and result.behind:
+        with _handle_errors():
+            raise TemplateBehindError(summary=result.versions_line)
+    if json_output or check:
         return
     console.print(
         f"{result.project_name}: MLOps level {result.level} ({result.level_name}), template "
@@ -935,7 +1037,7 @@ def _print_fleet(rows: list[Any]) -> None:
         level = str(a.level) if a.ml_project else f"{a.level} ({kind})"
         template = escape(a.template_version or "-")
         if row.lags:
-            template += " [red]behind[/]"
+            template += f" [red]({row.behind_by} behind)[/]"
         step = (a.plan.required + a.plan.recommended)[:1]
         if not a.ml_project:
             missing = "(a project template)" if a.kind == "template" else "(not an ML project)"
@@ -944,6 +1046,13 @@ def _print_fleet(rows: list[Any]) -> None:
         table.add_row(escape(row.name), level, *row.scores(), template, escape(missing))
     # On a terminal the table fits its width; piped into a file or a CI log it keeps whole rows.
     (console if console.is_terminal else Console(width=160)).print(table)
+    from mlops_scaffold.assess.fleet import lagging_lines
+
+    lagging = lagging_lines(rows)
+    if lagging:
+        console.print(f"Behind the installed template ({len(lagging)}):", highlight=False)
+        for line in lagging:
+            console.print(f"  {line}", highlight=False, soft_wrap=True, markup=False)
 
 
 @app.command()

@@ -50,6 +50,7 @@ __all__ = [
     "ScaffoldError",
     "StackConfigError",
     "StackDirectoryError",
+    "TemplateBehindError",
     "TemplateError",
     "TemplateStoreBusyError",
     "TemplateStoreError",
@@ -341,6 +342,19 @@ class UntrackedPathError(PathClashError):
             f"could not restore, and the project was left exactly as it was: {shown}.",
             fix="Move them out of the way and retry, or stop ignoring them and commit them first (the "
             "upgrade then merges the template's version with yours).",
+        )
+
+
+class TemplateBehindError(ScaffoldError):
+    """`status --check`: the project is behind the installed mlops-scaffold's newest template"""
+
+    exit_code = 19
+
+    def __init__(self, *, summary: str) -> None:
+        super().__init__(
+            summary,
+            fix="Run `mlops-scaffold upgrade` in the project (it keeps your edits), review, commit; or let "
+            "the scheduled template-upgrade CI job open its pull request.",
         )
 
 

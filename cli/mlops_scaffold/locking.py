@@ -1,4 +1,5 @@
-"""Lock a new PyTorch project's dependencies with uv.
+"""Lock a project's dependencies with uv: a new PyTorch project's, and any project's whose
+``pyproject.toml`` an upgrade or an adoption changed (``relock``).
 
 scikit-learn projects get the lock the template ships (rendered offline). A PyTorch project's lock
 needs PyTorch's own CPU index (https://download.pytorch.org/whl/cpu) besides PyPI, so it cannot be
@@ -8,6 +9,10 @@ Python, which uv keeps as its preferences: every package the two projects share 
 version the template was tested with, and only torch and what it needs are resolved anew. When uv
 is missing or cannot reach the indexes, the project is still created, without a lock, and the note
 says how to lock it later.
+
+A lock file is never merged as text (a 3-way merge of two locks is hundreds of conflict blocks, or
+worse, a clean merge that no resolver made): `upgrade` and `adopt` merge ``pyproject.toml`` and then
+``relock``: `uv lock`, offline from uv's cache when it can, else with the package index.
 """
 
 from __future__ import annotations
@@ -64,3 +69,32 @@ def lock(project: Path, answers: Mapping[str, object]) -> str | None:
         (project / "uv.lock").unlink(missing_ok=True)
         return f"`uv lock` failed ({reason}), so the project has no uv.lock yet: {later}"
     return None
+
+
+def relock(project: Path) -> str | None:
+    """Regenerate ``project``'s uv.lock from its pyproject.toml with `uv lock`, starting from the
+    uv.lock in place (uv keeps its versions where they still fit): offline from uv's cache first,
+    then with the package index. None on success; else why not, in a few words (uv.lock is then
+    left as it was)."""
+    uv = shutil.which("uv")
+    if uv is None:
+        return "uv is not installed"
+    reason = ""
+    for mode in (["--offline"], []):
+        try:
+            done = subprocess.run(
+                [uv, "lock", "--quiet", "--no-progress", *mode],
+                cwd=project,
+                capture_output=True,
+                text=True,
+                timeout=LOCK_TIMEOUT,
+            )
+        except subprocess.TimeoutExpired:
+            reason = f"`uv lock` took over {LOCK_TIMEOUT:.0f} s"
+            continue
+        if done.returncode == 0:
+            return None
+        lines = [line.strip() for line in done.stderr.splitlines() if line.strip()]
+        causes = [line for line in lines if line.startswith(("error:", "cause:", "Caused by:"))]
+        reason = (causes or lines or ["no output"])[-1]
+    return reason

@@ -196,6 +196,28 @@ def public_version(ref: str) -> Version | None:
         return None
 
 
+def is_behind(template_version: str, installed: str) -> bool:
+    """Whether a project on ``template_version`` is behind the ``installed`` template version: it
+    differs and is not newer (a development build's newer template content under the same version
+    number is newer too)."""
+    current, newest = public_version(template_version), public_version(installed)
+    ahead = current is not None and newest is not None and current > newest
+    return template_version != installed and not ahead
+
+
+def releases_behind(template_version: str, installed: str, known: set[str]) -> int:
+    """How many template versions (of the ``known`` tags) a project on ``template_version`` is behind
+    ``installed``: the distinct public versions newer than its own, up to the installed one (at
+    least 1 when it is behind at all, e.g. a development build's newer template content)."""
+    if not is_behind(template_version, installed):
+        return 0
+    current, newest = public_version(template_version), public_version(installed)
+    if current is None or newest is None:
+        return 1
+    versions = {public_version(tag) for tag in {*known, installed}}
+    return max(1, len({v for v in versions if v is not None and current < v <= newest}))
+
+
 @dataclass(frozen=True)
 class ProjectStatus:
     path: Path
@@ -206,6 +228,7 @@ class ProjectStatus:
     installed_version: str
     behind: bool
     ahead: bool
+    releases_behind: int  # template versions between the project's and the installed one
     template_available: bool
     next_level: int | None
     next_level_name: str | None
@@ -213,8 +236,28 @@ class ProjectStatus:
     next_capabilities: list[dict[str, str]]
     uncommitted: list[str] | None  # None: not a git repository
 
+    @property
+    def check(self) -> str:
+        """How the project's template version stands: 'behind', 'up to date' or 'ahead'."""
+        return "behind" if self.behind else "ahead" if self.ahead else "up to date"
+
+    @property
+    def versions_line(self) -> str:
+        """The project's template version against the installed one, in one line."""
+        if self.behind:
+            count = self.releases_behind
+            state = f"behind by {count} template version{'' if count == 1 else 's'}"
+        elif self.ahead:
+            state = "ahead: newer than the installed mlops-scaffold's template"
+        else:
+            state = "up to date"
+        return (
+            f"{self.project_name}: template {self.template_version}, newest {self.installed_version} "
+            f"(the installed mlops-scaffold's): {state}"
+        )
+
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "path": str(self.path)}
+        return {**asdict(self), "path": str(self.path), "check": self.check}
 
 
 def status(path: Path) -> ProjectStatus:
@@ -229,6 +272,7 @@ def status(path: Path) -> ProjectStatus:
     installed = ensure_version(__version__)
     current, newest = public_version(project.template_ref), public_version(installed)
     ahead = current is not None and newest is not None and current > newest
+    known = available_versions()
     repo = vcs.top(project.path)
     try:
         uncommitted = vcs.uncommitted_files(project.path, repo) if repo else None
@@ -246,10 +290,10 @@ def status(path: Path) -> ProjectStatus:
         level_name=level_name,
         template_version=project.template_ref,
         installed_version=installed,
-        behind=project.template_ref != installed and not ahead,
+        behind=is_behind(project.template_ref, installed),
         ahead=ahead,
-        template_available=project.template_ref in {installed, *available_versions()}
-        or has_ref(project.template_ref),
+        releases_behind=releases_behind(project.template_ref, installed, known),
+        template_available=project.template_ref in {installed, *known} or has_ref(project.template_ref),
         next_level=following.number if following else None,
         next_level_name=following.name if following else None,
         next_level_available=bool(following and following.built),

@@ -14,6 +14,9 @@
    binary (a conflict when the template changed them too), and the owner's comments in the
    answers file. A path whose type the owner changed (a file where the new level puts a
    directory, or the reverse) is refused here, by name.
+   The lock file is never merged as text: when ``pyproject.toml`` or ``uv.lock`` changed, uv.lock
+   becomes the new template's tested lock and is regenerated from the merged pyproject.toml with
+   ``uv lock`` (offline from uv's cache when it can; a note with the command when it cannot).
 3. Compare the scratch work tree and git index before and after: that is the upgrade (files
    added, changed, removed, conflicted). A path it adds where the project has something git does
    not track (an ignored file, which the scratch clone never saw) is refused, by name.
@@ -33,7 +36,7 @@ import os
 import stat
 import subprocess
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -52,10 +55,11 @@ from mlops_scaffold.errors import (
     UntrackedPathError,
     UpgradeFailedError,
 )
+from mlops_scaffold.generate import NextStep
 from mlops_scaffold.levels import get_level, require_built
 from mlops_scaffold.project import ANSWERS_FILE, Project, keep_comments, public_version, read_project
 
-__all__ = ["CONFLICT_END", "CONFLICT_START", "UpgradeResult", "upgrade"]
+__all__ = ["CONFLICT_END", "CONFLICT_START", "FleetUpgrade", "UpgradeResult", "dry_run_fleet", "upgrade"]
 
 Progress = Callable[[str], None]
 
@@ -74,6 +78,7 @@ class UpgradeResult:
     conflicts: list[str] = field(default_factory=list)
     binary_conflicts: list[str] = field(default_factory=list)  # of conflicts: no markers, owner's kept
     notes: list[str] = field(default_factory=list)
+    next_steps: list[NextStep] = field(default_factory=list)  # what to run now (empty for a dry run)
 
     @property
     def up_to_date(self) -> bool:
@@ -81,6 +86,61 @@ class UpgradeResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "path": str(self.path), "up_to_date": self.up_to_date}
+
+
+# What each level adds that a person runs: its new make targets (see the project's `make help`).
+_NEW_TARGETS = {
+    1: [
+        ("make help", "the task runner this level adds: every task"),
+        ("make image", "build the training image"),
+    ],
+    2: [
+        ("make pipeline", "the training pipeline: ingest, validate, features, train, evaluate, register"),
+        ("make devstack", "LocalStack buckets, data and SSM contract (with AWS_ENDPOINT_URL set)"),
+        ("make integration", "the lifecycle tests against LocalStack"),
+        ("make submit ENV=dev", "the pipeline as a GPU job on AWS Batch, once the stack is up"),
+    ],
+    3: [
+        ("make promote", "the champion/challenger gate"),
+        ("make serve", "serve the champion locally (SageMaker contract)"),
+        ("make smoke URL=http://127.0.0.1:8080", "smoke-test a running server"),
+    ],
+    4: [
+        ("make drift", "drift of captured inputs against the training baseline"),
+        ("make retrain", "retrain when the drift alarm fires (with a cooldown)"),
+        ("make model-card", "the model card of a registered version"),
+    ],
+}
+
+
+def next_steps(result: UpgradeResult, project_name: str) -> list[NextStep]:
+    """What to run after an upgrade, like `new`'s first commands: review, install, test, then what
+    the new levels added (their make targets and, from level 2, the project's AWS stack)."""
+    path = result.path
+    steps = [NextStep(f"cd {path}", "the upgraded project")]
+    if result.conflicts:
+        count = len(result.conflicts)
+        steps.append(NextStep("git status", f"resolve the conflicts in {count} file(s), then git add them"))
+    steps.append(NextStep("uv sync", "install what the new template needs"))
+    level = result.to_level
+    steps.append(NextStep("make test" if level >= 1 else "uv run pytest", "your tests on the new template"))
+    for added in range(result.from_level + 1, level + 1):
+        steps += [NextStep(command, purpose) for command, purpose in _NEW_TARGETS.get(added, [])]
+    if level >= 2 and result.from_level < level:
+        # The project stack follows the level in Pulumi.<project>-<env>.yaml (docs/infrastructure.md).
+        steps.append(
+            NextStep(
+                f"mlops-scaffold infra-config {path} --env dev",
+                f"the project stack's config at level {level} (per environment)",
+            )
+        )
+        if result.from_level < 2:
+            steps.append(NextStep("pulumi up --stack platform-dev", "the platform stack, once per account"))
+        steps.append(
+            NextStep(f"pulumi up --stack {project_name}-dev", f"the AWS resources level {level} adds")
+        )
+    steps.append(NextStep("git add --all && git commit", "commit the upgrade"))
+    return steps
 
 
 @dataclass
@@ -91,6 +151,7 @@ class _Plan:
     conflicts: list[str] = field(default_factory=list)
     binary_conflicts: list[str] = field(default_factory=list)
     index_updates: dict[str, list[str]] = field(default_factory=dict)
+    lock_notes: list[str] | None = None  # how uv.lock was regenerated, or why not (None: untouched)
 
 
 # --- checks ---------------------------------------------------------------------------------------
@@ -314,8 +375,59 @@ def _redo_what_patches_lose(
     return sorted(conflicts)
 
 
+def _regenerate_lock(
+    scratch_repo: Path, rel: str, index_before: dict[str, list[str]], *, dry_run: bool
+) -> list[str] | None:
+    """Make the scratch project's uv.lock the resolver's, never a text merge of two locks.
+
+    When the upgrade changed ``pyproject.toml`` or ``uv.lock`` (and the project has a lock), uv.lock
+    becomes the new template's tested lock for the project's level and Python (as ``new`` starts
+    one), recorded as no conflict, and ``uv lock`` regenerates it from the merged pyproject.toml:
+    every version of the tested lock that still fits is kept, the owner's own dependencies are
+    added. When pyproject.toml has conflicts, or uv cannot resolve, it stays the template's lock
+    and a note says what to run; a dry run only says it would regenerate it. Returns the notes
+    (None: the lock was not touched).
+    """
+    from mlops_scaffold import locking
+
+    project = scratch_repo / rel
+    prefix = "" if rel in ("", ".") else f"{rel}/"
+    lock, pyproject = f"{prefix}uv.lock", f"{prefix}pyproject.toml"
+    touched = set(vcs.changed_files(scratch_repo, rel or ".")) | {
+        path for path, metas in vcs.index_entries(scratch_repo, rel or ".").items() if len(metas) > 1
+    }
+    if not (project / "uv.lock").is_file() or not {lock, pyproject} & touched:
+        return None
+    answers = yaml.safe_load((project / ANSWERS_FILE).read_text(encoding="utf-8"))
+    locking.seed(project, answers)
+    seeded = (project / "uv.lock").read_bytes()
+    vcs.set_index_entries(scratch_repo, {lock: index_before.get(lock, [])})
+    template_lock = f"the template's tested lock for level {answers['level']}"
+    if any(meta.split()[2] != "0" for meta in vcs.index_entries(scratch_repo, pyproject).get(pyproject, [])):
+        return [
+            f"uv.lock is {template_lock} (lock files are regenerated, never merged): resolve the "
+            "conflicts in pyproject.toml, then run `uv lock` (or `make lock`) so that it holds your own "
+            "dependencies too, and commit it."
+        ]
+    if dry_run:  # a preview resolves nothing (and reaches no package index)
+        return ["uv.lock would be regenerated with `uv lock` from the merged pyproject.toml."]
+    reason = locking.relock(project)
+    if reason is not None:
+        return [
+            f"uv.lock could not be regenerated ({reason}), so it is {template_lock}, without your own "
+            "dependencies: run `uv lock` (or `make lock`) where the package index can be reached, then "
+            "commit it."
+        ]
+    if (project / "uv.lock").read_bytes() == seeded:
+        return []
+    return [
+        "uv.lock was regenerated with `uv lock` from the merged pyproject.toml, starting from "
+        f"{template_lock} (lock files are never merged as text): run `uv sync` and the tests, then commit."
+    ]
+
+
 def _plan_in_scratch(
-    project: Project, repo: Path, work: Path, *, level: int, tag: str, data: Mapping[str, Any]
+    project: Project, repo: Path, work: Path, *, level: int, tag: str, data: Mapping[str, Any], dry_run: bool
 ) -> _Plan:
     """Run copier update in a clone of HEAD under ``work``; return what it changed."""
     rel = project.path.relative_to(repo).as_posix()
@@ -335,6 +447,7 @@ def _plan_in_scratch(
     kept = keep_comments(answers_before, answers_after)
     if kept != answers_after:
         answers_file.write_text(kept, encoding="utf-8")
+    lock_notes = _regenerate_lock(scratch_repo, rel, index_before, dry_run=dry_run)
 
     files_after, index_after = _scan(scratch_project), vcs.index_entries(scratch_repo, spec)
     # copier records each file it left conflict markers in as unmerged (stages 1-3) in the index.
@@ -354,6 +467,7 @@ def _plan_in_scratch(
         conflicts=sorted(conflicts),
         binary_conflicts=binary_conflicts,
         index_updates=updates,
+        lock_notes=lock_notes,
     )
 
 
@@ -392,10 +506,12 @@ def _unasked(project: Project, level: int, data: Mapping[str, Any]) -> list[str]
 def _notes(plan: _Plan, dry_run: bool) -> list[str]:
     notes: list[str] = []
     touched = {*plan.added, *plan.changed, *plan.conflicts}
-    if touched & {"pyproject.toml", "uv.lock"}:
+    if plan.lock_notes is not None:
+        notes += plan.lock_notes
+    elif "pyproject.toml" in touched:  # a project without uv.lock (PyTorch projects lock with uv)
         notes.append(
-            "Dependencies changed: run `uv lock` (or `make lock`) and `uv sync`, then the tests, so "
-            "uv.lock includes your own dependencies too."
+            "Dependencies changed and the project has no uv.lock: run `uv lock` (or `make lock`) and "
+            "`uv sync`, then the tests, and commit uv.lock."
         )
     if plan.removed:
         notes.append(
@@ -455,7 +571,7 @@ def upgrade(
     def result(plan: _Plan, notes: list[str] | None = None) -> UpgradeResult:
         if notes is None:
             notes = _notes(plan, dry_run) + _unasked(project, target_level, answers)
-        return UpgradeResult(
+        done = UpgradeResult(
             path=project.path,
             from_level=project.level,
             to_level=target_level,
@@ -469,6 +585,9 @@ def upgrade(
             binary_conflicts=plan.binary_conflicts,
             notes=notes,
         )
+        if dry_run or done.up_to_date:
+            return done
+        return replace(done, next_steps=next_steps(done, project.project_name))
 
     unchanged = all(str(project.answers.get(k)) == str(v) for k, v in answers.items())
     if target_level == project.level and project.template_ref == target_tag and unchanged:
@@ -488,7 +607,9 @@ def upgrade(
     try:
         with scratch.workspace("upgrade") as work:
             report(f"Re-rendering the template at level {target_level} ({target_tag}) in a scratch copy")
-            plan = _plan_in_scratch(project, repo, work, level=target_level, tag=target_tag, data=answers)
+            plan = _plan_in_scratch(
+                project, repo, work, level=target_level, tag=target_tag, data=answers, dry_run=dry_run
+            )
             _check_room(project.path, repo, plan.added)
             if not dry_run:
                 report("Applying the changes")
@@ -511,3 +632,57 @@ def upgrade(
     except (OSError, vcs.GitError) as error:  # in the scratch copy: the project is untouched
         raise UpgradeFailedError(reason=str(error)) from None
     return result(plan)
+
+
+# --- a fleet, previewed ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FleetUpgrade:
+    """What `upgrade --dry-run` says of one repository of a fleet: its result, or why it cannot."""
+
+    path: Path
+    name: str  # the end of its path that tells it apart from the fleet's other repositories
+    result: UpgradeResult | None = None
+    error: str | None = None
+
+    @property
+    def state(self) -> str:
+        if self.result is None:
+            return "cannot upgrade"
+        if self.result.up_to_date:
+            return "up to date"
+        return "would conflict" if self.result.conflicts else "would upgrade"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "path": str(self.path),
+            "state": self.state,
+            "error": self.error,
+            "upgrade": self.result.to_dict() if self.result else None,
+        }
+
+
+def dry_run_fleet(
+    paths: list[Path], *, level: object = None, on_progress: Progress | None = None
+) -> list[FleetUpgrade]:
+    """``upgrade(dry_run=True)`` of each repository: what each would change and which would
+    conflict. A repository that cannot be upgraded (not on the template, uncommitted changes, a
+    template version this machine cannot reproduce, ...) gets its error's message instead; nothing
+    is written to any of them."""
+    from mlops_scaffold.assess.fleet import display_names
+    from mlops_scaffold.errors import NotAGeneratedProjectError, ScaffoldError
+
+    report = on_progress or (lambda _message: None)
+    found: list[FleetUpgrade] = []
+    for path, name in zip(paths, display_names(paths), strict=True):
+        report(f"Previewing {name}")
+        try:
+            found.append(FleetUpgrade(path, name, result=upgrade(path, level=level, dry_run=True)))
+        except NotAGeneratedProjectError:
+            reason = "not on the template (`mlops-scaffold adopt` puts it there)"
+            found.append(FleetUpgrade(path, name, error=reason))
+        except ScaffoldError as error:
+            found.append(FleetUpgrade(path, name, error=error.message))
+    return found

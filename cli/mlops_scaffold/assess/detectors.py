@@ -232,6 +232,9 @@ class Pipeline:
     schedules: list[str] = field(default_factory=list)  # cron triggers
     commands: list[str] = field(default_factory=list)  # shell commands and actions used
     names: list[str] = field(default_factory=list)  # job, stage and step names
+    # GitLab: the names and commands of the jobs that only schedules run (a schedule there runs
+    # those jobs, not the whole file); None where a schedule runs the whole file.
+    scheduled: list[str] | None = None
 
     def words(self) -> set[str]:
         return _words([*self.commands, *self.names])
@@ -322,6 +325,17 @@ def _gitlab(pipeline: Pipeline, doc: dict[str, Any]) -> None:
             or "schedules" in only
         ):
             pipeline.schedules.append(f"GitLab pipeline schedule ({job_id})")
+            parents = [doc.get(name) for name in _commands(job.get("extends"))]
+            pipeline.scheduled = (pipeline.scheduled or []) + [
+                str(job_id),
+                *(
+                    command
+                    for part in [job, *parents]
+                    if isinstance(part, dict)
+                    for key in ("script", "before_script", "after_script")
+                    for command in _commands(part.get(key))
+                ),
+            ]
 
 
 def _azure(pipeline: Pipeline, doc: dict[str, Any]) -> None:
@@ -1922,7 +1936,10 @@ def detect_automated_retraining(ctx: Context) -> list[Evidence]:
     """Schedules (cron, Quartz, EventBridge) tied to a training job, or drift-triggered retraining."""
     found = []
     for pipeline in ctx.pipelines:
-        if pipeline.schedules and ctx.runs_training([*pipeline.commands, *pipeline.names]):
+        scope = (
+            pipeline.scheduled if pipeline.scheduled is not None else [*pipeline.commands, *pipeline.names]
+        )
+        if pipeline.schedules and ctx.runs_training(scope):
             found.append(
                 Evidence(pipeline.file.path, f"scheduled training ({pipeline.schedules[0]})", pipeline.vendor)
             )

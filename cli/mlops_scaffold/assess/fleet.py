@@ -1,8 +1,11 @@
 """The fleet view: one row per repository, as JSON, Markdown or a self-contained HTML page.
 
 A row holds the level reached, the score of every level (found/total capabilities), the template
-version of projects on the mlops-scaffold template and whether it lags the installed one, and
-the top missing capability (the first step of the plan). The renderers return text; the CLI
+version of projects on the mlops-scaffold template, how many template versions it lags the
+installed one and what closes the gap (the project's weekly template-upgrade pull request, or
+`mlops-scaffold upgrade`), and the top missing capability (the first step of the plan). A row is
+named by the shortest end of its path that no other row shares (`team-a/churn`, `team-b/churn`).
+The renderers return text; the CLI
 prints it or writes it to a file. The HTML page needs nothing but itself: styles are inline,
 there is no script, no font, image or stylesheet to fetch, so it opens offline and can be
 attached to a ticket or published as a dashboard artifact.
@@ -14,11 +17,11 @@ import html
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
-from packaging.version import InvalidVersion, Version
-
 from mlops_scaffold.assess import Assessment
+from mlops_scaffold.project import is_behind, releases_behind
 
 
 def installed_template() -> str:
@@ -29,37 +32,67 @@ def installed_template() -> str:
     return version_tag(__version__)
 
 
-def _public(ref: str) -> Version | None:
-    try:
-        return Version(Version(ref.removeprefix("v")).public)
-    except InvalidVersion:
-        return None
-
-
 def lags(template_version: str | None, installed: str) -> bool | None:
     """Whether a project's template version is behind the installed one (None: not on the template).
 
     Same rule as `mlops-scaffold status`: behind when it differs and is not newer.
     """
-    if template_version is None:
-        return None
-    current, newest = _public(template_version), _public(installed)
-    ahead = current is not None and newest is not None and current > newest
-    return template_version != installed and not ahead
+    return None if template_version is None else is_behind(template_version, installed)
+
+
+def _known_versions() -> set[str]:
+    from mlops_scaffold.template_store import available_versions
+
+    return available_versions()
+
+
+UPGRADE_JOB = "ci/template_upgrade.py"  # the generated CI's scheduled template upgrade (level 1+)
+
+
+def display_names(paths: list[Path]) -> list[str]:
+    """For each path, the shortest end of it ('churn', 'team-a/churn') that no other path shares."""
+    depth = dict.fromkeys(range(len(paths)), 1)
+
+    def tail(index: int) -> str:
+        parts = paths[index].parts
+        return "/".join(parts[max(len(parts) - depth[index], 1) :]) or str(paths[index])
+
+    while True:
+        names = [tail(i) for i in range(len(paths))]
+        clashes = {i for i, name in enumerate(names) if names.count(name) > 1}
+        grown = {i for i in clashes if depth[i] < len(paths[i].parts) - 1}
+        if not grown:
+            return names
+        for i in grown:
+            depth[i] += 1
 
 
 @dataclass(frozen=True)
 class Row:
     assessment: Assessment
     installed: str
-
-    @property
-    def name(self) -> str:
-        return self.assessment.path.name
+    name: str = ""  # the end of its path that tells it apart from the other rows
+    known: frozenset[str] = frozenset()  # the template versions this machine knows (for behind_by)
 
     @property
     def lags(self) -> bool | None:
         return lags(self.assessment.template_version, self.installed)
+
+    @property
+    def behind_by(self) -> int | None:
+        """How many template versions the project lags the installed one (None: not on the template)."""
+        version = self.assessment.template_version
+        return None if version is None else releases_behind(version, self.installed, set(self.known))
+
+    @property
+    def closes(self) -> str | None:
+        """What brings a lagging project to the installed template (None when it does not lag)."""
+        if not self.lags:
+            return None
+        command = f"mlops-scaffold upgrade {self.assessment.path}"
+        if (self.assessment.path / UPGRADE_JOB).is_file():
+            return f"merge its template-upgrade pull request (weekly CI job), or `{command}`"
+        return f"`{command}`"
 
     @property
     def top_missing(self) -> str:
@@ -81,7 +114,10 @@ class Row:
         version = self.assessment.template_version
         if version is None:
             return "-"
-        return f"{version} (behind {self.installed})" if self.lags else version
+        if not self.lags:
+            return version
+        count = self.behind_by
+        return f"{version} ({count} version{'' if count == 1 else 's'} behind {self.installed})"
 
     def to_dict(self) -> dict[str, Any]:
         a = self.assessment
@@ -95,6 +131,8 @@ class Row:
             "scores": {str(s.level): f"{s.found}/{s.total}" for s in a.scores},
             "template_version": a.template_version,
             "template_lags": self.lags,
+            "template_behind_by": self.behind_by,
+            "template_closed_by": self.closes,
             "top_missing": self.top_missing,
             "assessment": a.to_dict(),
         }
@@ -104,10 +142,21 @@ def _not_ml(assessment: Assessment) -> str:
     return "a project template" if assessment.kind == "template" else "not ML"
 
 
-def rows(assessments: list[Assessment], installed: str | None = None) -> list[Row]:
-    """One row per repository, and per project of a monorepo (each at its own level, never pooled)."""
+def rows(
+    assessments: list[Assessment], installed: str | None = None, known: set[str] | None = None
+) -> list[Row]:
+    """One row per repository, and per project of a monorepo (each at its own level, never pooled),
+    against the ``installed`` template version (default: this installation's) and the template
+    versions this machine ``known``s (default: the store's). A monorepo's project is named by its
+    repository's name and its folder (``mono/churn``)."""
     version = installed or installed_template()
-    return [Row(p, version) for a in assessments for p in (a.projects or [a])]
+    versions = frozenset(_known_versions() if known is None else known)
+    report = []
+    for a, name in zip(assessments, display_names([a.path for a in assessments]), strict=True):
+        for project in a.projects or [a]:
+            inner = project.path.relative_to(a.path).as_posix() if project is not a else ""
+            report.append(Row(project, version, f"{name}/{inner}" if inner else name, versions))
+    return report
 
 
 def to_json(report: list[Row]) -> dict[str, Any]:
@@ -138,7 +187,16 @@ def to_markdown(report: list[Row]) -> str:
         level = f"{a.level} ({a.level_name})" if a.ml_project else f"{a.level} ({_not_ml(a)})"
         cells = [row.name, level, *row.scores(), row.template(), row.top_missing]
         lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+    lagging = [row for row in report if row.lags]
+    if lagging:
+        lines += ["", f"## Behind the installed template ({len(lagging)})", ""]
+        lines += [f"- {_cell(line)}" for line in lagging_lines(lagging)]
     return "\n".join(lines) + "\n"
+
+
+def lagging_lines(report: list[Row]) -> list[str]:
+    """One line per project behind the installed template: how far, and what closes the gap."""
+    return [f"{row.name}: {row.template()}; {row.closes}" for row in report if row.lags]
 
 
 _STYLE = """
@@ -153,6 +211,7 @@ color:#fff;font-weight:600;background:#8c959f}
 .bar{display:inline-block;height:.5rem;background:#2da44e;border-radius:.2rem;vertical-align:middle}
 .bar.empty{background:#d0d7de}
 .lag{color:#cf222e;font-weight:600} .notml{color:#57606a;font-style:italic}
+p.legend{color:#57606a;margin:-.8rem 0 1.2rem;font-size:.85rem}
 details{border:1px solid #d0d7de;border-radius:.4rem;padding:.5rem .8rem;margin:.6rem 0}
 summary{cursor:pointer;font-weight:600} .yes{color:#1a7f37;font-weight:600} .no{color:#cf222e}
 code{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:.85em}
@@ -203,6 +262,32 @@ def _details(index: int, row: Row) -> str:
     return "".join(parts)
 
 
+# What the level badges' colours mean: from red (no MLOps) to blue (full automated operations).
+_LEGEND = (
+    '<p class="legend">Level badges: '
+    + " ".join(
+        f'<span class="level l{n}">{n}</span> {name}'
+        for n, name in (
+            (0, "no MLOps"),
+            (1, "DevOps, no MLOps"),
+            (2, "automated training"),
+            (3, "automated model deployment"),
+            (4, "full automated operations"),
+        )
+    )
+    + ' <span class="level">0</span> grey: not an ML project (its practices still place it on the scale).</p>'
+)
+
+
+def _lagging_html(report: list[Row]) -> str:
+    lagging = [row for row in report if row.lags]
+    if not lagging:
+        return ""
+    e = html.escape
+    items = "".join(f"<li>{e(line)}</li>" for line in lagging_lines(lagging))
+    return f"<h2>Behind the installed template ({len(lagging)})</h2><ul id=\"lagging\">{items}</ul>"
+
+
 def to_html(report: list[Row], *, title: str = "MLOps maturity of the fleet") -> str:
     """A single self-contained HTML page (inline styles, no scripts, nothing fetched)."""
     e = html.escape
@@ -221,7 +306,8 @@ def to_html(report: list[Row], *, title: str = "MLOps maturity of the fleet") ->
         cells = "".join(f'<td class="num">{_bar(s.found, s.total)}</td>' for s in a.scores)
         template = e(a.template_version or "-")
         if row.lags:
-            template += f' <span class="lag">behind {e(row.installed)}</span>'
+            behind = row.template().removeprefix(a.template_version or "").strip(" ()")
+            template += f' <span class="lag">{e(behind)}</span>'  # "2 versions behind v0.4.0"
         body.append(
             f'<tr data-repo="{e(row.name)}" data-level="{a.level}"><td><a href="#{_anchor(index, row)}">'
             f"{e(row.name)}</a></td><td>{level}</td>{cells}<td>{template}</td><td>{e(row.top_missing)}</td></tr>"
@@ -237,6 +323,8 @@ def to_html(report: list[Row], *, title: str = "MLOps maturity of the fleet") ->
         "present.</p>"
         f'<table id="fleet"><thead><tr><th>Repository</th><th>Level</th>{head}<th>Template</th>'
         f"<th>Top missing capability</th></tr></thead><tbody>{''.join(body)}</tbody></table>"
+        + _LEGEND
+        + _lagging_html(report)
         + "".join(_details(index, row) for index, row in enumerate(report, 1))
         + "</body></html>\n"
     )
