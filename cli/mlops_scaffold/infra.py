@@ -184,8 +184,8 @@ def serving_plan(config: StackConfig) -> ServingPlan:
     )
     created = bool(config.serving_image and config.serving_model_data_url)
     reason = (
-        "Pulumi creates it once on this model; each CI deploy (deploy.py) then moves it to a new one. "
-        "Changing these settings later adds a new first model but does not move a running endpoint."
+        "Pulumi creates it and its first model once; each CI deploy (deploy.py) then moves it to a "
+        "new model. Changing these settings later changes nothing that runs: deploys do."
         if created
         else "mlops:servingImage and mlops:servingModelDataUrl are not set (the serving image embeds no "
         "model). Set both once the first model is registered and its image pushed; the project's deploy "

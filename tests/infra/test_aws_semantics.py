@@ -88,8 +88,9 @@ def test_3_ci_owns_what_the_endpoint_serves_and_pulumi_does_not_move_it_back() -
     changes of endpointConfigName, and Pulumi's first configuration is named after the endpoint
     so the deploy role may describe it on the first deploy. (Issue 17) Pulumi never deletes a
     model or configuration the endpoint may use: a changed image or size replaced both and the
-    engine deleted the old ones, possibly the endpoint's; now they are retained on delete
-    (tests/infra/test_day2.py walks the whole sequence)."""
+    engine deleted the old ones, possibly the endpoint's. Now Pulumi creates them once: every
+    input is ignored after creation and they are retained on delete (tests/infra/test_day2.py
+    walks the whole sequence)."""
     run = offline(3, servingImage=SERVING_IMAGE)
     (endpoint,) = run.of_type("aws:sagemaker/endpoint:Endpoint")
     assert endpoint.ignore_changes == ("endpointConfigName",)
@@ -98,6 +99,8 @@ def test_3_ci_owns_what_the_endpoint_serves_and_pulumi_does_not_move_it_back() -
     for name in (config.inputs["name"], model.inputs["name"]):
         assert name.startswith(f"{endpoint.inputs['name']}-") and len(name) <= 63
     assert config.retain_on_delete and model.retain_on_delete and not endpoint.retain_on_delete
+    for created_once in (config, model):
+        assert set(created_once.inputs) <= set(created_once.ignore_changes), created_once.name
 
 
 # 5 -----------------------------------------------------------------------------------------------

@@ -2,21 +2,24 @@
 
 One owner per resource (docs/infrastructure.md, "Who owns the endpoint"):
 
-- Pulumi owns the image repository, the endpoint's execution role, the CI deploy rights, the
-  endpoint itself (its existence, name, network, encryption, capture and scaling) and the first
-  model and endpoint configuration it starts on. Pulumi creates the endpoint only from a
-  registered model package: ``mlops:servingImage`` needs ``mlops:servingModelDataUrl`` (the
-  image embeds no model; the stack config refuses one without the other).
+- Pulumi owns the image repository, the endpoint's execution role, the CI deploy rights and the
+  endpoint itself (its existence, name, network, encryption, capture and scaling). It creates the
+  endpoint only from a registered model package: ``mlops:servingImage`` needs
+  ``mlops:servingModelDataUrl`` (the image embeds no model; the stack config refuses one without
+  the other), with a first model and endpoint configuration that it creates once and never
+  changes or deletes afterwards (``ignore_changes`` on all their inputs, ``retain_on_delete``).
 - CI owns what the endpoint serves: each deploy (the project's ``deploy.py``) creates a new model
   and endpoint configuration, moves the endpoint to them with UpdateEndpoint, and then deletes
   the models and configurations named after the endpoint that it no longer uses, keeping the
-  newest few for rollback. The endpoint therefore ignores changes of ``endpointConfigName``: the
-  next ``pulumi up`` does not move it back.
-- Pulumi never deletes a model or endpoint configuration (``retain_on_delete``), neither when a
-  changed image, model or size replaces its first ones nor on ``pulumi destroy``: the endpoint
-  may be on them, and AWS says "You must not delete an EndpointConfig that is in use by an
-  endpoint that is live" (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_DeleteEndpointConfig.html).
-  What Pulumi leaves behind is CI's to clean up, like its own.
+  newest few for rollback, Pulumi's first ones included. The endpoint therefore ignores changes
+  of ``endpointConfigName``: the next ``pulumi up`` does not move it back.
+- So no ``pulumi up`` replaces or deletes a model or configuration the endpoint may run on (AWS:
+  "You must not delete an EndpointConfig that is in use by an endpoint that is live",
+  https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_DeleteEndpointConfig.html and
+  https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateEndpoint.html), and a
+  changed image, model or size in the stack changes nothing that runs: a CI deploy does.
+  ``pulumi destroy`` deletes the endpoint and leaves the models and configurations, which cost
+  nothing, to ``deploy.py clean-up``.
 
 The running container loads its model from what SageMaker unpacks into /opt/ml/model
 (``ModelDataUrl``, read with the execution role; ``MLOPS_MODEL_DIR`` tells the app to read only
@@ -330,22 +333,31 @@ class Serving(pulumi.ComponentResource):
     def _endpoint(self, name: str, args: ServingArgs, role: Any) -> None:
         scope = args.scope
         provisioned = args.mode == "provisioned"
-        # SageMaker has no UpdateModel or UpdateEndpointConfig: a changed image, model package, mode
-        # or size means a new model and configuration, so their names carry a digest of what they
-        # hold (Pulumi creates the new ones before it drops the old). Named after the endpoint, like
-        # the ones CI creates, so the deploy role's rights (endpoint name + "-*") cover them.
+        # Named after the endpoint, like the models and configurations CI creates, so the deploy
+        # role's rights (endpoint name + "-*") cover the first ones too; the digest of what they
+        # first held keeps the name apart from CI's.
         digest = hashlib.sha256(
             repr(
                 (args.image, args.model_data_url, args.mode, args.instance_type, args.min_instances)
             ).encode()
         ).hexdigest()[:8]
         first = f"{self.endpoint_name}-pulumi-{digest}"
-        # Never deleted by Pulumi: the endpoint may run on them (CI moves it on, and the endpoint
-        # ignores endpointConfigName), and "You must not delete an EndpointConfig that is in use by
-        # an endpoint that is live" (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_DeleteEndpointConfig.html).
-        # A replaced or destroyed one stays in the account; CI's deploy.py deletes it once unused.
+
+        # Created once, then CI's: SageMaker has no UpdateModel or UpdateEndpointConfig, so any
+        # change would replace them, and Pulumi would delete the old ones while the endpoint may
+        # run on them (it ignores endpointConfigName). "You must not delete an EndpointConfig that
+        # is in use by an endpoint that is live"
+        # (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_DeleteEndpointConfig.html).
+        # So Pulumi never changes them (ignore_changes, tags included: CI may have deleted them
+        # once unused) and never deletes them (retain_on_delete, also on destroy); deploy.py
+        # deletes them once the endpoint no longer uses them.
+        # https://www.pulumi.com/docs/iac/concepts/resources/options/ignorechanges/
         # https://www.pulumi.com/docs/iac/concepts/resources/options/retainondelete/
-        retained = pulumi.ResourceOptions(parent=self, retain_on_delete=True)
+        def created_once(*inputs: str) -> pulumi.ResourceOptions:
+            return pulumi.ResourceOptions(
+                parent=self, retain_on_delete=True, ignore_changes=[*inputs, "tags", "tagsAll"]
+            )
+
         isolation_exception = (
             "serverless endpoints do not support network isolation"
             if not provisioned
@@ -367,7 +379,12 @@ class Serving(pulumi.ComponentResource):
             tags=exception_tag("sagemaker-model-network-isolation", isolation_exception)
             if isolation_exception
             else None,
-            opts=pulumi.ResourceOptions.merge(retained, pulumi.ResourceOptions(depends_on=[role.policy])),
+            opts=pulumi.ResourceOptions.merge(
+                created_once(
+                    "name", "executionRoleArn", "primaryContainer", "vpcConfig", "enableNetworkIsolation"
+                ),
+                pulumi.ResourceOptions(depends_on=[role.policy]),
+            ),
         )
         variant = aws.sagemaker.EndpointConfigurationProductionVariantArgs(
             variant_name=VARIANT,
@@ -394,7 +411,7 @@ class Serving(pulumi.ComponentResource):
                     "sagemaker-endpoint-config-kms", "serverless endpoints have no storage volume"
                 )
             ),
-            opts=retained,
+            opts=created_once("name", "kmsKeyArn", "productionVariants", "dataCaptureConfig"),
         )
         endpoint = aws.sagemaker.Endpoint(
             f"{name}-endpoint",
