@@ -283,6 +283,19 @@ def test_infra_config_takes_the_endpoint_size_from_the_pipeline_config(tmp_path:
     assert result.config["mlops:servingInstanceCount"] == 2
 
 
+def test_infra_config_refuses_an_endpoint_without_its_model(tmp_path: Path) -> None:
+    """Before: a stack file with mlops:servingImage alone passed, and `pulumi up` created an
+    endpoint whose container had no model to load. Now infra-config refuses it, writing nothing."""
+    project = _project(tmp_path, level=3, remote="git@github.com:acme/churn.git")
+    stack = tmp_path / "Pulumi.churn-dev.yaml"
+    stack.write_text(yaml.safe_dump({"config": {"mlops:servingImage": IMAGE}}))
+    result = runner.invoke(app, ["infra-config", str(project), "--output", str(tmp_path)])
+    assert result.exit_code == 23, result.output
+    assert "mlops:servingModelDataUrl is not set, but mlops:servingImage is" in result.output
+    assert "Fix: Run `pulumi config set mlops:servingModelDataUrl" in result.output
+    assert yaml.safe_load(stack.read_text()) == {"config": {"mlops:servingImage": IMAGE}}
+
+
 def test_infra_config_after_an_upgrade_raises_the_level_and_keeps_user_keys(tmp_path: Path) -> None:
     project = _project(tmp_path, level=1, remote="git@github.com:acme/churn.git")
     first = write_stack_config(project, env="prod", output_dir=tmp_path)
