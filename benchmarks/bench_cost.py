@@ -20,6 +20,8 @@ from __future__ import annotations
 from typing import Any
 
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/example-dev:3f2a1c0"
+# An endpoint starts from an image and the champion's model package (the stack needs both).
+MODEL = {"servingImage": IMAGE, "servingModelDataUrl": "s3://example-artifacts/models/run-1/model.tar.gz"}
 # The interface endpoints every project stack created before the platform tier existed.
 EARLIER_ENDPOINTS = (
     "ecr.api,ecr.dkr,ecs,ecs-agent,ecs-telemetry,logs,ssm,sagemaker.api,aws.sagemaker.{region}.experiments"
@@ -64,7 +66,7 @@ def main() -> None:
             line += f"   {verdict(value, 5.0)}"
         print(line)
     for env in ("dev", "staging", "prod"):
-        with_model = idle(level=3, env=env, settings={"servingImage": IMAGE})
+        with_model = idle(level=3, env=env, settings=MODEL)
         without = idle(level=3, env=env)
         endpoint = with_model - without
         line = f"  level 3, {env:7} endpoint: {endpoint:8.2f}"
@@ -73,7 +75,7 @@ def main() -> None:
         else:
             line += "   (2 x ml.m5.large, always on)"
         print(line)
-    print(f"  level 4, prod, with model:  {idle(level=4, env='prod', settings={'servingImage': IMAGE}):8.2f}")
+    print(f"  level 4, prod, with model:  {idle(level=4, env='prod', settings=MODEL):8.2f}")
 
     print("\nPlatform stack of one environment:")
     # The default is egress=nat: the projects' default MLflow App has no VPC endpoint.

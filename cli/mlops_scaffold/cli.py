@@ -422,6 +422,7 @@ def _print_plan(result: Any, *, show_policies: bool) -> None:
                 for key, document in resource.policies.items():
                     console.print(f"    [dim]{key}:[/]", highlight=False)
                     console.print_json(json.dumps(document), indent=2)
+    _print_serving(result.serving)
     _print_cost(result.cost)
     console.print()
     for note in result.notes:
@@ -451,6 +452,15 @@ def _print_plan(result: Any, *, show_policies: bool) -> None:
             f"{usd(round(result.cost.monthly_idle_usd, 2))}/month idle.",
             highlight=False,
         )
+
+
+def _print_serving(serving: Any) -> None:
+    """The endpoint: the image and model it starts on, or why it is not created yet."""
+    if serving is None:
+        return
+    console.print("\n[bold]Endpoint[/]", highlight=False)
+    for line in serving.lines():
+        console.print(f"  {escape(line)}", highlight=False, soft_wrap=True)
 
 
 def _print_cost(cost: Any) -> None:

@@ -12,7 +12,7 @@ import json
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -149,6 +149,62 @@ class PlannedResource:
 
 
 @dataclass(frozen=True)
+class ServingPlan:
+    """What the plan's endpoint will serve, or why it is not created yet (for people: ``lines``)."""
+
+    endpoint: str
+    created: bool
+    mode: str  # serverless | provisioned
+    image: str | None
+    model_data_url: str | None
+    size: str  # e.g. "2 x ml.m5.large, autoscaling up to 4" or "serverless, 2048 MB, 5 concurrent"
+    reason: str  # why the endpoint is skipped, or who moves it from here
+
+    def lines(self) -> list[str]:
+        if not self.created:
+            return [f"{self.endpoint}: not created yet. {self.reason}"]
+        return [
+            f"{self.endpoint} ({self.size}) starts on",
+            f"  image  {self.image}",
+            f"  model  {self.model_data_url}",
+            self.reason,
+        ]
+
+
+def serving_plan(config: StackConfig) -> ServingPlan:
+    """The endpoint a project stack from level 3 creates, and what it serves first."""
+    from mlops_platform.naming import endpoint_name
+
+    mode = config.effective_serving_mode
+    count = config.effective_instance_count
+    size = (
+        f"{count} x {config.serving_instance_type}, autoscaling up to "
+        f"{config.serving_max_instances or 2 * count}"
+        if mode == "provisioned"
+        else f"serverless, {config.serverless_memory_mb} MB, {config.serverless_max_concurrency} concurrent"
+    )
+    created = bool(config.serving_image and config.serving_model_data_url)
+    reason = (
+        "Pulumi creates it and its first model once; each CI deploy (deploy.py) then moves it to a "
+        "new model. Changing these settings later changes nothing that runs: deploys do."
+        if created
+        else "mlops:servingImage and mlops:servingModelDataUrl are not set (the serving image embeds no "
+        "model). Set both once the first model is registered and its image pushed; the project's deploy "
+        "job prints them while there is no endpoint. The serving role, the CI deploy rights and the "
+        "endpoint's name in SSM are created now."
+    )
+    return ServingPlan(
+        endpoint=endpoint_name(config.project, config.env),
+        created=created,
+        mode=mode,
+        image=config.serving_image,
+        model_data_url=config.serving_model_data_url,
+        size=size,
+        reason=reason,
+    )
+
+
+@dataclass(frozen=True)
 class PlanResult:
     stack: str
     tier: str  # "platform" or "project"
@@ -161,6 +217,7 @@ class PlanResult:
     cost: Any  # mlops_platform.cost.CostEstimate
     exceptions: list[Any] = field(default_factory=list)  # mlops_platform.policy.rules.PolicyException
     notes: list[str] = field(default_factory=list)
+    serving: ServingPlan | None = None  # from level 3: the endpoint and what it will serve
 
     @property
     def count(self) -> int:
@@ -185,6 +242,7 @@ class PlanResult:
             "violations": [v.to_dict() for v in self.violations],
             "policy_exceptions": [e.to_dict() for e in self.exceptions],
             "notes": self.notes,
+            "serving": asdict(self.serving) if self.serving else None,
         }
 
 
@@ -281,6 +339,7 @@ def plan(
         project=config.project,
         env=config.env,
         level=config.level,
+        serving=serving_plan(config) if "serving" in config.components else None,
         **found,
     )
 
@@ -309,11 +368,6 @@ def _plan_notes(config: Any, run: Any, costs: Any) -> list[str]:
         notes.append(
             f"Reads the platform stack {platform.source.removeprefix('stack:')} (network, OIDC provider, log "
             "bucket): `pulumi up` it first; the plan uses made-up IDs for its outputs."
-        )
-    if "serving" in config.components and not config.serving_image:
-        notes.append(
-            "No model is configured yet (mlops:servingImage), so the endpoint is not created; "
-            "its name is published to SSM already."
         )
     return notes
 

@@ -70,3 +70,13 @@ def is_pinned_image(uri: str) -> bool:
     name = uri.rsplit("/", 1)[1]
     tag = name.split(":", 1)[1] if ":" in name else ""
     return re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}", tag) is not None and tag != "latest"
+
+
+# s3://BUCKET/models/.../NAME.tar.gz: where a project's pipeline registers its model packages
+# (``models/<run>/model.tar.gz`` in the artifact bucket), the one prefix the endpoint's role reads.
+_MODEL_PACKAGE = re.compile(r"s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/models/\S+\.tar\.gz")
+
+
+def is_model_package_url(url: str) -> bool:
+    """True for ``s3://BUCKET/models/.../*.tar.gz`` (a bucket name as S3 allows it)."""
+    return isinstance(url, str) and _MODEL_PACKAGE.fullmatch(url) is not None

@@ -13,7 +13,7 @@ from dataclasses import MISSING, asdict, dataclass, fields
 from typing import Any, TypeVar
 
 from mlops_platform.components import components_for_level, get_component, platform_needs
-from mlops_platform.naming import is_pinned_image
+from mlops_platform.naming import is_model_package_url, is_pinned_image
 from mlops_scaffold.errors import STACK_CONFIG_NAMESPACE, InvalidInputError
 from mlops_scaffold.errors import StackConfigError as StackConfigError  # defined there, raised here
 from mlops_scaffold.levels import get_level
@@ -118,6 +118,7 @@ class StackConfig:
                 fix="Set mlops:servingImage to REPOSITORY_URI:TAG with the tag CI pushed (the git commit "
                 "SHA), or REPOSITORY_URI@sha256:DIGEST.",
             )
+        self._check_serving_model()
         for key, value, choices in (
             ("mlflow", self.mlflow, ("app", "server")),
             ("servingMode", self.serving_mode, (None, "serverless", "provisioned")),
@@ -144,6 +145,37 @@ class StackConfig:
                         problem=f"has {name!r} without {missing}, which it builds on",
                         fix=f"Add {missing} or remove {name!r}.",
                     )
+
+    def _check_serving_model(self) -> None:
+        """The endpoint starts only from a registered model package: the serving image embeds no
+        model, and on SageMaker the app loads only what SageMaker unpacks from ModelDataUrl (its
+        role may not read SSM or MLflow, and in prod it runs with network isolation)."""
+        image, url = self.serving_image, self.serving_model_data_url
+        if url is not None and not is_model_package_url(url):
+            raise StackConfigError(
+                key="servingModelDataUrl",
+                problem=f"= {url!r} is not a model package in the artifact bucket's models/ prefix, the "
+                "one place the endpoint's role may read",
+                fix="Set it to the champion's package, s3://<artifact bucket>/models/<run>/model.tar.gz "
+                "(the project's deploy job prints it while the endpoint does not exist yet).",
+            )
+        if image and not url:
+            raise StackConfigError(
+                key="servingModelDataUrl",
+                problem="is not set, but mlops:servingImage is: the serving image embeds no model, so "
+                "the endpoint would fail its health check",
+                fix="Run `pulumi config set mlops:servingModelDataUrl s3://<artifact bucket>/models/<run>/"
+                "model.tar.gz` with the champion's package (the project's deploy job prints both values "
+                "while the endpoint does not exist yet), or remove mlops:servingImage.",
+            )
+        if url and not image:
+            raise StackConfigError(
+                key="servingImage",
+                problem="is not set, but mlops:servingModelDataUrl is: a model package needs the image "
+                "that serves it",
+                fix="Run `pulumi config set mlops:servingImage REPOSITORY_URI:TAG` with the serving image "
+                "CI pushed, or remove mlops:servingModelDataUrl.",
+            )
 
     @property
     def stack_name(self) -> str:

@@ -8,6 +8,7 @@ from typing import Any
 
 import pulumi
 
+from mlops_platform.naming import physical_name
 from mlops_platform.policy.rules import Resource
 from mlops_stacks.config import PlatformConfig, StackConfig
 from mlops_stacks.offline import REGION, OfflineRun, run_offline, use_mocks
@@ -18,8 +19,16 @@ SERVING_IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/demo-dev:3f2a1c0"
 TRAINING_TAG = "3f2a1c0"
 
 
+def model_package(project: str = "demo", env: str = "dev", run: str = "run-1") -> str:
+    """A model package in the artifact bucket of the stack under mocks (they name the bucket after
+    its resource, ``<project>-<env>-store-artifacts``)."""
+    return f"s3://{physical_name(project, env, max_length=24)}-store-artifacts/models/{run}/model.tar.gz"
+
+
 def demo_config(level: int, **settings: object) -> StackConfig:
-    """The demo project's stack config at ``level`` (``settings`` as in ``pulumi config``)."""
+    """The demo project's stack config at ``level`` (``settings`` as in ``pulumi config``). A
+    ``servingImage`` comes with a ``servingModelDataUrl`` (the stack refuses one without the
+    other) unless ``settings`` name one."""
     values = {
         "project": "demo",
         "env": "dev",
@@ -27,6 +36,8 @@ def demo_config(level: int, **settings: object) -> StackConfig:
         "ciRepository": "acme/demo",
         "trainingImageTag": TRAINING_TAG,
     } | settings
+    if values.get("servingImage") and "servingModelDataUrl" not in values:
+        values["servingModelDataUrl"] = model_package(str(values["project"]), str(values["env"]))
     return StackConfig.from_mapping(values)
 
 

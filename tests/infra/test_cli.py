@@ -119,13 +119,41 @@ def test_plan_show_policies_prints_the_documents() -> None:
     assert '"ecr:PutImage"' in result.output
 
 
+IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/example-dev:1"
+MODEL = "s3://example-dev-artifacts/models/run-1/model.tar.gz"
+
+
 def test_plan_set_creates_the_endpoint() -> None:
-    image = "123456789012.dkr.ecr.us-east-1.amazonaws.com/example-dev:1"
-    result = runner.invoke(app, ["plan", "--level", "3", "--set", f"servingImage={image}", "--json"])
+    model = ["--set", f"servingImage={IMAGE}", "--set", f"servingModelDataUrl={MODEL}"]
+    result = runner.invoke(app, ["plan", "--level", "3", *model, "--json"])
     assert result.exit_code == 0, result.output
-    serving = json.loads(result.output)["components"]["Serving"]
-    (endpoint,) = [r for r in serving if r["type"] == "aws:sagemaker/endpoint:Endpoint"]
+    data = json.loads(result.output)
+    (endpoint,) = [r for r in data["components"]["Serving"] if r["type"] == "aws:sagemaker/endpoint:Endpoint"]
     assert endpoint["ignore_changes"] == ["endpointConfigName"] and endpoint["monthly_idle_usd"] == 0
+    assert data["serving"] | {"reason": ""} == {
+        "endpoint": "example-dev",
+        "created": True,
+        "mode": "serverless",
+        "image": IMAGE,
+        "model_data_url": MODEL,
+        "size": "serverless, 2048 MB, 5 concurrent",
+        "reason": "",
+    }
+
+
+def test_plan_says_what_the_endpoint_serves_or_why_it_is_skipped() -> None:
+    """Before: the human plan listed an endpoint's resources but not the image and model it would
+    deploy, and a skipped endpoint only as a note that named half of what it needs."""
+    model = ["--set", f"servingImage={IMAGE}", "--set", f"servingModelDataUrl={MODEL}"]
+    shown = runner.invoke(app, ["plan", "--level", "3", "--env", "prod", *model])
+    assert shown.exit_code == 0, shown.output
+    assert f"image  {IMAGE}" in shown.output and f"model  {MODEL}" in shown.output
+    assert "example-prod (2 x ml.m5.large, autoscaling up to 4) starts on" in shown.output
+    skipped = runner.invoke(app, ["plan", "--level", "3"])
+    assert skipped.exit_code == 0, skipped.output
+    assert "example-dev: not created yet. mlops:servingImage and mlops:servingModelDataUrl are not set" in (
+        " ".join(skipped.output.split())
+    )
 
 
 def test_plan_of_a_project_uses_its_level(tmp_path: Path) -> None:
@@ -164,12 +192,13 @@ def test_plan_notes_what_only_a_real_stack_has(tmp_path: Path) -> None:
 def test_plan_of_a_level_3_project_sizes_the_endpoint_from_its_pipeline_config(tmp_path: Path) -> None:
     project = _project(tmp_path, level=3, remote="git@github.com:acme/churn.git")
     image = "123456789012.dkr.ecr.us-east-1.amazonaws.com/churn-prod:1"
-    result = plan(project_path=project, env="prod", settings={"servingImage": image})
+    model = {"servingImage": image, "servingModelDataUrl": "s3://churn-prod-artifacts/models/r/model.tar.gz"}
+    result = plan(project_path=project, env="prod", settings=model)
     (config,) = [r for r in result.resources if r.type.endswith("EndpointConfiguration")]
     variant = config.inputs["productionVariants"][0]
     assert (variant["instanceType"], variant["initialInstanceCount"]) == ("ml.m5.large", 2)
     assert result.cost.monthly_idle_usd > 160  # two ml.m5.large instances run all month
-    dev = plan(project_path=project, env="dev", settings={"servingImage": image})
+    dev = plan(project_path=project, env="dev", settings=model)
     (config,) = [r for r in dev.resources if r.type.endswith("EndpointConfiguration")]
     assert config.inputs["productionVariants"][0]["serverlessConfig"] == {
         "maxConcurrency": 5,
@@ -189,6 +218,29 @@ def test_plan_of_a_level_3_project_sizes_the_endpoint_from_its_pipeline_config(t
         (["plan", "--level", "2", "--set", "gpuInstanceTypes=m5"], 21, "TrainingArgs.instance_types"),
         (["plan", "--level", "2", "--set", "nonsense=1"], 23, "mlops:nonsense"),
         (["plan", "--level", "2", "--set", "spot"], 2, "KEY=VALUE"),
+        (
+            ["plan", "--level", "3", "--set", f"servingImage={IMAGE}"],
+            23,
+            "mlops:servingModelDataUrl is not set",
+        ),
+        (
+            ["plan", "--level", "3", "--set", f"servingModelDataUrl={MODEL}"],
+            23,
+            "mlops:servingImage is not set",
+        ),
+        (
+            [
+                "plan",
+                "--level",
+                "3",
+                "--set",
+                f"servingImage={IMAGE}",
+                "--set",
+                "servingModelDataUrl=s3://b/m.pkl",
+            ],
+            23,
+            "not a model package in the artifact bucket's models/ prefix",
+        ),
     ],
 )
 def test_plan_errors_are_exit_codes_with_a_fix(args: list[str], code: int, message: str) -> None:
@@ -257,6 +309,19 @@ def test_infra_config_takes_the_endpoint_size_from_the_pipeline_config(tmp_path:
     result = write_stack_config(project, env="prod", output_dir=tmp_path)
     assert result.config["mlops:servingInstanceType"] == "ml.m5.large"
     assert result.config["mlops:servingInstanceCount"] == 2
+
+
+def test_infra_config_refuses_an_endpoint_without_its_model(tmp_path: Path) -> None:
+    """Before: a stack file with mlops:servingImage alone passed, and `pulumi up` created an
+    endpoint whose container had no model to load. Now infra-config refuses it, writing nothing."""
+    project = _project(tmp_path, level=3, remote="git@github.com:acme/churn.git")
+    stack = tmp_path / "Pulumi.churn-dev.yaml"
+    stack.write_text(yaml.safe_dump({"config": {"mlops:servingImage": IMAGE}}))
+    result = runner.invoke(app, ["infra-config", str(project), "--output", str(tmp_path)])
+    assert result.exit_code == 23, result.output
+    assert "mlops:servingModelDataUrl is not set, but mlops:servingImage is" in result.output
+    assert "Fix: Run `pulumi config set mlops:servingModelDataUrl" in result.output
+    assert yaml.safe_load(stack.read_text()) == {"config": {"mlops:servingImage": IMAGE}}
 
 
 def test_infra_config_after_an_upgrade_raises_the_level_and_keeps_user_keys(tmp_path: Path) -> None:

@@ -184,7 +184,13 @@ def test_a_provisioned_endpoint_runs_in_the_vpc_with_capture_kms_and_autoscaling
 
 
 def test_a_serverless_endpoint_costs_nothing_idle_and_records_its_exceptions(mocks: RecordingMocks) -> None:
-    _build_serving(_serving_args(image="1.dkr.ecr.us-east-1.amazonaws.com/demo:1", app_capture=True))
+    _build_serving(
+        _serving_args(
+            image="1.dkr.ecr.us-east-1.amazonaws.com/demo:1",
+            model_data_url="s3://artifacts/models/r1/model.tar.gz",
+            app_capture=True,
+        )
+    )
     ((_, config),) = _created(mocks, "endpointConfiguration:EndpointConfiguration")
     assert config["productionVariants"][0]["serverlessConfig"] == {
         "maxConcurrency": 5,
@@ -195,6 +201,14 @@ def test_a_serverless_endpoint_costs_nothing_idle_and_records_its_exceptions(moc
     ((_, model),) = _created(mocks, "sagemaker/model:Model")
     assert "vpcConfig" not in model and model["enableNetworkIsolation"] is False
     assert not _created(mocks, "appautoscaling/target:Target")
+    # The app loads only what SageMaker unpacks from ModelDataUrl, and captures without SSM.
+    assert model["primaryContainer"]["modelDataUrl"] == "s3://artifacts/models/r1/model.tar.gz"
+    assert model["primaryContainer"]["environment"] == {
+        "MLOPS_PROJECT": "demo",
+        "MLOPS_ENV": "dev",
+        "MLOPS_MODEL_DIR": "/opt/ml/model",
+        "MLOPS_ARTIFACT_BUCKET": "artifacts",
+    }
 
 
 def _monitoring_args(**overrides: Any) -> MonitoringArgs:
@@ -250,9 +264,19 @@ def _monitoring_args(**overrides: Any) -> MonitoringArgs:
             ),
             "TrackingArgs.mode",
         ),
-        (lambda: _serving_args(mode="provisioned", image="r/x:1"), "ServingArgs.subnet_ids"),
+        (
+            lambda: _serving_args(
+                mode="provisioned", image="r/x:1", model_data_url="s3://bkt/models/r/m.tar.gz"
+            ),
+            "ServingArgs.subnet_ids",
+        ),
         (lambda: _serving_args(serverless_memory_mb=1000), "ServingArgs.serverless_memory_mb"),
-        (lambda: _serving_args(model_data_url="s3://b/m.tar.gz"), "ServingArgs.image"),
+        (lambda: _serving_args(model_data_url="s3://bkt/models/r/m.tar.gz"), "ServingArgs.image"),
+        (lambda: _serving_args(image="r/x:1"), "ServingArgs.model_data_url"),  # the image embeds no model
+        (
+            lambda: _serving_args(image="r/x:1", model_data_url="s3://b/m.tar.gz"),
+            "ServingArgs.model_data_url",
+        ),
         (lambda: _serving_args(image="img", instance_type="m5.large"), "ServingArgs.image"),
         (lambda: _serving_args(image="1.dkr.ecr.us-east-1.amazonaws.com/demo"), "ServingArgs.image"),
         (lambda: _serving_args(min_instances=3, max_instances=2), "ServingArgs.max_instances"),

@@ -63,6 +63,11 @@ WILDCARD_ONLY: dict[str, str] = {
     "cloudwatch:DescribeAlarmsForMetric": "the drift job reads its alarm's state back after publishing; "
     f"no resource types ({SAR}list_amazoncloudwatch.html)",
     **{
+        f"sagemaker:{action}": "CI's cleanup after a deploy lists the models and endpoint configurations "
+        f"named after the endpoint; no resource types ({SAR}list_amazonsagemaker.html)"
+        for action in ("ListEndpointConfigs", "ListModels")
+    },
+    **{
         f"ec2:{action}": f"SageMaker looks up the VPC of an endpoint on instances ({SAGEMAKER_VPC}); "
         f"no resource types ({EC2})"
         for action in (

@@ -1,11 +1,30 @@
 """Serving: the serving image repository, a SageMaker endpoint, and the CI deploy rights.
 
-Who owns what. Pulumi owns the endpoint's existence, name, role, network, encryption, capture
-and scaling; CI owns what it serves. The first ``pulumi up`` with an image creates the endpoint
-with a first configuration; from then on each CI deploy (the project's ``deploy.py``) creates a
-new model and endpoint configuration and moves the endpoint to them with UpdateEndpoint. The
-endpoint therefore ignores changes of ``endpointConfigName``: the next ``pulumi up`` does not
-move it back to Pulumi's first configuration (and the old model).
+One owner per resource (docs/infrastructure.md, "Who owns the endpoint"):
+
+- Pulumi owns the image repository, the endpoint's execution role, the CI deploy rights and the
+  endpoint itself (its existence, name, network, encryption, capture and scaling). It creates the
+  endpoint only from a registered model package: ``mlops:servingImage`` needs
+  ``mlops:servingModelDataUrl`` (the image embeds no model; the stack config refuses one without
+  the other), with a first model and endpoint configuration that it creates once and never
+  changes or deletes afterwards (``ignore_changes`` on all their inputs, ``retain_on_delete``).
+- CI owns what the endpoint serves: each deploy (the project's ``deploy.py``) creates a new model
+  and endpoint configuration, moves the endpoint to them with UpdateEndpoint, and then deletes
+  the models and configurations named after the endpoint that it no longer uses, keeping the
+  newest few for rollback, Pulumi's first ones included. The endpoint therefore ignores changes
+  of ``endpointConfigName``: the next ``pulumi up`` does not move it back.
+- So no ``pulumi up`` replaces or deletes a model or configuration the endpoint may run on (AWS:
+  "You must not delete an EndpointConfig that is in use by an endpoint that is live",
+  https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_DeleteEndpointConfig.html and
+  https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateEndpoint.html), and a
+  changed image, model or size in the stack changes nothing that runs: a CI deploy does.
+  ``pulumi destroy`` deletes the endpoint and leaves the models and configurations, which cost
+  nothing, to ``deploy.py clean-up``.
+
+The running container loads its model from what SageMaker unpacks into /opt/ml/model
+(``ModelDataUrl``, read with the execution role; ``MLOPS_MODEL_DIR`` tells the app to read only
+that), never from SSM or MLflow, which its role may not call and which a model with network
+isolation could not reach.
 
 Endpoint types. Dev and staging default to SageMaker Serverless Inference: no instance runs
 between requests, so it costs nothing idle. Serverless endpoints support no VPC configuration,
@@ -41,12 +60,16 @@ from mlops_platform.common import (
     service_role,
     statement,
 )
-from mlops_platform.naming import endpoint_name, is_pinned_image, physical_name
+from mlops_platform.naming import endpoint_name, is_model_package_url, is_pinned_image, physical_name
 
 VARIANT = "AllTraffic"
 MODES = ("serverless", "provisioned")
 CAPTURE_PREFIX = "data-capture"
 SERVERLESS_MEMORY_MB = (1024, 2048, 3072, 4096, 5120, 6144)
+# Where SageMaker unpacks the model's ModelDataUrl in the container
+# (https://docs.aws.amazon.com/sagemaker/latest/dg/your-algorithms-inference-code.html#your-algorithms-inference-code-load-artifacts);
+# MLOPS_MODEL_DIR tells the serving app to load only from there.
+MODEL_DIR = "/opt/ml/model"
 
 
 @dataclass(frozen=True)
@@ -60,7 +83,7 @@ class ServingArgs:
     subnet_ids: pulumi.Input[Sequence[str]] | None = None  # the platform VPC (provisioned endpoints)
     security_group_id: pulumi.Input[str] | None = None
     image: str | None = None  # the serving image URI; None: no model yet, no endpoint
-    model_data_url: str | None = None  # s3://.../model.tar.gz, when the image does not embed the model
+    model_data_url: str | None = None  # s3://<artifact bucket>/models/.../model.tar.gz (with an image)
     mode: str = "serverless"
     instance_type: str = "ml.m5.large"
     min_instances: int = 1
@@ -82,7 +105,12 @@ class ServingArgs:
                     "immutable; no tag means 'latest')",
                     "Use e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com/churn-dev:3f2a1c0.",
                 ),
-                "model_data_url": (lambda v: v is None or v.startswith("s3://"), "must be an s3:// URL"),
+                "model_data_url": (
+                    lambda v: v is None or is_model_package_url(v),
+                    "not a model package in the artifact bucket's models/ prefix, which is all the "
+                    "endpoint's role may read",
+                    "Use the champion's package, s3://<artifact bucket>/models/<run>/model.tar.gz.",
+                ),
                 "mode": (lambda v: v in MODES, f"choose one of {', '.join(MODES)}"),
                 "instance_type": (lambda v: v.startswith("ml."), "SageMaker instance types start with 'ml.'"),
                 "max_instances": (
@@ -105,6 +133,15 @@ class ServingArgs:
             value=self.image,
             reason="a model_data_url needs an image to serve it",
             fix="Set mlops:servingImage as well.",
+        )
+        require(
+            self.image is None or self.model_data_url is not None,
+            component="ServingArgs",
+            field="model_data_url",
+            value=self.model_data_url,
+            reason="the serving image embeds no model: an endpoint without a model package fails "
+            "its /ping health check",
+            fix="Set mlops:servingModelDataUrl to the champion's model.tar.gz as well.",
         )
         require(
             self.mode == "serverless" or (self.subnet_ids is not None and self.security_group_id is not None),
@@ -228,7 +265,13 @@ class Serving(pulumi.ComponentResource):
         self, name: str, args: ServingArgs, repository_arn: pulumi.Input[str], role_arn: pulumi.Input[str]
     ) -> None:
         """What the project's CI deploy job calls (deploy.py `endpoint` and `smoke`), on this
-        environment's endpoint and on the models and configurations named after it only."""
+        environment's endpoint and on the models and configurations named after it only.
+
+        CI moves an endpoint that Pulumi created; it never creates one (no CreateEndpoint): before
+        the endpoint exists, deploy.py stops and prints the stack settings that create it. After
+        each deploy it deletes the models and configurations named after the endpoint that the
+        endpoint no longer uses, keeping the newest few (Pulumi retains its own, see the module
+        docstring), so it may list them and delete those."""
         scope = args.scope
         endpoint = scope.arn("sagemaker", f"endpoint/{self.endpoint_name}")
         configs = scope.arn("sagemaker", f"endpoint-config/{self.endpoint_name}-*")
@@ -256,6 +299,15 @@ class Serving(pulumi.ComponentResource):
                     sid="EndpointConfigs",
                 ),
                 statement(["sagemaker:CreateModel", "sagemaker:DescribeModel"], [models], sid="Models"),
+                # The cleanup after a deploy. DeleteModel and DeleteEndpointConfig are authorised on
+                # the model or configuration; the List actions have no resource types, so they are
+                # granted on "*" (they return names and dates only).
+                # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonsagemaker.html
+                statement(["sagemaker:DeleteEndpointConfig"], [configs], sid="CleanUpEndpointConfigs"),
+                statement(["sagemaker:DeleteModel"], [models], sid="CleanUpModels"),
+                statement(
+                    ["sagemaker:ListEndpointConfigs", "sagemaker:ListModels"], ["*"], sid="ListDeployments"
+                ),
                 # CreateModel passes the endpoint's execution role to SageMaker.
                 # https://docs.aws.amazon.com/sagemaker/latest/dg/sagemaker-roles.html#sagemaker-roles-pass-role
                 statement(
@@ -279,17 +331,33 @@ class Serving(pulumi.ComponentResource):
         )
 
     def _endpoint(self, name: str, args: ServingArgs, role: Any) -> None:
-        child = pulumi.ResourceOptions(parent=self)
         scope = args.scope
         provisioned = args.mode == "provisioned"
+        # Named after the endpoint, like the models and configurations CI creates, so the deploy
+        # role's rights (endpoint name + "-*") cover the first ones too; the digest of what they
+        # first held keeps the name apart from CI's.
         digest = hashlib.sha256(
             repr(
                 (args.image, args.model_data_url, args.mode, args.instance_type, args.min_instances)
             ).encode()
         ).hexdigest()[:8]
-        # Named after the endpoint, like the models and configurations CI creates, so the deploy
-        # role's rights (endpoint name + "-*") cover the first configuration too.
         first = f"{self.endpoint_name}-pulumi-{digest}"
+
+        # Created once, then CI's: SageMaker has no UpdateModel or UpdateEndpointConfig, so any
+        # change would replace them, and Pulumi would delete the old ones while the endpoint may
+        # run on them (it ignores endpointConfigName). "You must not delete an EndpointConfig that
+        # is in use by an endpoint that is live"
+        # (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_DeleteEndpointConfig.html).
+        # So Pulumi never changes them (ignore_changes, tags included: CI may have deleted them
+        # once unused) and never deletes them (retain_on_delete, also on destroy); deploy.py
+        # deletes them once the endpoint no longer uses them.
+        # https://www.pulumi.com/docs/iac/concepts/resources/options/ignorechanges/
+        # https://www.pulumi.com/docs/iac/concepts/resources/options/retainondelete/
+        def created_once(*inputs: str) -> pulumi.ResourceOptions:
+            return pulumi.ResourceOptions(
+                parent=self, retain_on_delete=True, ignore_changes=[*inputs, "tags", "tagsAll"]
+            )
+
         isolation_exception = (
             "serverless endpoints do not support network isolation"
             if not provisioned
@@ -304,14 +372,19 @@ class Serving(pulumi.ComponentResource):
             primary_container=aws.sagemaker.ModelPrimaryContainerArgs(
                 image=args.image,
                 model_data_url=args.model_data_url,
-                environment={"MLOPS_PROJECT": scope.project, "MLOPS_ENV": scope.env},
+                environment=self._container_environment(args),
             ),
             vpc_config=self._vpc(args) if provisioned else None,
             enable_network_isolation=isolation_exception is None,
             tags=exception_tag("sagemaker-model-network-isolation", isolation_exception)
             if isolation_exception
             else None,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[role.policy]),
+            opts=pulumi.ResourceOptions.merge(
+                created_once(
+                    "name", "executionRoleArn", "primaryContainer", "vpcConfig", "enableNetworkIsolation"
+                ),
+                pulumi.ResourceOptions(depends_on=[role.policy]),
+            ),
         )
         variant = aws.sagemaker.EndpointConfigurationProductionVariantArgs(
             variant_name=VARIANT,
@@ -338,7 +411,7 @@ class Serving(pulumi.ComponentResource):
                     "sagemaker-endpoint-config-kms", "serverless endpoints have no storage volume"
                 )
             ),
-            opts=child,
+            opts=created_once("name", "kmsKeyArn", "productionVariants", "dataCaptureConfig"),
         )
         endpoint = aws.sagemaker.Endpoint(
             f"{name}-endpoint",
@@ -349,6 +422,17 @@ class Serving(pulumi.ComponentResource):
         )
         if provisioned:
             self._autoscaling(name, args, endpoint)
+
+    def _container_environment(self, args: ServingArgs) -> dict[str, pulumi.Input[str]]:
+        """What the serving app reads in the container, without SSM (its role may not read the
+        contract): where its model package is unpacked, and where a level-4 app captures requests.
+        deploy.py keeps these and adds the model's registry name and version."""
+        return {
+            "MLOPS_PROJECT": args.scope.project,
+            "MLOPS_ENV": args.scope.env,
+            "MLOPS_MODEL_DIR": MODEL_DIR,
+            "MLOPS_ARTIFACT_BUCKET": args.artifact_bucket_name,
+        }
 
     def _vpc(self, args: ServingArgs) -> aws.sagemaker.ModelVpcConfigArgs:
         assert args.subnet_ids is not None and args.security_group_id is not None  # checked by ServingArgs

@@ -240,6 +240,7 @@ ENTRY_POINTS = {
     ("serve", "*"): "serving",
     ("deploy", "deploy"): "ci-deploy",
     ("deploy", "smoke"): "ci-deploy",
+    ("deploy", "clean_up"): "ci-deploy",
     ("promotion", "promote"): "operator",
     ("model_card", "main"): "operator",
     ("devstack", "*"): "local",  # builds LocalStack's stand-ins: never runs on AWS
