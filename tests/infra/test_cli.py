@@ -98,8 +98,8 @@ def test_plan_prints_prices_in_dollars_and_documented_exceptions_as_accepted() -
     """Before: the serverless GB-second price read `2e-05`, and the documented policy exceptions
     went to stderr as "Exception ..." lines, next to the violations, like failures. Now money is
     `$0.00002`, and the exceptions are part of the plan, each marked accepted."""
-    image = "123456789012.dkr.ecr.us-east-1.amazonaws.com/example-dev:1"
-    result = runner.invoke(app, ["plan", "--level", "3", "--set", f"servingImage={image}"])
+    model = ["--set", f"servingImage={IMAGE}", "--set", f"servingModelDataUrl={MODEL}"]
+    result = runner.invoke(app, ["plan", "--level", "3", *model])
     assert result.exit_code == 0, result.output
     assert "$0.00002" in result.stdout and "2e-05" not in result.output
     assert "Accepted policy exceptions (" in result.stdout
