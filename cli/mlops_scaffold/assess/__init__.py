@@ -103,11 +103,16 @@ class Assessment:
         return data
 
 
-def _generated_answers(root: Path) -> dict[str, Any] | None:
+def _generated_answers(root: Path, notes: list[str]) -> dict[str, Any] | None:
+    """The answers of a project on the template; None otherwise (a refused answers file is noted)."""
+    from mlops_scaffold.errors import InvalidAnswersFileError
     from mlops_scaffold.project import read_project
 
     try:
         return read_project(root).answers
+    except InvalidAnswersFileError as error:
+        notes.append(f"Not used: {error.reason}; the repository was assessed without it.")
+        return None
     except ScaffoldError:
         return None
 
@@ -219,7 +224,8 @@ def assess(path: Path | str) -> Assessment:
         )
     repo = Repository(str(root))
     found = run_detectors(repo)
-    answers = _generated_answers(root)
+    notes = list(repo.notes)
+    answers = _generated_answers(root, notes)
     manifest = _manifest_evidence(answers, {f.path for f in repo.files}) if answers else {}
 
     findings: list[Finding] = []
@@ -246,7 +252,7 @@ def assess(path: Path | str) -> Assessment:
     ml_signals = [Evidence(shown(e.path), e.why) for e in found.get("_ml", [])]
     ml = bool(ml_signals) or answers is not None
     stack = _stack(found, repo, root)
-    notes = list(repo.notes)
+    notes += repo.not_read_notes()
     if answers is not None and int(answers.get("level", 0)) > level:
         notes.append(
             f"The answers file records level {answers.get('level')}, but not every required capability up "
