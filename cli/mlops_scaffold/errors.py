@@ -53,6 +53,7 @@ __all__ = [
     "TemplateStoreBusyError",
     "TemplateStoreError",
     "TemplateVersionMissingError",
+    "TemplateVersionUntrustedError",
     "UnknownDataKeyError",
     "UntrackedPathError",
     "UpgradeConflictsError",
@@ -294,6 +295,20 @@ class TemplateVersionMissingError(ScaffoldError):
             "mlops-scaffold, and copier needs it to tell your edits apart.",
             fix="Upgrade on the machine that generated the project, or copy that machine's "
             f"{STORE_DISPLAY} here (development builds are kept only there).",
+        )
+
+
+class TemplateVersionUntrustedError(TemplateVersionMissingError):
+    def __init__(self, *, ref: str, why: str) -> None:
+        shown = ref if len(ref) <= 60 else f"{ref[:57]}..."
+        ScaffoldError.__init__(
+            self,
+            f"Template version {shown!r} in {STORE_DISPLAY} is not run: {why}. An upgrade renders it "
+            "with copier's unsafe features (tasks, migrations), so only versions this mlops-scaffold "
+            "ships may be used.",
+            fix="Upgrade with the mlops-scaffold release that generated the project (its version is in "
+            ".copier-answers.yml as _commit). If the store was changed by hand, move it aside "
+            f"(`mv {STORE_DISPLAY} {STORE_DISPLAY}.suspect`) and retry: the released versions are rebuilt.",
         )
 
 
