@@ -38,6 +38,13 @@ class NotRead(ValueError):
     """A foreign file that is not read; the message says why ("nested deeper than 100 levels")."""
 
 
+def one_line(text: str, limit: int = 200) -> str:
+    """The first non-empty line of ``text``, cut to ``limit`` characters (for a message quoting
+    foreign input or a foreign tool's error)."""
+    line = next((line.strip() for line in str(text).splitlines() if line.strip()), "")
+    return line if len(line) <= limit else f"{line[: limit - 3]}..."
+
+
 def size_words(limit: int) -> str:
     return f"{limit // 1_000_000} MB" if limit >= 1_000_000 else f"{limit // 1000} kB"
 
@@ -149,7 +156,8 @@ def walk(root: Path | str) -> Iterator[tuple[str, list[str], list[str]]]:
                 entries = sorted(scan, key=lambda entry: entry.name)
         except OSError:
             continue
-        dirs, files = [], []
+        dirs: list[str] = []
+        files: list[str] = []
         for entry in entries:
             try:
                 is_dir = entry.is_dir(follow_symlinks=False)

@@ -869,7 +869,9 @@ def _print_fleet(rows: list[Any]) -> None:
         if row.lags:
             template += " [red]behind[/]"
         step = (a.plan.required + a.plan.recommended)[:1]
-        if not a.ml_project:
+        if a.error is not None:
+            missing = f"(not assessed: {a.error})"
+        elif not a.ml_project:
             missing = "(not an ML project)"
         else:
             missing = f"{step[0].title} (L{step[0].level}){' *' if step[0].required else ''}" if step else "-"

@@ -33,11 +33,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from mlops_scaffold.bounded import one_line
+
 MAX_FILES = 5_000
 MAX_BYTES = 50_000_000
 TIMEOUT = 30.0  # seconds; cookiecutter-data-science renders in about 0.5 s
 MEMORY = 2 * 1024**3  # bytes of address space for the rendering process
-_REASON_LENGTH = 200
 
 # https://jinja.palletsprojects.com/en/stable/api/#jinja2.Environment: the options that only change
 # the template syntax or whitespace, the ones `_jinja2_env_vars` may set here.
@@ -69,12 +70,6 @@ _BUILTIN_EXTENSIONS = (
 
 class SandboxError(Exception):
     """The template could not be rendered in the sandbox; the message is one line."""
-
-
-def one_line(text: str, limit: int = _REASON_LENGTH) -> str:
-    """The first non-empty line of ``text``, cut to ``limit`` characters."""
-    line = next((line.strip() for line in str(text).splitlines() if line.strip()), "")
-    return line if len(line) <= limit else f"{line[: limit - 3]}..."
 
 
 # --- the parent: copy, then render in a child process ------------------------------------------------
@@ -228,7 +223,7 @@ def _render_in_child(template: Path, context: dict[str, Any], output: Path) -> P
     cookiecutter_generate.create_env_with_context = lambda c: Sandboxed(paths=True, **_syntax_options(c))
     cookiecutter_prompt.create_env_with_context = lambda c: Sandboxed(paths=False, **_syntax_options(c))
     cookiecutter_utils.create_env_with_context = refuse
-    cookiecutter_environment.StrictEnvironment.__init__ = refuse  # type: ignore[method-assign]
+    cookiecutter_environment.StrictEnvironment.__init__ = refuse
 
     recorded = cookiecutter_generate.generate_context(
         context_file=str(template / "cookiecutter.json"), default_context={}, extra_context=context

@@ -71,6 +71,7 @@ class Assessment:
     ml_signals: list[Evidence] = field(default_factory=list)
     templates: list[TemplateSource] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    error: str | None = None  # why a repository of a fleet could not be assessed (nothing else is set)
 
     def missing(self, level: int | None = None, *, required: bool | None = None) -> list[Finding]:
         return [
@@ -319,10 +320,44 @@ def fleet_paths(directory: Path | str) -> list[Path]:
     return repositories or children
 
 
+def _not_assessed(root: Path, error: Exception) -> Assessment:
+    """A fleet row for a repository whose assessment failed: every capability missing, and why."""
+    from mlops_scaffold.bounded import one_line
+
+    message = error.message if isinstance(error, ScaffoldError) else f"{type(error).__name__}: {error}"
+    reason = one_line(message)
+    findings = [
+        Finding(key=c.key, title=c.title, level=lv.number, required=c.required, found=False, evidence=[])
+        for lv in all_levels()
+        for c in lv.capabilities
+    ]
+    return Assessment(
+        path=root,
+        ml_project=False,
+        level=0,
+        level_name=next(lv.name for lv in all_levels() if lv.number == 0),
+        next_level=None,
+        next_level_name=None,
+        verdict=f"Not assessed: {reason}",
+        generated=False,
+        generated_level=None,
+        template_version=None,
+        scores=scores(findings),
+        findings=findings,
+        plan=Plan(None, None),
+        stack={},
+        error=reason,
+    )
+
+
 def assess_many(
     paths: Iterable[Path | str], *, on_progress: Callable[[str], None] | None = None
 ) -> list[Assessment]:
-    """Assess each repository in turn; every path is checked before any is read."""
+    """Assess each repository in turn; every path is checked before any is read.
+
+    A repository whose assessment fails still gets its result: one with ``error`` set (its row
+    says why), and the others are assessed, so one repository cannot cost the fleet report.
+    """
     roots = [Path(p).expanduser().absolute() for p in paths]
     for root in roots:
         if not root.is_dir():
@@ -334,5 +369,8 @@ def assess_many(
     for index, root in enumerate(roots, 1):
         if on_progress:
             on_progress(f"Assessing {root.name} ({index}/{len(roots)})")
-        results.append(assess(root))
+        try:
+            results.append(assess(root))
+        except Exception as error:  # one repository's failure, whatever it is, is that row's result
+            results.append(_not_assessed(root, error))
     return results

@@ -64,6 +64,8 @@ class Row:
     @property
     def top_missing(self) -> str:
         a = self.assessment
+        if a.error is not None:
+            return f"(not assessed: {a.error})"
         if not a.ml_project:
             return "(not an ML project)"
         step = (a.plan.required + a.plan.recommended)[:1]
@@ -94,6 +96,7 @@ class Row:
             "template_version": a.template_version,
             "template_lags": self.lags,
             "top_missing": self.top_missing,
+            "error": a.error,
             "assessment": a.to_dict(),
         }
 
