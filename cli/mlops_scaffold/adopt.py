@@ -880,13 +880,16 @@ def adopt(
     report("Preparing the template")
     tag = ensure_version()
     with _held_scratch() as scratch:
-        report(f"Rendering the template at level {chosen}")
-        render = scratch / "render"
-        _render(tag, render, {**answers, "level": chosen}, defaults=True)
+        # The merge base first: a --cookiecutter-template that cannot be rendered fails fast.
+        if origin is not None or cookiecutter_template is not None:
+            report("Re-rendering the cookiecutter template in a sandbox")
         base, base_label, base_notes = render_cookiecutter_base(
             origin, Path(cookiecutter_template) if cookiecutter_template else None, scratch
         )
         notes += base_notes
+        report(f"Rendering the template at level {chosen}")
+        render = scratch / "render"
+        _render(tag, render, {**answers, "level": chosen}, defaults=True)
         report("Comparing the repository with the template")
         changes, unchanged, kept, plan_notes = _plan(root, render, base, scratch, tracked)
         notes += plan_notes
