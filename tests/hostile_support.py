@@ -223,7 +223,8 @@ def yaml_bombs(repo: Path, canaries: Path) -> Path:
 
 
 def symlinks(repo: Path, canaries: Path) -> Path:
-    """Symlink loops, and links to files and folders outside the repository (a secret there)."""
+    """Symlink loops, links to files and folders outside the repository (a secret there), and FIFOs
+    (git neither tracks nor lists them)."""
     secrets = outside(repo, "secrets")
     build_tree(secrets, {"secret.toml": f'[project]\nname = "{SECRET}"\ndescription = "{SECRET}"\n'})
     (secrets / "secret-dir").mkdir()
@@ -236,6 +237,8 @@ def symlinks(repo: Path, canaries: Path) -> Path:
     (repo / "loop-b").symlink_to(repo / "loop-a")
     (repo / "src" / "victim" / "self").symlink_to(repo / "src")
     git_commit_all(repo)
+    for fifo in ("copier.yml", "setup.cfg", "configs.yaml"):  # opened for reading, each would block
+        os.mkfifo(repo / fifo)
     return repo
 
 

@@ -120,13 +120,12 @@ def _generated_answers(root: Path, notes: list[str]) -> dict[str, Any] | None:
 
 def _git_host(root: Path) -> str | None:
     """The forge of the repository's first remote (github, gitlab, azure, bitbucket), if any."""
-    config = root / ".git" / "config"
-    if not config.is_file():
-        return None
+    from mlops_scaffold.bounded import NotRead, read_bytes
+
     parser = configparser.ConfigParser(strict=False, interpolation=None)
-    try:
-        parser.read(config, encoding="utf-8")
-    except (configparser.Error, OSError, UnicodeDecodeError):
+    try:  # read as text, never by git (which could run what it configures), and bounded
+        parser.read_string(read_bytes(root / ".git" / "config", MAX_TEXT_BYTES).decode("utf-8"))
+    except (configparser.Error, OSError, NotRead, UnicodeDecodeError):
         return None
     for section in parser.sections():
         url = parser.get(section, "url", fallback="") if section.startswith("remote") else ""

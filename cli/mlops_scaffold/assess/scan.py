@@ -33,7 +33,7 @@ from typing import Any
 
 import yaml
 
-from mlops_scaffold.bounded import MAX_DEPTH, NotRead, load_json, load_toml, size_words
+from mlops_scaffold.bounded import MAX_DEPTH, NotRead, load_json, load_toml, read_bytes, size_words
 
 MAX_FILES = 200_000
 MAX_TEXT_BYTES = 4_000_000  # code and configuration larger than this is listed, not read
@@ -132,9 +132,8 @@ class TemplateSource:
 def _copier_subdirectory(path: str) -> str | None:
     """The `_subdirectory` a copier.yml renders ('' for the whole folder); None when unreadable."""
     try:
-        with open(path, "rb") as handle:
-            data = load_yaml(handle.read(MAX_TEXT_BYTES).decode("utf-8", "replace"))
-    except (OSError, NotRead):
+        data = load_yaml(read_bytes(path, MAX_TEXT_BYTES).decode("utf-8", "replace"))
+    except (OSError, NotRead):  # also a FIFO or a symlink named copier.yml: never opened
         return None
     config = data[0] if data and isinstance(data[0], dict) else {}
     sub = config.get("_subdirectory")
@@ -861,12 +860,11 @@ class Repository:
             if file.size > limit:
                 self.not_read[file.path] = f"larger than {size_words(limit)}"
             else:
-                try:
-                    full = os.path.join(self.root, file.path)
-                    info = os.lstat(full)  # a file swapped for a symlink since the walk is not read
-                    if stat.S_ISREG(info.st_mode):
-                        with open(full, "rb") as handle:
-                            self._text[file.path] = handle.read(limit).decode("utf-8", "replace")
+                try:  # a file swapped for a symlink or a FIFO since the walk is not read
+                    content = read_bytes(os.path.join(self.root, file.path), limit)
+                    self._text[file.path] = content.decode("utf-8", "replace")
+                except NotRead as error:
+                    self.not_read[file.path] = str(error)
                 except OSError:
                     pass
         return self._text[file.path]
