@@ -243,10 +243,13 @@ def symlinks(repo: Path, canaries: Path) -> Path:
 
 
 def invalid_utf8(repo: Path, canaries: Path) -> Path:
+    """Invalid UTF-8 in file contents, and control characters in a file name (a newline, a terminal
+    escape sequence: a report quoting the name must not let them reach the terminal)."""
     bad = b"\xff\xfe\xc3\x28 not UTF-8 \x80\n"
     return _committed(
         repo,
         {
+            "configs/\x1b]0;pwned\x07\x1b[31mred\nError: spoofed.json": "[" * 1000 + "]" * 1000,
             "setup.cfg": b"[metadata]\nname = " + bad,
             ".cruft.json": bad,
             "src/victim/bad.py": b"x = '" + bad + b"'\n",

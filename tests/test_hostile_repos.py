@@ -85,6 +85,10 @@ def test_assess_reads_a_hostile_repository_as_data(corpus: dict[str, tuple[Path,
         assert "configs/loop.yaml" in notes
     if name == "answers-50mb":
         assert "larger than 1 MB" in notes
+    if name == "invalid-utf8":
+        assert "\\x1b[31mred\\nError: spoofed.json" in notes
+    text = run("assess", str(repo))
+    assert "\x1b" not in text.output and "\nError: spoofed" not in text.output
     assert canaries_left(canaries) == []
 
 
@@ -266,9 +270,10 @@ def test_status_and_upgrade_run_no_program_the_project_configures(
         ),
         ("deep: " + "[" * 5000 + "]" * 5000 + "\n", "nested deeper than 100 levels"),
         ("loop: &a [*a]\n", "nested deeper than 100 levels"),
+        ('_commit: "--upload-pack=x\\nError: spoofed"\n', "which is not a version"),
         (None, "is a symlink"),
     ],
-    ids=["yaml-bomb", "deep", "self-alias", "symlink"],
+    ids=["yaml-bomb", "deep", "self-alias", "option-as-version", "symlink"],
 )
 def test_hostile_answers_files_are_refused_in_one_line(
     tiny: Callable[..., Path], tmp_path: Path, answers: str | None, reason: str

@@ -46,6 +46,7 @@ from typing import Any
 
 import yaml
 
+from mlops_scaffold.bounded import printable
 from mlops_scaffold.errors import (
     AdoptFailedError,
     AdoptInterruptedError,
@@ -403,7 +404,8 @@ def infer_answers(
             answers["python_version"], sources["python_version"] = choice, found["python_version"][1]
         else:
             notes.append(
-                f"The repository's Python ({found['python_version'][0]}) is not one the template supports "
+                f"The repository's Python ({printable(str(found['python_version'][0]))[:60]}) is not one "
+                "the template supports "
                 f"({', '.join(_CHOICES['python_version'])})."
             )
 
@@ -549,7 +551,8 @@ def _template_checkout(
                     candidates.append(local)
                 else:
                     skipped.append(
-                        f"The cookiecutter template path '{location}' in {origin.source} is relative, so it "
+                        f"The cookiecutter template path '{printable(location)[:200]}' in {origin.source} "
+                        "is relative, so it "
                         "was not looked up (it would depend on the current directory)."
                     )
             else:
@@ -577,10 +580,11 @@ def _template_checkout(
                 (clone, ("-c", "advice.detachedHead=false", "checkout", "--quiet", "--detach", commit)),
             )
             if all(vcs.run(cwd, *args).returncode == 0 for cwd, args in steps):
-                return clone, f"{origin.template if origin else folder} at {commit[:12]}", skipped
+                named = printable(str(origin.template if origin else folder))
+                return clone, f"{named} at {commit[:12]}", skipped
             shutil.rmtree(clone, ignore_errors=True)
             continue  # that checkout does not hold the recorded commit
-        return folder, str(origin.template if origin and origin.template else folder), skipped
+        return folder, printable(str(origin.template if origin and origin.template else folder)), skipped
     return None, "", skipped
 
 
@@ -602,7 +606,7 @@ def render_cookiecutter_base(
     if template is None:
         if explicit is not None:
             raise CookiecutterBaseError(template=str(explicit), reason="it is not a directory")
-        where = origin.template if origin and isinstance(origin.template, str) else "its template"
+        where = printable(origin.template) if origin and isinstance(origin.template, str) else "its template"
         found = "was not looked up" if notes else "is not available on this machine"
         notes.append(
             f"The cookiecutter context comes from {origin.source if origin else '?'}, but {where} {found}, "
@@ -740,9 +744,8 @@ def _refuse_answers_file(root: Path) -> None:
         except (yaml.YAMLError, NotRead):
             answers = None
         source = answers.get("_src_path") if isinstance(answers, dict) else None
-        raise AnswersFileTakenError(
-            path=root, source=source if isinstance(source, str) else "unreadable"
-        ) from None
+        shown = printable(source)[:200] if isinstance(source, str) else "unreadable"
+        raise AnswersFileTakenError(path=root, source=shown) from None
     raise AlreadyAdoptedError(path=root, level=project.level)
 
 

@@ -45,6 +45,14 @@ def one_line(text: str, limit: int = 200) -> str:
     return line if len(line) <= limit else f"{line[: limit - 3]}..."
 
 
+def printable(text: str) -> str:
+    """``text`` safe to print on one line of a terminal: control characters (a newline, the escape
+    that starts a terminal sequence) written as Python escapes (``\\n``, ``\\x1b``)."""
+    if text.isprintable():
+        return text
+    return "".join(char if char.isprintable() else ascii(char)[1:-1] for char in text)
+
+
 def size_words(limit: int) -> str:
     return f"{limit // 1_000_000} MB" if limit >= 1_000_000 else f"{limit // 1000} kB"
 

@@ -916,6 +916,7 @@ def adopt(
 ) -> None:
     """Bring an existing repository onto the template at a level, keeping every file you have."""
     from mlops_scaffold.adopt import adopt as adopt_repository
+    from mlops_scaffold.bounded import printable
     from mlops_scaffold.errors import AdoptConflictsError
     from mlops_scaffold.generate import parse_data
 
@@ -960,7 +961,7 @@ def adopt(
                     f"  [{style}]{would}{label}[/] {escape(changed)}", highlight=False, soft_wrap=True
                 )
         inferred = ", ".join(
-            f"{k}={v} ({result.answer_sources.get(k, '?')})"
+            f"{k}={printable(str(v))} ({result.answer_sources.get(k, '?')})"
             for k, v in result.answers.items()
             if k != "level"
         )

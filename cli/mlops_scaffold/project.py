@@ -21,7 +21,7 @@ import yaml
 from packaging.version import InvalidVersion, Version
 
 from mlops_scaffold import __version__
-from mlops_scaffold.bounded import NotRead, load_yaml, read_bytes
+from mlops_scaffold.bounded import NotRead, load_yaml, printable, read_bytes
 from mlops_scaffold.errors import InvalidAnswersFileError, NotAGeneratedProjectError, ScaffoldError
 from mlops_scaffold.levels import CI_VENDORS, all_levels, get_level
 
@@ -65,7 +65,7 @@ def read_project(path: Path, *, any_template: bool = False) -> Project:
     By default the project must come from our template store with a recorded template version
     (what upgrade and status need); ``any_template`` accepts any answers file with valid values.
     """
-    from mlops_scaffold.template_store import store_path
+    from mlops_scaffold.template_store import VERSION_NAME, store_path
 
     path = Path(path).expanduser().absolute()
 
@@ -91,10 +91,14 @@ def read_project(path: Path, *, any_template: bool = False) -> Project:
     if not any_template:
         source = answers.get("_src_path")
         if not isinstance(source, str) or Path(source).expanduser() != store_path():
-            raise refuse(f"its {ANSWERS_FILE} names another template ({source})")
+            raise refuse(f"its {ANSWERS_FILE} names another template ({printable(str(source))[:200]})")
     ref = answers.get("_commit")
     if not any_template and (not isinstance(ref, str) or not ref):
         raise refuse(f"its {ANSWERS_FILE} does not record the template version (_commit)")
+    if not any_template and not VERSION_NAME.fullmatch(str(ref)):
+        shown = printable(str(ref))[:60]
+        reason = f"its {ANSWERS_FILE} records _commit {shown!r}, which is not a version"
+        raise InvalidAnswersFileError(path=path, reason=reason)
     return Project(path=path, answers=answers, level=answers["level"], template_ref=str(ref or ""))
 
 

@@ -301,13 +301,16 @@ def available_versions() -> set[str]:
 def has_ref(ref: str) -> bool:
     """Whether the store can check out ``ref`` (a tag, or a `git describe` string of a store commit)."""
     repo = store_path()
-    return (repo / ".git").is_dir() and bool(
-        _git(repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", check=False)
+    return (
+        (repo / ".git").is_dir()
+        and VERSION_NAME.fullmatch(ref) is not None
+        and bool(_git(repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", check=False))
     )
 
 
-# A version name as copier records it in `_commit`: no option, no rev expression (`^`, `~`, `@{`, `:`).
-_VERSION_NAME = re.compile(r"[0-9A-Za-z][0-9A-Za-z._+-]{0,199}")
+# A version name as copier records it in `_commit` (a tag, `git describe` output or a commit): no
+# option, no rev expression (`^`, `~`, `@{`, `:`), nothing that needs quoting.
+VERSION_NAME = re.compile(r"[0-9A-Za-z][0-9A-Za-z._+-]{0,199}")
 
 
 def check_runnable(ref: str, *, installed: str) -> None:
@@ -315,7 +318,7 @@ def check_runnable(ref: str, *, installed: str) -> None:
     features unless this mlops-scaffold ships it (see the module docstring); ``installed`` is the
     tag ``ensure_version`` returned for the template this mlops-scaffold ships."""
     repo = store_path()
-    if not _VERSION_NAME.fullmatch(ref):
+    if not VERSION_NAME.fullmatch(ref):
         raise TemplateVersionUntrustedError(ref=ref, why="it is not a version name")
     commit = _git(repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", check=False)
     if not commit:

@@ -33,7 +33,15 @@ from typing import Any
 
 import yaml
 
-from mlops_scaffold.bounded import MAX_DEPTH, NotRead, load_json, load_toml, read_bytes, size_words
+from mlops_scaffold.bounded import (
+    MAX_DEPTH,
+    NotRead,
+    load_json,
+    load_toml,
+    printable,
+    read_bytes,
+    size_words,
+)
 
 MAX_FILES = 200_000
 MAX_TEXT_BYTES = 4_000_000  # code and configuration larger than this is listed, not read
@@ -90,8 +98,9 @@ def tokens(text: str) -> set[str]:
 
 
 def shown(path: str) -> str:
-    """A file name safe to print and to encode as JSON (undecodable bytes become U+FFFD)."""
-    return path.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    """A file name safe to print and to encode as JSON (undecodable bytes become U+FFFD, control
+    characters such as a newline or a terminal escape are written as escapes)."""
+    return printable(path.encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
 
 
 @dataclass(frozen=True, slots=True)
