@@ -12,6 +12,7 @@ answers go on to copier, which writes them back out, aliases expanded.
 
 from __future__ import annotations
 
+import errno
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -72,19 +73,19 @@ def read_project(path: Path, *, any_template: bool = False) -> Project:
     def refuse(reason: str) -> NotAGeneratedProjectError:
         return NotAGeneratedProjectError(path=path, reason=reason)
 
+    answers_path = path / ANSWERS_FILE
     try:
         if not path.exists():
             raise refuse("it does not exist")
         if not path.is_dir():
             raise refuse("it is not a directory")
-        answers_path = path / ANSWERS_FILE
         if not answers_path.is_file() and not answers_path.is_symlink():
             raise refuse(f"it has no {ANSWERS_FILE}")
         raw = read_bytes(answers_path, MAX_ANSWERS_BYTES)
     except NotRead as error:
         raise InvalidAnswersFileError(path=path, reason=f"its {ANSWERS_FILE} is {error}") from None
-    except OSError as error:  # e.g. a name too long for the file system, or a symlink (ELOOP)
-        if answers_path.is_symlink():
+    except OSError as error:  # e.g. a name too long for the file system
+        if error.errno == errno.ELOOP:  # read_bytes never follows a symlink
             raise InvalidAnswersFileError(path=path, reason=f"its {ANSWERS_FILE} is a symlink") from None
         raise refuse(f"it cannot be read ({error.strerror or error})") from None
     answers = parse_answers(raw, path)
