@@ -195,6 +195,17 @@ def git_programs(repo: Path, canaries: Path) -> Path:
     return repo
 
 
+def worktree_elsewhere(repo: Path, canaries: Path) -> Path:
+    """core.worktree points git at another folder (where status would scan, and paths would not
+    be relative to the repository)."""
+    _committed(repo, {})
+    elsewhere = outside(repo, "elsewhere")
+    build_tree(elsewhere, {"README.md": "not the repository\n"})
+    with open(repo / ".git" / "config", "a") as config:
+        config.write(f"[core]\n\tworktree = {elsewhere}\n")
+    return repo
+
+
 def deep_data(repo: Path, canaries: Path) -> Path:
     """JSON, a notebook, TOML, YAML and Python nested 100,000 deep (RecursionError bait)."""
     deep = "[" * 100_000 + "]" * 100_000
@@ -277,6 +288,7 @@ CASES: dict[str, Callable[[Path, Path], Path]] = {
     "cruft-context": cruft_context,
     "cruft-escape": cruft_escape,
     "git-programs": git_programs,
+    "worktree-elsewhere": worktree_elsewhere,
     "deep-data": deep_data,
     "yaml-bombs": yaml_bombs,
     "symlinks": symlinks,

@@ -35,7 +35,7 @@ from mlops_scaffold.cli import app
 from mlops_scaffold.template_store import build_history_bundle, ensure_version
 
 # Cases whose repository has a commit: adopt gets past its refusals and reads everything.
-ADOPTABLE = [name for name in CASES if name != "answers-50mb"]
+ADOPTABLE = [name for name in CASES if name not in ("answers-50mb", "worktree-elsewhere")]
 
 
 def run(*args: str) -> Result:
@@ -178,6 +178,17 @@ def test_a_50_mb_answers_file_is_refused_in_one_line_by_every_command(
         assert result.exit_code == code, result.output
         if code == 11:
             assert "larger than 1 MB" in result.output
+    assert canaries_left(canaries) == []
+
+
+def test_a_repository_whose_work_tree_is_elsewhere_is_not_used(corpus: dict[str, tuple[Path, Path]]) -> None:
+    repo, canaries = corpus["worktree-elsewhere"]
+    for args, code in (
+        (("adopt", str(repo), "--defaults", "--dry-run"), 12),  # not a git repository we can use
+        (("status", str(repo)), 11),
+        (("upgrade", str(repo)), 11),
+    ):
+        assert run(*args).exit_code == code
     assert canaries_left(canaries) == []
 
 

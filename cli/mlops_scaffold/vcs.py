@@ -129,11 +129,20 @@ def git(cwd: Path, *args: str, stdin: bytes | None = None, check: bool = True) -
 
 
 def top(path: Path) -> Path | None:
-    """The root of the work tree that holds ``path``; None outside git (or without git)."""
+    """The root of the work tree that holds ``path``; None outside git (or without git).
+
+    Also None when the repository's configuration puts its work tree elsewhere (``core.worktree``):
+    the root must hold ``path`` and its ``.git``, or git would read (and status would scan) a
+    folder the repository chose.
+    """
     if shutil.which("git") is None:
         return None
     found = git(path, "rev-parse", "--show-toplevel", check=False).decode().strip()
-    return Path(found) if found else None
+    if not found:
+        return None
+    root = Path(found)
+    inside = Path(path).absolute().resolve().is_relative_to(root.resolve())
+    return root if inside and os.path.lexists(root / ".git") else None
 
 
 def has_head(repo: Path) -> bool:
