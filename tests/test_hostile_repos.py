@@ -14,6 +14,7 @@ test_upgrade_engine.py, so that each upgrade costs about a second.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -189,6 +190,21 @@ def test_a_repository_whose_work_tree_is_elsewhere_is_not_used(corpus: dict[str,
         (("upgrade", str(repo)), 11),
     ):
         assert run(*args).exit_code == code
+    assert canaries_left(canaries) == []
+
+
+def test_a_configuration_git_never_finishes_reading_is_a_one_line_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An include.path naming a FIFO: git blocks opening it. Each git command has a time limit."""
+    from mlops_scaffold import vcs
+
+    repo, canaries = build_case("yaml-bombs", tmp_path)  # any committed repository
+    os.mkfifo(repo / ".git" / "never")
+    with open(repo / ".git" / "config", "a") as config:
+        config.write(f"[include]\n\tpath = {repo / '.git' / 'never'}\n")
+    monkeypatch.setattr(vcs, "TIMEOUT", 1.0)
+    assert run("adopt", str(repo), "--defaults", "--dry-run").exit_code == 12  # git cannot tell
     assert canaries_left(canaries) == []
 
 

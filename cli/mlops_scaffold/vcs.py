@@ -31,6 +31,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from mlops_scaffold.bounded import one_line
+
 NULL_SHA = "0" * 40
 TIMEOUT = 120.0  # seconds for one git command; far above any real repository's `git status`
 
@@ -85,9 +87,11 @@ def _environment(settings: dict[str, str]) -> dict[str, str]:
 def _execute(
     cwd: Path, args: tuple[str, ...], env: dict[str, str], stdin: bytes | None
 ) -> subprocess.CompletedProcess[bytes]:
+    """git's result; a command over the time limit is killed, a failure like any other."""
+    command = ["git", "--no-pager", *args]
     try:
         return subprocess.run(
-            ["git", "--no-pager", *args],
+            command,
             cwd=cwd,
             env=env,
             input=stdin,
@@ -98,15 +102,20 @@ def _execute(
             timeout=TIMEOUT,
         )
     except subprocess.TimeoutExpired:
-        raise GitError(f"`git {' '.join(args)}` did not finish within {TIMEOUT:.0f} s") from None
+        message = f"it did not finish within {TIMEOUT:.0f} s".encode()
+        return subprocess.CompletedProcess(command, -9, b"", message)  # -9: killed, as run() reports it
 
 
-def safe_settings(cwd: Path) -> dict[str, str]:
-    """SAFE_SETTINGS plus every program setting configured for ``cwd``, set to nothing."""
+def safe_settings(cwd: Path) -> dict[str, str] | subprocess.CompletedProcess[bytes]:
+    """SAFE_SETTINGS plus every program setting configured for ``cwd``, set to nothing; or, when git
+    cannot list the configuration (it is broken, or reading it does not end), that failure."""
     listed = _execute(cwd, ("config", "--list", "--name-only", "-z"), _environment(SAFE_SETTINGS), None)
+    if listed.returncode != 0:
+        return listed
     settings = dict(SAFE_SETTINGS)
+    fixed = {key.lower() for key in SAFE_SETTINGS}
     for name in listed.stdout.decode(errors="surrogateescape").split("\0"):
-        if name in settings or name.lower() in {key.lower() for key in SAFE_SETTINGS}:
+        if name.lower() in fixed:
             continue
         if _PROGRAM_SETTING.fullmatch(name):
             settings[name] = ""
@@ -116,15 +125,23 @@ def safe_settings(cwd: Path) -> dict[str, str]:
 
 
 def run(cwd: Path, *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
-    """Run ``git args`` in ``cwd`` under ``safe_settings``: no program a configuration names runs."""
-    return _execute(cwd, args, _environment(safe_settings(cwd)), stdin)
+    """Run ``git args`` in ``cwd`` under ``safe_settings``: no program a configuration names runs.
+
+    When the configuration cannot be listed, the command does not run at all: its result is that
+    failure (git would have failed on the same configuration).
+    """
+    settings = safe_settings(cwd)
+    if isinstance(settings, subprocess.CompletedProcess):
+        return settings
+    return _execute(cwd, args, _environment(settings), stdin)
 
 
 def git(cwd: Path, *args: str, stdin: bytes | None = None, check: bool = True) -> bytes:
     """Run ``git args`` in ``cwd`` (see ``run``); its stdout ('' on failure when ``check`` is false)."""
     done = run(cwd, *args, stdin=stdin)
     if check and done.returncode != 0:
-        raise GitError(f"`git {' '.join(args)}` failed: {done.stderr.decode(errors='replace').strip()}")
+        reason = one_line(" ".join(done.stderr.decode(errors="replace").split()), 300)
+        raise GitError(f"`git {' '.join(args)}` failed: {reason}")
     return done.stdout if done.returncode == 0 else b""
 
 
