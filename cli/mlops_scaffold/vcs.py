@@ -29,6 +29,7 @@ import os
 import re
 import shutil
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
 
 from mlops_scaffold.bounded import one_line
@@ -124,8 +125,11 @@ def safe_settings(cwd: Path) -> dict[str, str] | subprocess.CompletedProcess[byt
     return settings
 
 
-def run(cwd: Path, *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+def run(
+    cwd: Path, *args: str, stdin: bytes | None = None, env: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess[bytes]:
     """Run ``git args`` in ``cwd`` under ``safe_settings``: no program a configuration names runs.
+    ``env``: more environment variables (a commit's identity, say).
 
     When the configuration cannot be listed, the command does not run at all: its result is that
     failure (git would have failed on the same configuration).
@@ -133,7 +137,7 @@ def run(cwd: Path, *args: str, stdin: bytes | None = None) -> subprocess.Complet
     settings = safe_settings(cwd)
     if isinstance(settings, subprocess.CompletedProcess):
         return settings
-    return _execute(cwd, args, _environment(settings), stdin)
+    return _execute(cwd, args, {**_environment(settings), **(env or {})}, stdin)
 
 
 def git(cwd: Path, *args: str, stdin: bytes | None = None, check: bool = True) -> bytes:
