@@ -39,9 +39,9 @@ class NotRead(ValueError):
 
 
 def one_line(text: str, limit: int = 200) -> str:
-    """The first non-empty line of ``text``, cut to ``limit`` characters (for a message quoting
-    foreign input or a foreign tool's error)."""
-    line = next((line.strip() for line in str(text).splitlines() if line.strip()), "")
+    """The first non-empty line of ``text``, printable and cut to ``limit`` characters (for a
+    message quoting foreign input or a foreign tool's error)."""
+    line = printable(next((line.strip() for line in str(text).splitlines() if line.strip()), ""))
     return line if len(line) <= limit else f"{line[: limit - 3]}..."
 
 

@@ -13,8 +13,9 @@ configuration (which wins over every configuration file, the repository's includ
   ``command``), merge driver and the other program settings that ``git config --list`` shows for
   that directory (any scope, includes followed) set to nothing, so an attribute naming a driver
   (``.gitattributes`` or ``.git/info/attributes``) finds no program to run;
-- ``--no-pager``, no prompts, stdin closed, and a time limit (an ``include.path`` of
-  ``/dev/zero`` would otherwise keep git reading forever).
+- ``--no-pager``, no prompts, stdin closed, and a time limit (an ``include.path`` naming a FIFO
+  would otherwise keep git waiting forever); a command over it, or one whose configuration git
+  cannot list, is a failed result, never run without the settings above.
 
 The settings travel as ``GIT_CONFIG_KEY_n``/``GIT_CONFIG_VALUE_n`` pairs (not ``-c key=value``,
 which a driver name containing ``=`` would split), and git passes them on to the git processes it
