@@ -65,6 +65,7 @@ bench: venv ## Print the benchmark figures (quick ones; bench-suite times the wh
 	$(PY) benchmarks/bench_generated.py
 	$(PY) benchmarks/bench_assess.py
 	$(PY) benchmarks/bench_fleet_upgrade.py
+	$(PY) benchmarks/bench_hostile.py
 
 bench-suite: venv ## Time .ci/run on a fresh clone and the fast tier against their targets (~20 min)
 	$(PY) benchmarks/bench_suite.py

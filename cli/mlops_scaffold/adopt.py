@@ -17,8 +17,10 @@
 3. Render the template at that level into a scratch directory, with the repository's dependencies
    (pyproject.toml, requirements.txt, conda environments) carried into its pyproject.toml, and,
    when the cookiecutter template the project came from is available locally (``.cruft.json``'s
-   template, the replay's, cookiecutter's clone cache or ``cookiecutter_template``), re-render it
-   with the project's context as the merge base, as cruft does.
+   template when it is an absolute path, the replay's, cookiecutter's clone cache or
+   ``cookiecutter_template``), re-render it with the project's context as the merge base, as cruft
+   does. That template is foreign input: it is rendered only in the sandbox (``sandbox``), never by
+   cookiecutter's own unsandboxed Jinja, and its hooks never run.
 4. Compare: a file only the template has is added; a file only the repository has is left alone,
    and so is one git does not track (an ignored file: git could not give its bytes back); a file
    both have is merged. With a merge base the merge is 3-way (your edits since the
@@ -40,7 +42,6 @@ import os
 import re
 import shutil
 import stat
-import subprocess
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -50,6 +51,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from mlops_scaffold.bounded import printable
 from mlops_scaffold.errors import (
     AdoptFailedError,
     AdoptInterruptedError,
@@ -136,10 +138,27 @@ class CookiecutterOrigin:
     repo_dir: str | None = None  # the local template folder cookiecutter used (replay files)
 
 
-def _read_json(path: Path) -> Any:
+MAX_FILE_BYTES = 1_000_000  # a packaging or cookiecutter file read for answers; larger ones are not read
+MAX_MERGE_BYTES = 10_000_000  # a file of yours larger than this is kept as it is, never merged
+
+
+def _read_text(path: Path, limit: int = MAX_FILE_BYTES) -> str | None:
+    """A repository file's UTF-8 text (bounded, never through a symlink); None when not read."""
+    from mlops_scaffold.bounded import NotRead, read_bytes
+
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        return read_bytes(path, limit).decode("utf-8")
+    except (OSError, NotRead, UnicodeDecodeError):
+        return None
+
+
+def _read_json(path: Path) -> Any:
+    from mlops_scaffold.bounded import NotRead, load_json
+
+    text = _read_text(path)
+    try:
+        return load_json(text) if text is not None else None
+    except (ValueError, NotRead):  # NotRead: nested too deeply
         return None
 
 
@@ -257,9 +276,8 @@ def python_choice(constraints: list[tuple[str, str]]) -> tuple[str | None, str |
     offered = [int(c.split(".")[1]) for c in _CHOICES["python_version"]]
     fitting = [m for m in offered if all(_admits(s, m) for s, _, _ in readable)]
     if not readable:
-        return None, (
-            f"The repository's Python {', '.join(unreadable)} could not be read." if unreadable else None
-        )
+        shown = printable(", ".join(unreadable))[:200]
+        return None, (f"The repository's Python {shown} could not be read." if unreadable else None)
     if fitting:
         return f"3.{fitting[0]}", None
     admitted = [m for m in range(0, 30) if all(_admits(s, m) for s, _, _ in readable)] or [
@@ -293,13 +311,13 @@ def _metadata(root: Path, repo: Repository) -> dict[str, tuple[Any, str]]:
         elif value and key not in found:
             found[key] = (value, source)
 
-    pyproject = root / "pyproject.toml"
-    if pyproject.is_file():
-        import tomllib
+    pyproject = _read_text(root / "pyproject.toml")
+    if pyproject is not None:
+        from mlops_scaffold.bounded import load_toml
 
         try:
-            data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+            data = load_toml(pyproject)
+        except ValueError:  # invalid TOML, or nested too deeply (NotRead)
             data = {}
         project: dict[str, Any] = data["project"] if isinstance(data.get("project"), dict) else {}
         poetry = (data.get("tool") or {}).get("poetry") or {}
@@ -323,13 +341,13 @@ def _metadata(root: Path, repo: Repository) -> dict[str, tuple[Any, str]]:
                 (poetry.get("dependencies") or {}).get("python"),
                 "pyproject.toml [tool.poetry]",
             )
-    setup_cfg = root / "setup.cfg"
-    if setup_cfg.is_file():
+    setup_cfg = _read_text(root / "setup.cfg")
+    if setup_cfg is not None:
         import configparser
 
         parser = configparser.ConfigParser(interpolation=None, strict=False)
         try:
-            parser.read(setup_cfg, encoding="utf-8")
+            parser.read_string(setup_cfg)
             meta = dict(parser["metadata"]) if parser.has_section("metadata") else {}
             options = dict(parser["options"]) if parser.has_section("options") else {}
         except (configparser.Error, UnicodeDecodeError):
@@ -339,13 +357,13 @@ def _metadata(root: Path, repo: Repository) -> dict[str, tuple[Any, str]]:
         put("author_name", meta.get("author"), "setup.cfg")
         put("author_email", meta.get("author_email"), "setup.cfg")
         put("python_version", options.get("python_requires"), "setup.cfg")
-    setup_py = root / "setup.py"
-    if setup_py.is_file():
+    setup_py = _read_text(root / "setup.py")
+    if setup_py is not None:
         import ast
 
         try:
-            tree = ast.parse(setup_py.read_text(encoding="utf-8"))
-        except (OSError, SyntaxError, ValueError, UnicodeDecodeError):
+            tree = ast.parse(setup_py)  # parsed, never run
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
             tree = None
         for node in ast.walk(tree) if tree else ():
             if (
@@ -363,12 +381,9 @@ def _metadata(root: Path, repo: Repository) -> dict[str, tuple[Any, str]]:
                         }.get(kw.arg or "")
                         if key:
                             put(key, kw.value.value, "setup.py")
-    python_version = root / ".python-version"
-    if python_version.is_file():
-        try:
-            text = python_version.read_text(encoding="utf-8").strip().split("\n")[0]
-        except (OSError, UnicodeDecodeError):
-            text = ""
+    python_version = _read_text(root / ".python-version", limit=4096)
+    if python_version is not None:
+        text = python_version.strip().split("\n")[0]
         if text:
             pythons.append((text, ".python-version"))
     for conda in conda_files(repo):
@@ -650,7 +665,8 @@ def carried_dependencies(
         notes.append("conda packages not carried over (not on PyPI): " + ", ".join(skipped) + ".")
     if unreadable:
         notes.append("Requirements not carried over (not PEP 508): " + "; ".join(unreadable) + ".")
-    return list(carried.values()), notes
+    # The lines are the repository's text: shown escaped, so they cannot drive the terminal.
+    return list(carried.values()), [printable(note) for note in notes]
 
 
 def _add_dependencies(pyproject: Path, requirements: list[tuple[str, str]]) -> bool:
@@ -735,32 +751,15 @@ def _keeps(ours: bytes, merged: bytes) -> bool:
 
 def three_way_merge(ours: bytes, base: bytes, theirs: bytes, scratch: Path) -> tuple[bytes, bool] | None:
     """git's 3-way merge (diff3 conflict style); None when it would drop a line of ``ours``."""
-    files = []
-    for name, data in (("ours", ours), ("base", base), ("theirs", theirs)):
-        path = scratch / f"merge.{name}"
-        path.write_bytes(data)
-        files.append(str(path))
-    done = subprocess.run(
-        [
-            "git",
-            "merge-file",
-            "-p",
-            "--diff3",
-            "-L",
-            OURS_LABEL,
-            "-L",
-            BASE_LABEL,
-            "-L",
-            THEIRS_LABEL,
-            *files,
-        ],
-        capture_output=True,
-        check=False,
-    )
-    if done.returncode < 0 or done.returncode > 127:
+    from mlops_scaffold import vcs
+
+    try:
+        merged, conflicted = vcs.merge_file(
+            scratch, ours, base, theirs, labels=(OURS_LABEL, BASE_LABEL, THEIRS_LABEL), diff3=True
+        )
+    except vcs.GitError:
         return None
-    merged = done.stdout
-    return (merged, done.returncode > 0) if _keeps(ours, merged) else None
+    return (merged, conflicted) if _keeps(ours, merged) else None
 
 
 def _binary(data: bytes) -> bool:
@@ -776,22 +775,42 @@ def _binary(data: bytes) -> bool:
 # --- the cookiecutter merge base ----------------------------------------------------------------------
 
 
+_GIT_REF = re.compile(r"[0-9A-Za-z][0-9A-Za-z._/-]{0,199}")
+
+
 def _template_checkout(
     origin: CookiecutterOrigin | None, explicit: Path | None, scratch: Path
-) -> tuple[Path | None, str]:
-    """A local folder holding the cookiecutter template (at the recorded commit when it is a git repo)."""
+) -> tuple[Path | None, str, list[str]]:
+    """A local folder holding the cookiecutter template (at the recorded commit when it is a git repo),
+    what it is, and notes on the template locations that were not looked at.
+
+    A location the repository records is used only when it is absolute (or ``~/...``): a relative
+    one would be resolved against the current directory, which the repository does not choose.
+    A recorded commit is used only when it looks like a commit or ref name (never an option).
+    """
     from urllib.parse import urlparse
 
+    from mlops_scaffold import vcs
+
     candidates: list[Path] = []
+    skipped: list[str] = []
     if explicit is not None:
         candidates.append(explicit.expanduser().absolute())
     if origin is not None:
         for location in (origin.template, origin.repo_dir):
-            if not location:
+            if not location or not isinstance(location, str):
                 continue
             parsed = urlparse(location)
             if not parsed.scheme or parsed.scheme == "file":
-                candidates.append(Path(parsed.path or location).expanduser())
+                local = Path(parsed.path or location).expanduser()
+                if local.is_absolute():
+                    candidates.append(local)
+                else:
+                    skipped.append(
+                        f"The cookiecutter template path '{printable(location)[:200]}' in {origin.source} "
+                        "is relative, so it "
+                        "was not looked up (it would depend on the current directory)."
+                    )
             else:
                 try:
                     from cookiecutter.config import get_user_config
@@ -800,79 +819,70 @@ def _template_checkout(
                 except Exception:  # no usable cookiecutter configuration: no clone cache either
                     continue
                 name = parsed.path.rstrip("/").rsplit("/", 1)[-1].removesuffix(".git")
-                candidates.append(cache / name)
+                if name and name not in (".", ".."):
+                    candidates.append(cache / name)
+    commit = origin.commit if origin is not None and isinstance(origin.commit, str) else None
+    if commit is not None and not _GIT_REF.fullmatch(commit):
+        skipped.append(f"The recorded template commit {commit[:40]!r} is not a commit name; it was ignored.")
+        commit = None
     for folder in candidates:
         if not folder.is_dir():
             continue
-        commit = origin.commit if origin is not None else None
-        is_git = (
-            subprocess.run(
-                ["git", "-C", str(folder), "rev-parse", "--is-inside-work-tree"],
-                capture_output=True,
-                check=False,
-            ).returncode
-            == 0
-        )
+        is_git = vcs.run(folder, "rev-parse", "--is-inside-work-tree").returncode == 0
         if is_git and commit:
             clone = scratch / "cookiecutter-template"
             steps = (
-                ["git", "clone", "--quiet", "--shared", "--no-checkout", str(folder), str(clone)],
-                ["git", "-C", str(clone), "-c", "advice.detachedHead=false", "checkout", "--quiet", commit],
+                (scratch, ("clone", "--quiet", "--shared", "--no-checkout", "--", str(folder), str(clone))),
+                (clone, ("-c", "advice.detachedHead=false", "checkout", "--quiet", "--detach", commit)),
             )
-            if all(subprocess.run(s, capture_output=True, check=False).returncode == 0 for s in steps):
-                return clone, f"{origin.template if origin else folder} at {commit[:12]}"
+            if all(vcs.run(cwd, *args).returncode == 0 for cwd, args in steps):
+                named = printable(str(origin.template if origin else folder))
+                return clone, f"{named} at {commit[:12]}", skipped
             shutil.rmtree(clone, ignore_errors=True)
             continue  # that checkout does not hold the recorded commit
-        return folder, str(origin.template if origin and origin.template else folder)
-    return None, ""
+        return folder, printable(str(origin.template if origin and origin.template else folder)), skipped
+    return None, "", skipped
 
 
 def render_cookiecutter_base(
     origin: CookiecutterOrigin | None, explicit: Path | None, scratch: Path
-) -> tuple[Path | None, str | None, str | None]:
+) -> tuple[Path | None, str | None, list[str]]:
     """The project as its cookiecutter template renders it with its recorded context.
 
-    Returns (rendered project folder, what was rendered, a note when no base could be made). Hooks
-    do not run: the base is a reference for the merge, not a project to set up.
+    Returns (rendered project folder, what was rendered, notes: why no base could be made). The
+    template is foreign input: it is rendered only in the sandbox (``sandbox``: sandboxed Jinja in
+    a time- and memory-limited child process, no hooks, no extensions, no path outside the output),
+    whether the repository named it or ``explicit`` (--cookiecutter-template) did.
     """
+    from mlops_scaffold.sandbox import SandboxError, render_cookiecutter
+
     if origin is None and explicit is None:
-        return None, None, None
-    template, label = _template_checkout(origin, explicit, scratch)
+        return None, None, []
+    template, label, notes = _template_checkout(origin, explicit, scratch)
     if template is None:
-        where = origin.template if origin and origin.template else "its template"
-        note = (
-            f"The cookiecutter context comes from {origin.source if origin else '?'}, but {where} is not "
-            "available on this machine, so files both sides have are merged without a base "
-            "(--cookiecutter-template DIR names a local checkout)."
-        )
         if explicit is not None:
             raise CookiecutterBaseError(template=str(explicit), reason="it is not a directory")
-        return None, None, note
-    if origin is not None and origin.directory:
-        template = template / origin.directory
+        where = printable(origin.template) if origin and isinstance(origin.template, str) else "its template"
+        found = "was not looked up" if notes else "is not available on this machine"
+        notes.append(
+            f"The cookiecutter context comes from {origin.source if origin else '?'}, but {where} {found}, "
+            "so files both sides have are merged without a base (--cookiecutter-template DIR names a "
+            "local checkout)."
+        )
+        return None, None, notes
+    recorded = {k: v for k, v in (origin.context if origin else {}).items() if not k.startswith("_")}
+    directory = origin.directory if origin is not None and isinstance(origin.directory, str) else None
     try:
-        from cookiecutter.generate import generate_context, generate_files
-        from cookiecutter.prompt import prompt_for_config
-
-        recorded = {k: v for k, v in (origin.context if origin else {}).items() if not k.startswith("_")}
-        context = generate_context(
-            context_file=str(template / "cookiecutter.json"), default_context={}, extra_context=recorded
-        )
-        context["cookiecutter"] = prompt_for_config(context, no_input=True)
-        context["cookiecutter"]["_template"] = str(template)
-        context["_cookiecutter"] = {k: v for k, v in context["cookiecutter"].items() if not k.startswith("_")}
-        output = scratch / "cookiecutter-base"
-        output.mkdir()
-        project = generate_files(
-            repo_dir=str(template), context=context, output_dir=str(output), accept_hooks=False
-        )
-        return Path(project), label, None
-    except Exception as error:  # cookiecutter raises many kinds; a missing base only costs a 2-way merge
+        project = render_cookiecutter(template, recorded, scratch, directory=directory)
+    except SandboxError as error:  # a template that cannot be rendered only costs the merge base
         if explicit is not None:
-            raise CookiecutterBaseError(
-                template=str(explicit), reason=str(error).strip() or type(error).__name__
-            ) from None
-        return None, None, f"The cookiecutter template could not be re-rendered as a merge base ({error})."
+            raise CookiecutterBaseError(template=str(explicit), reason=str(error)) from None
+        notes.append(
+            f"The cookiecutter template {label} could not be re-rendered as a merge base ({error}), so "
+            "files both sides have are merged without a base."
+        )
+        return None, None, notes
+    return project, label, notes
 
 
 # --- adopt -----------------------------------------------------------------------------------------
@@ -945,6 +955,13 @@ def _plan(
                 "version was not merged into it (git could neither show nor undo that)."
             )
             continue
+        if target.stat().st_size > MAX_MERGE_BYTES:
+            kept.append(rel)
+            notes.append(
+                f"{rel}: yours is kept; it is larger than {MAX_MERGE_BYTES // 1_000_000} MB, so it "
+                "was not merged."
+            )
+            continue
         ours = target.read_bytes()
         if ours == theirs:
             unchanged.append(rel)
@@ -1012,20 +1029,22 @@ def _relock(root: Path, changes: list[_Change], scratch: Path, *, dry_run: bool)
 
 
 def _refuse_answers_file(root: Path) -> None:
-    from mlops_scaffold.project import read_project
+    from mlops_scaffold.bounded import NotRead, load_yaml
+    from mlops_scaffold.project import MAX_ANSWERS_BYTES, read_project
 
-    if not (root / ANSWERS_FILE).exists():
+    if not (root / ANSWERS_FILE).exists() and not (root / ANSWERS_FILE).is_symlink():
         return
     try:
         project = read_project(root)
     except NotAGeneratedProjectError:
+        text = _read_text(root / ANSWERS_FILE, limit=MAX_ANSWERS_BYTES)
         try:
-            source = (yaml.safe_load((root / ANSWERS_FILE).read_text(encoding="utf-8")) or {}).get(
-                "_src_path"
-            )
-        except (OSError, UnicodeDecodeError, yaml.YAMLError, AttributeError):
-            source = "unreadable"
-        raise AnswersFileTakenError(path=root, source=source) from None
+            answers = load_yaml(text) if text is not None else None
+        except (yaml.YAMLError, NotRead):
+            answers = None
+        source = answers.get("_src_path") if isinstance(answers, dict) else None
+        shown = printable(source)[:200] if isinstance(source, str) else "unreadable"
+        raise AnswersFileTakenError(path=root, source=shown) from None
     raise AlreadyAdoptedError(path=root, level=project.level)
 
 
@@ -1226,15 +1245,17 @@ def adopt(
     report("Preparing the template")
     tag = ensure_version()
     with _held_scratch() as scratch:
+        # The merge base first: a --cookiecutter-template that cannot be rendered fails fast.
+        if origin is not None or cookiecutter_template is not None:
+            report("Re-rendering the cookiecutter template in a sandbox")
+        base, base_label, base_notes = render_cookiecutter_base(
+            origin, Path(cookiecutter_template) if cookiecutter_template else None, scratch
+        )
+        notes += base_notes
         report(f"Rendering the template at level {chosen}")
         render = scratch / "render"
         _render(tag, render, {**answers, "level": chosen}, defaults=True)
         notes += _carry_dependencies(root, render / "pyproject.toml", answers)
-        base, base_label, base_note = render_cookiecutter_base(
-            origin, Path(cookiecutter_template) if cookiecutter_template else None, scratch
-        )
-        if base_note:
-            notes.append(base_note)
         report("Comparing the repository with the template")
         changes, unchanged, kept, plan_notes = _plan(root, render, base, scratch, tracked)
         notes += plan_notes

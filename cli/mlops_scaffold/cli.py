@@ -1049,7 +1049,9 @@ def _print_fleet(rows: list[Any]) -> None:
         if row.lags:
             template += f" [red]({row.behind_by} behind)[/]"
         step = (a.plan.required + a.plan.recommended)[:1]
-        if not a.ml_project:
+        if a.error is not None:
+            missing = f"(not assessed: {a.error})"
+        elif not a.ml_project:
             missing = "(a project template)" if a.kind == "template" else "(not an ML project)"
         else:
             missing = f"{step[0].title} (L{step[0].level}){' *' if step[0].required else ''}" if step else "-"
@@ -1108,6 +1110,7 @@ def adopt(
 ) -> None:
     """Bring an existing repository onto the template at a level, keeping every file you have."""
     from mlops_scaffold.adopt import adopt as adopt_repository
+    from mlops_scaffold.bounded import printable
     from mlops_scaffold.errors import AdoptConflictsError
     from mlops_scaffold.generate import parse_data
 
@@ -1157,7 +1160,7 @@ def adopt(
                     f"  [{style}]{would}{label}[/] {escape(changed)}", highlight=False, soft_wrap=True
                 )
         inferred = ", ".join(
-            f"{k}={v} ({result.answer_sources.get(k, '?')})"
+            f"{k}={printable(str(v))} ({result.answer_sources.get(k, '?')})"
             for k, v in result.answers.items()
             if k != "level"
         )

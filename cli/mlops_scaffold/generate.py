@@ -13,7 +13,6 @@ import keyword
 import os
 import re
 import shutil
-import subprocess
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -278,33 +277,32 @@ def _check_destination(dst: Path, *, git: bool, force_nested: bool, follow_symli
 
 
 def _git_init(project: Path, message: str) -> str | None:
-    """Make the project a git repository with one commit; None when git is unavailable."""
+    """Make the project a git repository with one commit; None when git is unavailable.
+
+    Through ``vcs.run`` like every git command: the project may sit inside another repository
+    (``--force-nested``), whose configuration must not run anything here.
+    """
     if shutil.which("git") is None:
         return None
-    env = dict(os.environ)
+    env: dict[str, str] = {}
     # The user's own git identity signs the first commit; a fallback only where none is set.
     for setting, fallback in (("user.name", "mlops-scaffold"), ("user.email", "mlops-scaffold@localhost")):
-        configured = subprocess.run(["git", "config", setting], cwd=project, capture_output=True, text=True)
-        if not configured.stdout.strip():
+        if not vcs.run(project, "config", setting).stdout.strip():
             kind = setting.split(".")[1].upper()
-            env.setdefault(f"GIT_AUTHOR_{kind}", fallback)
-            env.setdefault(f"GIT_COMMITTER_{kind}", fallback)
+            env.setdefault(f"GIT_AUTHOR_{kind}", os.environ.get(f"GIT_AUTHOR_{kind}", fallback))
+            env.setdefault(f"GIT_COMMITTER_{kind}", os.environ.get(f"GIT_COMMITTER_{kind}", fallback))
     for args in (
-        ["init", "--quiet", "--initial-branch=main"],
-        ["add", "--all"],
-        ["-c", "commit.gpgsign=false", "commit", "--quiet", "--no-verify", "-m", message],
+        ("init", "--quiet", "--initial-branch=main"),
+        ("add", "--all"),
+        ("-c", "commit.gpgsign=false", "commit", "--quiet", "--no-verify", "-m", message),
     ):
-        try:
-            subprocess.run(["git", *args], cwd=project, env=env, check=True, capture_output=True, text=True)
-        except subprocess.CalledProcessError as error:
+        done = vcs.run(project, *args, env=env)
+        if done.returncode != 0:
             raise TemplateError(
-                f"git {args[0]} failed in the new project: {error.stderr.strip()}",
+                f"git {args[0]} failed in the new project: {done.stderr.decode(errors='replace').strip()}",
                 fix="Check your git configuration, or pass --no-git and initialise the repository yourself.",
-            ) from None
-    head = subprocess.run(
-        ["git", "rev-parse", "HEAD"], cwd=project, capture_output=True, text=True, check=True
-    )
-    return head.stdout.strip()
+            )
+    return vcs.git(project, "rev-parse", "HEAD").decode().strip()
 
 
 def _render(src_tag: str, dst: Path, data: dict[str, Any], *, defaults: bool) -> None:

@@ -3,12 +3,16 @@
 ``read_project`` is the one reader of ``.copier-answers.yml`` (upgrade, status, assess, plan and
 infra-config use it): a file that is not a mapping of answers, is binary, carries YAML tags that
 would build Python objects, or holds values that ``new`` would have refused (a CI vendor we do
-not support, a package name such as ``../x``) is refused with the same error everywhere.
+not support, a package name such as ``../x``) is refused with the same error everywhere, and so
+is one that is not a regular file, is larger than ``MAX_ANSWERS_BYTES``, nests deeper than
+``bounded.MAX_DEPTH`` or expands (YAML aliases) to more than ``bounded.MAX_VALUES`` values: the
+answers go on to copier, which writes them back out, aliases expanded.
 ``status`` reports, read-only, how a project stands against the installed template.
 """
 
 from __future__ import annotations
 
+import errno
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -18,6 +22,7 @@ import yaml
 from packaging.version import InvalidVersion, Version
 
 from mlops_scaffold import __version__
+from mlops_scaffold.bounded import NotRead, load_yaml, printable, read_bytes
 from mlops_scaffold.errors import InvalidAnswersFileError, NotAGeneratedProjectError, ScaffoldError
 from mlops_scaffold.levels import CI_VENDORS, all_levels, get_level
 
@@ -25,6 +30,7 @@ ANSWERS_FILE = ".copier-answers.yml"
 PROJECT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
 PACKAGE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 MAX_NAME_LENGTH = 100  # well under any file system's limit for a directory name
+MAX_ANSWERS_BYTES = 1_000_000  # copier writes a few hundred bytes; a larger file is not ours
 
 
 @dataclass(frozen=True)
@@ -60,32 +66,40 @@ def read_project(path: Path, *, any_template: bool = False) -> Project:
     By default the project must come from our template store with a recorded template version
     (what upgrade and status need); ``any_template`` accepts any answers file with valid values.
     """
-    from mlops_scaffold.template_store import store_path
+    from mlops_scaffold.template_store import VERSION_NAME, store_path
 
     path = Path(path).expanduser().absolute()
 
     def refuse(reason: str) -> NotAGeneratedProjectError:
         return NotAGeneratedProjectError(path=path, reason=reason)
 
+    answers_path = path / ANSWERS_FILE
     try:
         if not path.exists():
             raise refuse("it does not exist")
         if not path.is_dir():
             raise refuse("it is not a directory")
-        answers_path = path / ANSWERS_FILE
-        if not answers_path.is_file():
+        if not answers_path.is_file() and not answers_path.is_symlink():
             raise refuse(f"it has no {ANSWERS_FILE}")
-        raw = answers_path.read_bytes()
+        raw = read_bytes(answers_path, MAX_ANSWERS_BYTES)
+    except NotRead as error:
+        raise InvalidAnswersFileError(path=path, reason=f"its {ANSWERS_FILE} is {error}") from None
     except OSError as error:  # e.g. a name too long for the file system
+        if error.errno == errno.ELOOP:  # read_bytes never follows a symlink
+            raise InvalidAnswersFileError(path=path, reason=f"its {ANSWERS_FILE} is a symlink") from None
         raise refuse(f"it cannot be read ({error.strerror or error})") from None
     answers = parse_answers(raw, path)
     if not any_template:
         source = answers.get("_src_path")
         if not isinstance(source, str) or Path(source).expanduser() != store_path():
-            raise refuse(f"its {ANSWERS_FILE} names another template ({source})")
+            raise refuse(f"its {ANSWERS_FILE} names another template ({printable(str(source))[:200]})")
     ref = answers.get("_commit")
     if not any_template and (not isinstance(ref, str) or not ref):
         raise refuse(f"its {ANSWERS_FILE} does not record the template version (_commit)")
+    if not any_template and not VERSION_NAME.fullmatch(str(ref)):
+        shown = printable(str(ref))[:60]
+        reason = f"its {ANSWERS_FILE} records _commit {shown!r}, which is not a version"
+        raise InvalidAnswersFileError(path=path, reason=reason)
     return Project(path=path, answers=answers, level=answers["level"], template_ref=str(ref or ""))
 
 
@@ -97,11 +111,15 @@ def parse_answers(raw: bytes, path: Path) -> dict[str, Any]:
 
     if b"\0" in raw:
         raise invalid("is binary, not YAML")
+    if len(raw) > MAX_ANSWERS_BYTES:
+        raise invalid(f"is larger than {MAX_ANSWERS_BYTES // 1_000_000} MB")
     try:
-        answers = yaml.safe_load(raw.decode("utf-8"))
+        answers = load_yaml(raw.decode("utf-8"))
     except UnicodeDecodeError:
         raise invalid("is not UTF-8 text") from None
-    except yaml.YAMLError as error:  # incl. tags such as !!python/object, which safe_load refuses
+    except NotRead as error:  # nested too deeply, or an alias bomb
+        raise invalid(f"is {error}") from None
+    except yaml.YAMLError as error:  # incl. tags such as !!python/object, which the safe loader refuses
         problem = getattr(error, "problem", None) or type(error).__name__
         raise invalid(f"is not valid YAML ({problem})") from None
     if not isinstance(answers, dict):
@@ -128,6 +146,8 @@ _KEY_LINE = re.compile(r"^(?P<key>[A-Za-z_][A-Za-z0-9_-]*):(?:\s|$)")
 
 def _trailing_comment(line: str) -> str | None:
     """The ``  # ...`` at the end of a ``key: value`` line, if removing it leaves the same value."""
+    if len(line) > 1000:  # no answers line is this long; each candidate costs two parses
+        return None
     for match in re.finditer(r"\s+#", line):
         head, comment = line[: match.start()], line[match.start() :]
         try:

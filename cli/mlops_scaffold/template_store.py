@@ -18,6 +18,17 @@ Two sources fill the store, both offline:
 A snapshot of a template version is the same everywhere: the files of ``templates/project`` minus
 ``_NOT_TEMPLATE``, committed with a fixed identity and date.
 
+``upgrade`` runs ``copier update`` with ``unsafe=True`` (the template's migrations run, and copier
+renders the project's old version with its tasks and Jinja extensions). ``check_runnable`` is the
+gate: before that run, each version it renders must be one this installed mlops-scaffold ships,
+checked by hash: the template it ships (tree hash equal to the tag ``ensure_version`` returned)
+or a tag of the shipped history bundle (commit hash equal). A tag of the shipped history whose
+content differs is refused. Any other version (a development build's earlier template) may only
+be rendered if its copier.yml runs nothing (no ``_tasks``, no ``_jinja_extensions``: copier runs
+an update's migrations from the new version only). The project names the version (``_commit``
+in its answers file), so only a plain version name is accepted, never an option or a rev
+expression.
+
 A killed process never blocks the next one. Writers take ``template.lock`` (an ``flock``, which
 the kernel releases when its holder dies, SIGKILL included) and write their PID into it, so a
 waiting process can say whom it waits for. Holding that lock, a writer knows no other process is
@@ -31,6 +42,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -40,7 +52,12 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from mlops_scaffold import __version__
-from mlops_scaffold.errors import TemplateStoreBusyError, TemplateStoreError
+from mlops_scaffold.errors import (
+    TemplateStoreBusyError,
+    TemplateStoreError,
+    TemplateVersionMissingError,
+    TemplateVersionUntrustedError,
+)
 from mlops_scaffold.resources import template_dir
 
 STORE_URL = "~/.local/share/mlops-scaffold/template"
@@ -77,10 +94,14 @@ def version_tag(version: str = __version__) -> str:
 
 
 def _git(repo: Path, *args: str, check: bool = True) -> str:
+    from mlops_scaffold.vcs import SAFE_SETTINGS
+
     env = {**os.environ, **_GIT_ENV, "HOME": os.environ.get("HOME", str(repo))}
+    # The store is ours, but the user's own configuration still names no program for it to run.
+    safe = [arg for key, value in SAFE_SETTINGS.items() for arg in ("-c", f"{key}={value}")]
     try:
         done = subprocess.run(
-            ["git", "-c", "commit.gpgsign=false", "-c", "tag.gpgsign=false", *args],
+            ["git", *safe, "-c", "commit.gpgsign=false", "-c", "tag.gpgsign=false", *args],
             cwd=repo,
             env=env,
             capture_output=True,
@@ -211,10 +232,10 @@ def _tag_tree(repo: Path, tag: str) -> str:
     return _git(repo, "rev-parse", "--verify", "--quiet", f"refs/tags/{tag}^{{tree}}", check=False)
 
 
-def bundle_tags(bundle: Path) -> list[str]:
-    """The version tags a history bundle holds ([] when there is no bundle)."""
+def bundle_heads(bundle: Path) -> dict[str, str]:
+    """The version tags a history bundle holds, each with its commit ({} when there is no bundle)."""
     if not bundle.is_file():
-        return []
+        return {}
     try:
         listing = _git(bundle.parent, "bundle", "list-heads", str(bundle.resolve()))
     except TemplateStoreError:
@@ -222,8 +243,13 @@ def bundle_tags(bundle: Path) -> list[str]:
             f"The template history shipped with mlops-scaffold ({bundle}) is not a readable git bundle.",
             fix="Reinstall mlops-scaffold (e.g. `pip install --force-reinstall mlops-scaffold`).",
         ) from None
-    refs = (line.partition(" ")[2] for line in listing.splitlines())
-    return [ref.removeprefix("refs/tags/") for ref in refs if ref.startswith("refs/tags/")]
+    heads = (line.partition(" ") for line in listing.splitlines())
+    return {ref.removeprefix("refs/tags/"): sha for sha, _, ref in heads if ref.startswith("refs/tags/")}
+
+
+def bundle_tags(bundle: Path) -> list[str]:
+    """The version tags a history bundle holds ([] when there is no bundle)."""
+    return list(bundle_heads(bundle))
 
 
 def _import_history(repo: Path) -> None:
@@ -275,9 +301,62 @@ def available_versions() -> set[str]:
 def has_ref(ref: str) -> bool:
     """Whether the store can check out ``ref`` (a tag, or a `git describe` string of a store commit)."""
     repo = store_path()
-    return (repo / ".git").is_dir() and bool(
-        _git(repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", check=False)
+    return (
+        (repo / ".git").is_dir()
+        and VERSION_NAME.fullmatch(ref) is not None
+        and bool(_git(repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", check=False))
     )
+
+
+# A version name as copier records it in `_commit` (a tag, `git describe` output or a commit): no
+# option, no rev expression (`^`, `~`, `@{`, `:`), nothing that needs quoting.
+VERSION_NAME = re.compile(r"[0-9A-Za-z][0-9A-Za-z._+-]{0,199}")
+
+
+def check_runnable(ref: str, *, installed: str) -> None:
+    """Refuse (TemplateVersionUntrustedError) to let copier run store version ``ref`` with its unsafe
+    features unless this mlops-scaffold ships it (see the module docstring); ``installed`` is the
+    tag ``ensure_version`` returned for the template this mlops-scaffold ships."""
+    repo = store_path()
+    if not VERSION_NAME.fullmatch(ref):
+        raise TemplateVersionUntrustedError(ref=ref, why="it is not a version name")
+    commit = _git(repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", check=False)
+    if not commit:
+        raise TemplateVersionMissingError(ref=ref)
+    tree = _git(repo, "rev-parse", "--verify", "--quiet", f"{commit}^{{tree}}")
+    if tree and tree == _tag_tree(repo, installed):
+        return  # the template this installation ships
+    shipped = bundle_heads(history_bundle())
+    if ref in shipped:
+        if shipped[ref] == commit:
+            return  # a released version, as the shipped history holds it
+        raise TemplateVersionUntrustedError(
+            ref=ref, why="its content differs from that version in the template history mlops-scaffold ships"
+        )
+    if _runs_commands(repo, commit):
+        raise TemplateVersionUntrustedError(
+            ref=ref,
+            why="it is not a version this mlops-scaffold ships, and its copier.yml would run commands "
+            "(_tasks or _jinja_extensions)",
+        )
+
+
+def _runs_commands(repo: Path, commit: str) -> bool:
+    """Whether the template at ``commit`` declares something copier runs when it renders it (or
+    its copier.yml cannot be read well enough to tell)."""
+    import yaml
+
+    for name in ("copier.yml", "copier.yaml"):
+        text = _git(repo, "cat-file", "blob", f"{commit}:{name}", check=False)
+        if not text:
+            continue
+        try:
+            config = yaml.safe_load(text)
+        except (yaml.YAMLError, RecursionError):  # e.g. `!include`: what it includes is unknown here
+            return True
+        if not isinstance(config, dict) or config.get("_tasks") or config.get("_jinja_extensions"):
+            return True
+    return False
 
 
 def build_history_bundle(versions: Iterable[tuple[str, Path]], output: Path) -> list[str]:

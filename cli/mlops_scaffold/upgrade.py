@@ -43,6 +43,7 @@ from typing import Any
 import yaml
 
 from mlops_scaffold import __version__, scratch, transaction, vcs
+from mlops_scaffold.bounded import walk
 from mlops_scaffold.errors import (
     CONFLICT_END,
     CONFLICT_START,
@@ -189,17 +190,18 @@ def _check_version(project: Project, target_tag: str) -> None:
 def _scan(root: Path) -> dict[str, str]:
     """A fingerprint (content hash, mode, or link target) of every file below root, .git excluded."""
     found: dict[str, str] = {}
-    for folder, dirs, files in os.walk(root):
+    for folder, dirs, files in walk(root):  # symlinks, to folders too, come in files
         if Path(folder) == root and ".git" in dirs:
             dirs.remove(".git")
-        for name in files + [d for d in dirs if Path(folder, d).is_symlink()]:
+        for name in files:
             path = Path(folder, name)
             rel = path.relative_to(root).as_posix()
             if path.is_symlink():
                 found[rel] = f"link:{os.readlink(path)}"
             else:
                 mode = "755" if os.stat(path).st_mode & stat.S_IXUSR else "644"
-                found[rel] = f"{mode}:{hashlib.sha256(path.read_bytes()).hexdigest()}"
+                with open(path, "rb") as handle:
+                    found[rel] = f"{mode}:{hashlib.file_digest(handle, 'sha256').hexdigest()}"
     return found
 
 
@@ -219,10 +221,24 @@ def _render(tag: str, dst: Path, data: dict[str, Any]) -> None:
 def _copier_update(
     project: Project, scratch_project: Path, work: Path, *, level: int, tag: str, data: Mapping[str, Any]
 ) -> None:
+    """``copier update`` in the scratch clone, with ``unsafe=True``: the only place copier may run
+    template code, so both versions it renders are checked first (``check_runnable``), as named
+    by the answers file copier itself reads (the committed one, in the scratch clone)."""
     import copier
     from copier.errors import CopierAnswersInterrupt, CopierError
     from jinja2 import TemplateError as JinjaError
 
+    from mlops_scaffold.template_store import check_runnable
+
+    committed = read_project(scratch_project)  # the same checks as the work tree's, on HEAD's copy
+    if committed.answers != project.answers:
+        raise UpgradeFailedError(
+            reason=f"the committed {ANSWERS_FILE} differs from the one in the work tree, although git "
+            "does not list it as changed (is it marked skip-worktree or assume-unchanged?). Run `git "
+            f"update-index --no-skip-worktree --no-assume-unchanged {ANSWERS_FILE}`, commit it, and retry."
+        )
+    for ref in (committed.template_ref, tag):
+        check_runnable(ref, installed=tag)
     try:
         copier.run_update(
             scratch_project,

@@ -84,6 +84,7 @@ class Assessment:
     # ``templates``) or "monorepo" (several projects, each assessed in ``projects``).
     kind: str = "ml_project"
     projects: list[Assessment] = field(default_factory=list)
+    error: str | None = None  # why a repository of a fleet could not be assessed (nothing else is set)
 
     def missing(self, level: int | None = None, *, required: bool | None = None) -> list[Finding]:
         return [
@@ -117,24 +118,28 @@ class Assessment:
         return data
 
 
-def _generated_answers(root: Path) -> dict[str, Any] | None:
+def _generated_answers(root: Path, notes: list[str]) -> dict[str, Any] | None:
+    """The answers of a project on the template; None otherwise (a refused answers file is noted)."""
+    from mlops_scaffold.errors import InvalidAnswersFileError
     from mlops_scaffold.project import read_project
 
     try:
         return read_project(root).answers
+    except InvalidAnswersFileError as error:
+        notes.append(f"Not used: {error.reason}; the repository was assessed without it.")
+        return None
     except ScaffoldError:
         return None
 
 
 def _git_host(root: Path) -> str | None:
     """The forge of the repository's first remote (github, gitlab, azure, bitbucket), if any."""
-    config = root / ".git" / "config"
-    if not config.is_file():
-        return None
+    from mlops_scaffold.bounded import NotRead, read_bytes
+
     parser = configparser.ConfigParser(strict=False, interpolation=None)
-    try:
-        parser.read(config, encoding="utf-8")
-    except (configparser.Error, OSError, UnicodeDecodeError):
+    try:  # read as text, never by git (which could run what it configures), and bounded
+        parser.read_string(read_bytes(root / ".git" / "config", MAX_TEXT_BYTES).decode("utf-8"))
+    except (configparser.Error, OSError, NotRead, UnicodeDecodeError):
         return None
     for section in parser.sections():
         url = parser.get(section, "url", fallback="") if section.startswith("remote") else ""
@@ -392,7 +397,8 @@ def _assess_files(path: Path, repo: Repository, root: Path) -> Assessment:
     """The assessment of the project at ``path`` from ``repo``'s files (paths relative to ``root``)."""
     prefix = "" if path == root else f"{path.relative_to(root).as_posix()}/"
     found = run_detectors(repo)
-    answers = _generated_answers(path)
+    notes = list(repo.notes)
+    answers = _generated_answers(path, notes)
     manifest = _manifest_evidence(answers, {f.path for f in repo.files}, prefix) if answers else {}
 
     findings: list[Finding] = []
@@ -419,7 +425,7 @@ def _assess_files(path: Path, repo: Repository, root: Path) -> Assessment:
     ml_signals = [Evidence(shown(e.path), e.why) for e in found.get("_ml", [])]
     ml = bool(ml_signals) or answers is not None
     stack = _stack(found, repo, root)
-    notes = list(repo.notes)
+    notes += repo.not_read_notes()
     if prefix:
         notes.append(f"One project of the monorepo at {root}; evidence paths are relative to that root.")
     if answers is not None and int(answers.get("level", 0)) > level:
@@ -492,10 +498,44 @@ def fleet_paths(directory: Path | str) -> list[Path]:
     return repositories or children
 
 
+def _not_assessed(root: Path, error: Exception) -> Assessment:
+    """A fleet row for a repository whose assessment failed: every capability missing, and why."""
+    from mlops_scaffold.bounded import one_line
+
+    message = error.message if isinstance(error, ScaffoldError) else f"{type(error).__name__}: {error}"
+    reason = one_line(message)
+    findings = [
+        Finding(key=c.key, title=c.title, level=lv.number, required=c.required, found=False, evidence=[])
+        for lv in all_levels()
+        for c in lv.capabilities
+    ]
+    return Assessment(
+        path=root,
+        ml_project=False,
+        level=0,
+        level_name=next(lv.name for lv in all_levels() if lv.number == 0),
+        next_level=None,
+        next_level_name=None,
+        verdict=f"Not assessed: {reason}",
+        generated=False,
+        generated_level=None,
+        template_version=None,
+        scores=scores(findings),
+        findings=findings,
+        plan=Plan(None, None),
+        stack={},
+        error=reason,
+    )
+
+
 def assess_many(
     paths: Iterable[Path | str], *, on_progress: Callable[[str], None] | None = None
 ) -> list[Assessment]:
-    """Assess each repository in turn; every path is checked before any is read."""
+    """Assess each repository in turn; every path is checked before any is read.
+
+    A repository whose assessment fails still gets its result: one with ``error`` set (its row
+    says why), and the others are assessed, so one repository cannot cost the fleet report.
+    """
     roots = [Path(p).expanduser().absolute() for p in paths]
     for root in roots:
         if not root.is_dir():
@@ -507,5 +547,8 @@ def assess_many(
     for index, root in enumerate(roots, 1):
         if on_progress:
             on_progress(f"Assessing {root.name} ({index}/{len(roots)})")
-        results.append(assess(root))
+        try:
+            results.append(assess(root))
+        except Exception as error:  # one repository's failure, whatever it is, is that row's result
+            results.append(_not_assessed(root, error))
     return results

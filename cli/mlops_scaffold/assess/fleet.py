@@ -97,6 +97,8 @@ class Row:
     @property
     def top_missing(self) -> str:
         a = self.assessment
+        if a.error is not None:
+            return f"(not assessed: {a.error})"
         if a.kind == "template":
             return "(a project template)"
         if not a.ml_project:
@@ -134,6 +136,7 @@ class Row:
             "template_behind_by": self.behind_by,
             "template_closed_by": self.closes,
             "top_missing": self.top_missing,
+            "error": a.error,
             "assessment": a.to_dict(),
         }
 

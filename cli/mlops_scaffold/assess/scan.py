@@ -9,7 +9,10 @@ Every reader is linear in the size of its input, so one odd file cannot stall an
 - YAML is built from the C parser's event stream (PyYAML's own constructor resolves each scalar
   with Python regular expressions and costs seconds per megabyte);
 - parsed trees are walked once, iteratively, with a guard against shared (aliased) nodes;
-- no regular expression spans more than a line, and none backtracks over a whole file.
+- no regular expression spans more than a line, and none backtracks over a whole file;
+- sizes and nesting are bounded (``bounded``): a file over MAX_TEXT_BYTES, or whose JSON, TOML or
+  YAML nests deeper than ``bounded.MAX_DEPTH``, is skipped and listed in the assessment's notes
+  ("Not read: ... (nested deeper than 100 levels)"), never a traceback.
 
 Roles come from a file's place in the tree: tests (``tests/``, ``test_*.py``, ``*_test.py``,
 ``*_tests.py``), documentation (``docs/``) and template sources (``{{cookiecutter...}}`` and
@@ -20,17 +23,25 @@ copier paths, ``*.jinja``/``*.j2``/``*.tmpl`` files, the folder a ``cookiecutter
 from __future__ import annotations
 
 import ast
-import json
 import os
 import re
 import stat
-import tomllib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
 import yaml
+
+from mlops_scaffold.bounded import (
+    MAX_DEPTH,
+    NotRead,
+    load_json,
+    load_toml,
+    printable,
+    read_bytes,
+    size_words,
+)
 
 MAX_FILES = 200_000
 MAX_TEXT_BYTES = 4_000_000  # code and configuration larger than this is listed, not read
@@ -87,8 +98,9 @@ def tokens(text: str) -> set[str]:
 
 
 def shown(path: str) -> str:
-    """A file name safe to print and to encode as JSON (undecodable bytes become U+FFFD)."""
-    return path.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    """A file name safe to print and to encode as JSON (undecodable bytes become U+FFFD, control
+    characters such as a newline or a terminal escape are written as escapes)."""
+    return printable(path.encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,9 +141,8 @@ class TemplateSource:
 def _copier_subdirectory(path: str) -> str | None:
     """The `_subdirectory` a copier.yml renders ('' for the whole folder); None when unreadable."""
     try:
-        with open(path, "rb") as handle:
-            data = load_yaml(handle.read(MAX_TEXT_BYTES).decode("utf-8", "replace"))
-    except OSError:
+        data = load_yaml(read_bytes(path, MAX_TEXT_BYTES).decode("utf-8", "replace"))
+    except (OSError, NotRead):  # also a FIFO or a symlink named copier.yml: never opened
         return None
     config = data[0] if data and isinstance(data[0], dict) else {}
     sub = config.get("_subdirectory")
@@ -273,20 +284,24 @@ def _scalar(event: yaml.ScalarEvent) -> Any:
 
 
 def load_yaml(text: str) -> list[Any]:
-    """The documents of a YAML stream (YAML 1.2 core scalars; unknown tags ignored); [] if invalid.
+    """The documents of a YAML stream (YAML 1.2 core scalars; unknown tags ignored); [] if invalid,
+    NotRead when it nests deeper than ``MAX_DEPTH`` (aliases followed) or an alias refers to a
+    node that contains it.
 
     `on:` stays the string 'on' (GitHub Actions), `!Ref x` is 'x' (CloudFormation), and an alias
     is the anchored object itself, never a copy, so anchor bombs cost nothing.
     """
     documents: list[Any] = []
-    stack: list[list[Any]] = []  # [container, pending key]
+    stack: list[list[Any]] = []  # [container, pending key, height of its tallest child]
     anchors: dict[str, Any] = {}
+    heights: dict[int, int] = {}  # id(container) -> how deep it nests, once it is complete
 
-    def add(value: Any) -> None:
+    def add(value: Any, height: int = 0) -> None:
         if not stack:
             documents.append(value)
             return
         top = stack[-1]
+        top[2] = max(top[2], height)
         container = top[0]
         if isinstance(container, list):
             container.append(value)
@@ -300,6 +315,7 @@ def load_yaml(text: str) -> list[Any]:
             else:
                 container[key] = value
 
+    too_deep = NotRead(f"nested deeper than {MAX_DEPTH} levels")
     try:
         for event in yaml.parse(text, Loader=_Loader):
             kind = type(event)
@@ -314,12 +330,31 @@ def load_yaml(text: str) -> list[Any]:
                 if anchor:
                     anchors[anchor] = container
                 add(container)
-                stack.append([container, _NO_KEY])
+                stack.append([container, _NO_KEY, 0])
+                if len(stack) > MAX_DEPTH:
+                    raise too_deep
             elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
-                stack.pop()
+                done, _, tallest = stack.pop()
+                heights[id(done)] = tallest + 1
+                if stack:
+                    stack[-1][2] = max(stack[-1][2], tallest + 1)
             elif kind is yaml.AliasEvent:
-                add(anchors.get(str(anchor)))
-    except (yaml.YAMLError, ValueError, IndexError, TypeError, RecursionError):
+                target = anchors.get(str(anchor))
+                height = 0
+                if isinstance(target, dict | list):
+                    if id(target) not in heights:
+                        raise NotRead("a YAML alias refers to a node that contains it")
+                    height = heights[id(target)]
+                    if len(stack) + height > MAX_DEPTH:
+                        raise too_deep
+                add(target, height)
+    except NotRead:
+        raise
+    except yaml.YAMLError as error:
+        if "nesting depth" in str(error):  # libyaml's own limit
+            raise too_deep from None
+        return []
+    except (ValueError, IndexError, TypeError, RecursionError):
         return []
     return documents
 
@@ -724,9 +759,12 @@ def python_facts(sources: Iterable[str], module_words: set[str]) -> PyFacts | No
 
 
 def notebook_cells(text: str) -> list[str]:
-    """The code cells of a notebook, IPython magics and shell escapes left out."""
+    """The code cells of a notebook, IPython magics and shell escapes left out (NotRead when it
+    nests deeper than ``MAX_DEPTH``)."""
     try:
-        notebook = json.loads(text)
+        notebook = load_json(text)
+    except NotRead:
+        raise
     except ValueError:
         return []
     cells = notebook.get("cells") if isinstance(notebook, dict) else None
@@ -894,6 +932,7 @@ class Repository:
         for file in self.files:
             self.by_name.setdefault(file.name, []).append(file)
             self.by_suffix.setdefault(file.suffix, []).append(file)
+        self.not_read: dict[str, str] = part_of.not_read if part_of else {}  # path -> why it was skipped
         self._text: dict[str, str | None] = part_of._text if part_of else {}
         self._python: dict[str, PyFacts | None] = part_of._python if part_of else {}
         self._data: dict[str, list[Any]] = part_of._data if part_of else {}
@@ -926,13 +965,14 @@ class Repository:
         if file.path not in self._text:
             self._text[file.path] = None
             limit = MAX_NOTEBOOK_BYTES if file.suffix == ".ipynb" else MAX_TEXT_BYTES
-            if file.size <= limit:
-                try:
-                    full = os.path.join(self.root, file.path)
-                    info = os.lstat(full)  # a file swapped for a symlink since the walk is not read
-                    if stat.S_ISREG(info.st_mode):
-                        with open(full, "rb") as handle:
-                            self._text[file.path] = handle.read(limit).decode("utf-8", "replace")
+            if file.size > limit:
+                self.not_read[file.path] = f"larger than {size_words(limit)}"
+            else:
+                try:  # a file swapped for a symlink or a FIFO since the walk is not read
+                    content = read_bytes(os.path.join(self.root, file.path), limit)
+                    self._text[file.path] = content.decode("utf-8", "replace")
+                except NotRead as error:
+                    self.not_read[file.path] = str(error)
                 except OSError:
                     pass
         return self._text[file.path]
@@ -943,7 +983,11 @@ class Repository:
             facts = None
             if text is not None:
                 words = tokens(file.stem) | {w for d in file.dirs[-1:] for w in tokens(d)}
-                sources = notebook_cells(text) if file.suffix == ".ipynb" else [text]
+                try:
+                    sources = notebook_cells(text) if file.suffix == ".ipynb" else [text]
+                except NotRead as error:
+                    self.not_read[file.path] = str(error)
+                    sources = []
                 facts = python_facts(sources, words)
             self._python[file.path] = facts
         return self._python[file.path]
@@ -953,23 +997,45 @@ class Repository:
         if file.path not in self._data:
             text = self.text(file)
             documents: list[Any] = []
-            if text is not None:
-                if file.suffix == ".json" or file.name.endswith(".ipynb"):
-                    try:
-                        documents = [json.loads(text)]
-                    except ValueError:
-                        documents = []
-                elif file.suffix == ".toml":
-                    try:
-                        documents = [tomllib.loads(text)]
-                    except (tomllib.TOMLDecodeError, ValueError, RecursionError):
-                        documents = []
-                else:
-                    documents = load_yaml(text)
-                    if not documents and ("{{" in text or "{%" in text):
-                        documents = load_yaml(strip_jinja(text))
+            try:
+                documents = self._parse(file, text) if text is not None else []
+            except NotRead as error:
+                self.not_read[file.path] = str(error)
+                documents = []
             self._data[file.path] = documents
         return self._data[file.path]
+
+    @staticmethod
+    def _parse(file: File, text: str) -> list[Any]:
+        if file.suffix == ".json" or file.name.endswith(".ipynb"):
+            try:
+                return [load_json(text)]
+            except NotRead:
+                raise
+            except ValueError:
+                return []
+        if file.suffix == ".toml":
+            try:
+                return [load_toml(text)]
+            except NotRead:
+                raise
+            except ValueError:  # incl. tomllib.TOMLDecodeError
+                return []
+        documents = load_yaml(text)
+        if not documents and ("{{" in text or "{%" in text):
+            documents = load_yaml(strip_jinja(text))
+        return documents
+
+    def not_read_notes(self, shown_files: int = 10) -> list[str]:
+        """One note per reason files were skipped, naming the first ``shown_files`` of them."""
+        by_reason: dict[str, list[str]] = {}
+        for path, reason in sorted(self.not_read.items()):
+            by_reason.setdefault(reason, []).append(shown(path))
+        notes = []
+        for reason, paths in by_reason.items():
+            more = f" and {len(paths) - shown_files} more" if len(paths) > shown_files else ""
+            notes.append(f"Not read ({reason}): {', '.join(paths[:shown_files])}{more}.")
+        return notes
 
     def mappings(self, file: File) -> list[dict[str, Any]]:
         """Every mapping of the file's documents, each once (walked once, then kept)."""
