@@ -32,6 +32,7 @@ __all__ = [
     "DirtyTreeError",
     "DowngradeError",
     "EmptyFleetError",
+    "GitMissingError",
     "InfraDependencyError",
     "InvalidAnswersFileError",
     "InvalidArgsError",
@@ -170,6 +171,21 @@ class DestinationNeedsConsentError(ScaffoldError):
 
 
 # --- the template and its store ------------------------------------------------------------------------
+
+
+class GitMissingError(ScaffoldError):
+    """git is not installed (mlops-scaffold keeps every template version in a git repository)"""
+
+    exit_code = 19
+
+    def __init__(self) -> None:
+        super().__init__(
+            "git is not installed, and mlops-scaffold needs it even with --no-git: it keeps every "
+            f"template version in a git repository ({STORE_DISPLAY}), from which copier renders new "
+            "projects and upgrades them.",
+            fix="Install git (e.g. `apt-get install git`, `brew install git`, https://git-scm.com/downloads) "
+            "and retry.",
+        )
 
 
 class TemplateError(ScaffoldError):

@@ -40,7 +40,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from mlops_scaffold import __version__
-from mlops_scaffold.errors import TemplateStoreBusyError, TemplateStoreError
+from mlops_scaffold.errors import GitMissingError, TemplateStoreBusyError, TemplateStoreError
 from mlops_scaffold.resources import template_dir
 
 STORE_URL = "~/.local/share/mlops-scaffold/template"
@@ -88,10 +88,7 @@ def _git(repo: Path, *args: str, check: bool = True) -> str:
             check=check,
         )
     except FileNotFoundError:
-        raise TemplateStoreError(
-            "git is not installed, and copier needs it to version the template.",
-            fix="Install git (e.g. `apt-get install git` or `brew install git`) and retry.",
-        ) from None
+        raise GitMissingError from None
     except subprocess.CalledProcessError as error:
         raise TemplateStoreError(
             f"git {' '.join(args)} failed in the template store {repo}: {error.stderr.strip()}",

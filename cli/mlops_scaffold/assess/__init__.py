@@ -34,6 +34,7 @@ from mlops_scaffold.assess.rules import Finding, LevelScore, level_reached, scor
 from mlops_scaffold.assess.scan import MAX_FILES, MAX_TEXT_BYTES, Repository, TemplateSource, shown
 from mlops_scaffold.errors import InvalidInputError, ScaffoldError
 from mlops_scaffold.levels import CI_VENDORS, all_levels
+from mlops_scaffold.project import full_path
 
 __all__ = [
     "MAX_FILES",
@@ -211,7 +212,7 @@ def _verdict(ml: bool, level: int, name: str, templates: list[TemplateSource], o
 
 def assess(path: Path | str) -> Assessment:
     """Inspect the repository at ``path`` (read-only) and place it on the maturity scale."""
-    root = Path(path).expanduser().absolute()
+    root = full_path(path)
     if not root.is_dir():
         reason = "does not exist" if not root.exists() else "is not a directory"
         raise InvalidInputError(
@@ -299,7 +300,7 @@ def fleet_paths(directory: Path | str) -> list[Path]:
 
     When none is, every subdirectory that is not hidden counts (a folder of exported repositories).
     """
-    root = Path(directory).expanduser().absolute()
+    root = full_path(directory)
     if not root.is_dir():
         reason = "does not exist" if not root.exists() else "is not a directory"
         raise InvalidInputError(
@@ -317,7 +318,7 @@ def assess_many(
     paths: Iterable[Path | str], *, on_progress: Callable[[str], None] | None = None
 ) -> list[Assessment]:
     """Assess each repository in turn; every path is checked before any is read."""
-    roots = [Path(p).expanduser().absolute() for p in paths]
+    roots = [full_path(p) for p in paths]
     for root in roots:
         if not root.is_dir():
             reason = "does not exist" if not root.exists() else "is not a directory"
