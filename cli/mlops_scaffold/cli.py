@@ -393,7 +393,7 @@ def new(
             "follow_symlink": follow_symlink,
             "lock": lock,
         }
-        if interactive or json_output:
+        if interactive or json_output or not err_console.is_terminal:  # no spinner to show
             result = generate(path, defaults=not interactive, **options)
         else:
             with err_console.status("Starting") as status:

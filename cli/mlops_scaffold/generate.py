@@ -98,8 +98,11 @@ def dependency_names() -> frozenset[str]:
     names.update(
         re.findall(r'"([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]"]*\])?\s*(?:==|>=|<=|~=|!=|<|>)[^"]*"', pyproject)
     )
+    # Each [[package]] of a uv.lock starts with its name line; a regex that starts with a literal
+    # scans the ~9 MB of locks several times faster than one anchored with (?m)^.
+    package = re.compile(rb'\nname = "([^"\n]+)"\n')
     for lock in sorted((root / "locks").glob("*.lock")):
-        names.update(re.findall(r'(?m)^name = "([^"]+)"$', lock.read_text(encoding="utf-8")))
+        names.update(name.decode() for name in package.findall(lock.read_bytes()))
     torch_deps = (root / "locks" / "torch-dependencies.txt").read_text(encoding="utf-8")
     names.update(line for line in torch_deps.splitlines() if line and not line.startswith("#"))
     return frozenset(distribution_name(n) for n in names) - {locking.LOCK_PROJECT}
