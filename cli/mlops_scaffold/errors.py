@@ -16,6 +16,7 @@ those libraries run without the CLI (inside ``pulumi up``), and import only this
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 __all__ = [
@@ -399,12 +400,17 @@ class InfraDependencyError(ScaffoldError):
         from mlops_scaffold.resources import source_checkout
 
         checkout = source_checkout()
-        super().__init__(
-            f"The infrastructure commands need {missing}, which is not installed.",
-            fix=f"Install them from your clone: `pip install -e '.[infra]'` in {checkout}."
-            if checkout is not None
-            else "Install them with `pip install 'mlops-scaffold[infra]'`.",
-        )
+        if (Path(sys.prefix) / "uv-receipt.toml").is_file():  # installed with `uv tool install`
+            fix = (
+                f"Install them from your clone: `python3 scripts/install.py --extra infra` in {checkout}."
+                if checkout is not None
+                else "Install them with `uv tool install 'mlops-scaffold[infra]'`."
+            )
+        elif checkout is not None:
+            fix = f"Install them from your clone: `pip install -e '.[infra]'` in {checkout}."
+        else:
+            fix = "Install them with `pip install 'mlops-scaffold[infra]'`."
+        super().__init__(f"The infrastructure commands need {missing}, which is not installed.", fix=fix)
 
 
 class PolicyViolationError(ScaffoldError):
