@@ -353,13 +353,16 @@ def _typing_replaces_defaults(*, enabled: bool) -> Iterator[None]:
     this wraps that call. Should copier stop calling it, its own prompt is used unchanged."""
     import copier._main as copier_main
 
-    asked: Callable[..., Any] = vars(copier_main)["unsafe_prompt"]
+    found: Callable[..., Any] | None = vars(copier_main).get("unsafe_prompt")
+    if not enabled or found is None:
+        yield
+        return
+    asked: Callable[..., Any] = found
 
     def ask(questions: list[dict[str, Any]], *args: Any, **kwargs: Any) -> Any:
         return asked([_placeholder_default(question) for question in questions], *args, **kwargs)
 
-    if enabled:
-        vars(copier_main)["unsafe_prompt"] = ask
+    vars(copier_main)["unsafe_prompt"] = ask
     try:
         yield
     finally:
