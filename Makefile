@@ -25,7 +25,7 @@ $(VENV)/.installed: pyproject.toml
 
 venv: $(VENV)/.installed ## Create .venv with the package and everything the tests need
 
-# LocalStack (host mode, no Docker) for the LocalStack-marked tests: its own Python >= 3.12 venv
+# LocalStack (host mode, no Docker) for the LocalStack-marked tests: its own Python 3.13 venv
 # with the pins tests/localstack.py lists; the tests start it, or use LOCALSTACK_ENDPOINT.
 .venv-localstack/.installed: tests/localstack.py | $(VENV)/.installed
 	$(PY) tests/localstack.py install

@@ -2,7 +2,7 @@
 
 ``ensure_localstack()`` uses a LocalStack that already listens at ``LOCALSTACK_ENDPOINT``, or
 starts one itself as a host process from its own virtual environment (``.venv-localstack``,
-Python >= 3.12, with the pins below: see ../shared/ENVIRONMENT.md), waits for its health
+Python 3.13, with the pins below: see ../shared/ENVIRONMENT.md), waits for its health
 endpoint and, through ``LocalStack.stop()``, stops only what it started.
 
     python tests/localstack.py install     # build .venv-localstack (what `make test` does)
@@ -51,7 +51,7 @@ class LocalStackError(RuntimeError):
 def _python_ok(command: list[str]) -> bool:
     try:
         done = subprocess.run(
-            [*command, "-c", "import sys; assert sys.version_info >= (3, 12)"],
+            [*command, "-c", "import sys; assert sys.version_info[:2] == (3, 13)"],
             capture_output=True,
             timeout=30,
         )
@@ -61,18 +61,19 @@ def _python_ok(command: list[str]) -> bool:
 
 
 def find_python() -> str:
-    """A Python >= 3.12 interpreter (LocalStack uses PEP 695 syntax): on PATH or under pyenv."""
-    for name in ("python3.13", "python3.12"):
+    """A Python 3.13 interpreter, on PATH or under pyenv: LocalStack uses PEP 695 syntax (3.11
+    cannot run it) and its S3 fails on 3.12 (`cannot import name 'deprecated' from 'warnings'`)."""
+    for name in ("python3.13",):
         path = shutil.which(name)
         if path and _python_ok([path]):
             return path
     roots = [Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"]
     for root in roots:
-        for candidate in sorted(root.glob("3.1[23]*/bin/python3"), reverse=True):
+        for candidate in sorted(root.glob("3.13*/bin/python3"), reverse=True):
             if _python_ok([str(candidate)]):
                 return str(candidate)
     raise LocalStackError(
-        "LocalStack needs Python 3.12 or 3.13 and none was found (tried python3.13, python3.12 and "
+        "LocalStack needs Python 3.13 and none was found (tried python3.13 and "
         "pyenv versions). Install one, or point LOCALSTACK_ENDPOINT at a running LocalStack."
     )
 

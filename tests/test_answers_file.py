@@ -117,3 +117,22 @@ def test_the_missing_sdk_message_keeps_its_brackets(monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(resources, "source_checkout", lambda: None)
     result = runner.invoke(app, ["plan", "--level", "2"])
     assert "pip install 'mlops-scaffold[infra]'" in result.output
+
+
+def test_the_missing_sdk_message_of_a_uv_tool_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Installed as the README says (a uv tool, whose environment pip does not manage)."""
+    import sys
+
+    from mlops_scaffold import infra
+
+    def missing() -> None:
+        raise infra.InfraDependencyError(missing="the Pulumi SDKs (pulumi)")
+
+    (tmp_path / "uv-receipt.toml").write_text("[tool]\n")
+    monkeypatch.setattr(sys, "prefix", str(tmp_path))
+    monkeypatch.setattr(infra, "_import_stacks", missing)
+    result = runner.invoke(app, ["plan", "--level", "2"])
+    assert result.exit_code == 20, result.output
+    assert "python3 scripts/install.py --extra infra" in result.output and "pip install" not in result.output

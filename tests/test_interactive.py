@@ -43,8 +43,8 @@ def test_prompts_on_a_terminal(tmp_path: Path) -> None:
     seen: list[str] = []
     try:
         for prompt, keys in [
-            ("One-line description", ENTER),
-            ("Author or team name", ENTER),
+            ("One-line description", "Churn model" + ENTER),  # replaces the default, not appended to it
+            ("Author or team name", ENTER),  # the default
             ("Author or team e-mail", ENTER),
             ("Modelling framework", DOWN + ENTER),  # pytorch
             ("CI/CD vendor", DOWN + ENTER),  # gitlab
@@ -58,6 +58,8 @@ def test_prompts_on_a_terminal(tmp_path: Path) -> None:
         process.kill()
         os.close(main_fd)
     answers = yaml.safe_load((tmp_path / "asked" / ".copier-answers.yml").read_text())
+    assert answers["description"] == "Churn model"
+    assert answers["author_name"] == "ML team"
     assert answers["framework"] == "pytorch"
     assert answers["ci"] == "gitlab"
     assert answers["level"] == 1
@@ -82,9 +84,11 @@ def test_without_level_on_a_terminal_new_shows_the_levels_and_asks(tmp_path: Pat
         screen = "".join(seen)
         assert "Full automated operations" in screen and "Experiment tracking" in screen  # the table
         time.sleep(0.3)
-        os.write(main_fd, b"7\r")  # not a level: asked again
-        _read_until(main_fd, "Please select one of the available options", seen)
-        time.sleep(0.3)
+        for wrong in (b"7", b"two", b""):  # not a level: the valid ones are named, and asked again
+            seen.clear()
+            os.write(main_fd, wrong + b"\r")
+            _read_until(main_fd, "Please type one of the levels: 0, 1, 2, 3, 4", seen)
+            time.sleep(0.3)
         os.write(main_fd, b"2\r")
         for prompt in ("One-line description", "Author or team name", "Author or team e-mail"):
             _read_until(main_fd, prompt, seen)

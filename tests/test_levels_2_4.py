@@ -29,8 +29,8 @@ import pytest
 import yaml
 from helpers import git
 from infra.iam.recording import assert_calls_covered, recording_env
-from localstack import LocalStack
-from project_envs import make, new, run, user_env
+from localstack import LocalStack, health
+from project_envs import make, new, run, tool_dir, user_env
 from pytorch_index import PytorchCpuIndex
 
 from mlops_scaffold.contract import parameters
@@ -70,6 +70,30 @@ def test_settings_module_is_rendered_from_the_contract(rendered: Callable[..., P
     # A parameter of a higher level is not part of a lower-level project.
     higher = {p.name for p in parameters()} - set(expected)
     assert all(name not in settings.PARAMETERS for name in higher)
+
+
+def test_make_localstack_installs_what_the_suite_runs() -> None:
+    """The generated `make localstack` and our suite's LocalStack (tests/localstack.py) pin the same
+    packages: the set known to start and serve offline in host mode."""
+    import ast
+
+    import localstack
+
+    module = (
+        template_dir()
+        / "project"
+        / "src"
+        / "{{ package_name }}"
+        / "{% if level >= 2 %}localstack.py{% endif %}"
+    )
+    assigned = {
+        target.id: node.value
+        for node in ast.parse(module.read_text(encoding="utf-8")).body
+        if isinstance(node, ast.Assign)
+        for target in node.targets
+        if isinstance(target, ast.Name)
+    }
+    assert ast.literal_eval(assigned["PINS"]) == localstack.PINS
 
 
 def _summary(output: str) -> str:
@@ -177,36 +201,83 @@ def _json(output: str) -> dict[str, object]:
     return loaded
 
 
+def _without_python_313(tmp_path: Path) -> dict[str, str]:
+    """A PATH with uv and the project's Python 3.12 but no Python 3.13, which uv may not download."""
+    bare = tmp_path / "no-python-3.13"
+    bare.mkdir()
+    for name in ("uv", "python3.12"):
+        (bare / name).symlink_to(os.readlink(tool_dir() / name))
+    return {"PATH": os.pathsep.join([str(bare), "/usr/bin", "/bin"]), "UV_PYTHON_DOWNLOADS": "never"}
+
+
 @pytest.mark.slow
 @pytest.mark.localstack
 @pytest.mark.skipif(4 not in built_levels(), reason="level 4 is not built")
-def test_level_4_documented_loop_on_one_machine(tmp_path: Path, localstack: LocalStack) -> None:
-    """The README's loop of a level-4 project, command by command, against LocalStack: train,
-    register, promote, serve, inject drift, detect it, retrain once, then the cooldown holds."""
+def test_level_4_documented_loop_on_one_machine(tmp_path: Path) -> None:
+    """The README's loop of a level-4 project, command by command, with the environment it exports,
+    against the LocalStack its own `make localstack` starts: train, register, promote, serve, inject
+    drift, detect it (the alarm in ALARM), retrain once (the champion stays: same data, same score),
+    then the cooldown holds; `make localstack-stop` stops LocalStack."""
     project, _ = synced_project(tmp_path / "churn-model", 4, "sklearn", None)
     calls = tmp_path / "aws-calls.jsonl"
-    aws = localstack.env() | recording_env(calls)
+    endpoint = f"http://localhost:{_free_port()}"
+    readme = {  # what the README exports
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    aws = readme | recording_env(calls)
 
     def step(*args: str) -> str:
         return make(project, *args, extra_env=aws)
 
-    devstack = _json(step("devstack"))
-    assert any(str(name).endswith("/alerts-topic-arn") for name in devstack["parameters"])  # type: ignore[union-attr]
-    assert "registered churn-model version 1" in step("pipeline", "ENV=localstack")
-    assert _json(step("promote", "ENV=localstack"))["promoted"] is True
-    with _serving(project, aws, _free_port()) as url:
-        assert _json(step("smoke", f"URL={url}"))["version"] == "1"
-        assert "sent 300 rows" in step("traffic", f"URL={url}")
-        calm = _json(step("drift", "ENV=localstack"))
-        assert calm["verdict"] == "no drift", calm
-        assert isinstance(calm["published"], int) and calm["published"] > 0
-        assert "sent 300 shifted rows" in step("traffic", f"URL={url}", "DRIFT=1")
-    found = _json(step("drift", "ENV=localstack"))
-    assert found["verdict"] == "drift" and found["rows"] == 605, found  # smoke + calm + shifted
-    retrained = _json(step("retrain", "ENV=localstack"))
-    assert retrained["triggered"] is True and retrained["registered_version"] == "2", retrained
-    assert str(retrained["execution_arn"]).startswith("arn:aws:states:")
-    held = _json(step("retrain", "ENV=localstack"))
-    assert held["triggered"] is False and str(held["reason"]).startswith("cooldown"), held
+    # Without Python 3.13 (and no download allowed) `make localstack` says what to install.
+    refused = subprocess.run(
+        ["make", "localstack"],
+        cwd=project,
+        env=user_env(readme | _without_python_313(tmp_path)),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert refused.returncode != 0
+    assert "Error: LocalStack runs on Python 3.13, which uv could neither find nor download" in (
+        refused.stderr
+    ), refused.stderr
+    assert "Fix: Install Python 3.13 (`uv python install 3.13`" in refused.stderr
+    assert "LocalStack answers at" in step("localstack")
+    try:
+        devstack = _json(step("devstack"))
+        assert any(str(name).endswith("/alerts-topic-arn") for name in devstack["parameters"])  # type: ignore[union-attr]
+        assert "registered churn-model version 1" in step("pipeline", "ENV=localstack")
+        assert _json(step("promote", "ENV=localstack"))["promoted"] is True
+        with _serving(project, aws, _free_port()) as url:
+            assert _json(step("smoke", f"URL={url}"))["version"] == "1"
+            assert "sent 300 rows" in step("traffic", f"URL={url}")
+            calm = _json(step("drift", "ENV=localstack"))
+            assert calm["verdict"] == "no drift", calm
+            assert isinstance(calm["published"], int) and calm["published"] > 0
+            assert "sent 300 shifted rows" in step("traffic", f"URL={url}", "DRIFT=1")
+        drift = run(["make", "drift", "ENV=localstack"], project, aws)
+        found = _json(drift.stdout)
+        assert found["verdict"] == "drift" and found["rows"] == 605, found  # smoke + calm + shifted
+        # The alarm line agrees with the score just published: the job waited for its evaluation.
+        [alarm] = found["alarms"]  # type: ignore[misc]
+        line = f"alarm {alarm['name']}: ALARM (DriftScore {found['drift_score']:g} >= threshold 0.2)"
+        assert line in drift.stderr.splitlines(), drift.stderr
+        page = Path(str(found["html_path"])).read_text(encoding="utf-8")
+        assert "<strong>drift</strong>" in page and f"Alarm {alarm['name']}: ALARM (DriftScore" in page
+        retrained = _json(step("retrain", "ENV=localstack"))
+        assert retrained["triggered"] is True and retrained["registered_version"] == "2", retrained
+        assert str(retrained["execution_arn"]).startswith("arn:aws:states:")
+        # As the README says: trained on the same labelled data, version 2 scores as version 1 does.
+        assert retrained["promoted"] is False and retrained["champion"] == "1", retrained
+        assert "does not beat the champion's" in str(retrained["promotion_reason"])
+        held = _json(step("retrain", "ENV=localstack"))
+        assert held["triggered"] is False and str(held["reason"]).startswith("cooldown"), held
+    finally:
+        stopped = step("localstack-stop")
+    assert "stopped" in stopped and not health(endpoint)
     assert_calls_covered(calls, 4)
     assert git(project, "status", "--porcelain") == "", "lifecycle outputs must be git-ignored"

@@ -66,6 +66,7 @@ LEVEL_2 = {
     "feature_repo/feature_store.yaml",
     "src/{pkg}/aws_errors.py",
     "src/{pkg}/devstack.py",
+    "src/{pkg}/localstack.py",
     "src/{pkg}/feature_store.py",
     "src/{pkg}/pipeline.py",
     "src/{pkg}/settings.py",
@@ -74,6 +75,7 @@ LEVEL_2 = {
     "src/{pkg}/validation.py",
     "tests/test_aws_errors.py",
     "tests/test_lifecycle_localstack.py",
+    "tests/test_localstack.py",
     "tests/test_pipeline.py",
     "tests/test_settings.py",
     "tests/test_tracking.py",
@@ -270,10 +272,67 @@ def test_non_empty_destination_is_left_untouched(tmp_path: Path) -> None:
 
 def test_destination_that_is_a_file_is_refused(tmp_path: Path) -> None:
     dst = tmp_path / "file"
-    dst.write_text("x")
+    dst.write_text("")  # empty, and still no place for a project
     result = runner.invoke(app, ["new", str(dst), "--level", "0", "--defaults"])
     assert result.exit_code == 6, result.output
-    assert dst.read_text() == "x"
+    assert "is a file, not a directory" in result.output and "not empty" not in result.output
+    assert dst.read_text() == "" and list(tmp_path.iterdir()) == [dst]
+
+
+def test_an_empty_directory_that_cannot_be_written_names_itself(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An existing empty directory is filled in place, so it (not its parent) must be writable.
+    (Simulated: the suite may run as root, whom a read-only mode does not stop.)"""
+    from mlops_scaffold import scratch
+
+    def read_only(directory: Path, name: str) -> object:
+        raise PermissionError(13, "Permission denied", str(directory))
+
+    monkeypatch.setattr(scratch, "partial_dir", read_only)
+    dst = tmp_path / "mount"
+    dst.mkdir()
+    result = runner.invoke(app, ["new", str(dst), "--level", "0", "--defaults"])
+    assert result.exit_code == 6, result.output
+    output = " ".join(result.output.split())
+    assert f"Make '{dst}' writable" in output and "its parent" not in output, output
+    assert list(dst.iterdir()) == []
+
+
+def test_no_git_without_git_says_git_is_needed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path / "no-programs-here"))
+    result = runner.invoke(app, ["new", str(tmp_path / "p"), "--level", "0", "--defaults", "--no-git"])
+    assert result.exit_code == 22, result.output  # not the template store's 9
+    assert "git is not installed" in result.output and "Install git" in result.output
+    assert not (tmp_path / "p").exists()
+
+
+def test_an_answer_outside_the_choices_lists_them(tmp_path: Path) -> None:
+    result = runner.invoke(
+        app, ["new", str(tmp_path / "p"), "--level", "1", "--defaults", "--framework", "jax"]
+    )
+    assert result.exit_code == 2, result.output
+    output = " ".join(result.output.split())
+    assert "--framework jax: 'jax' is not a framework the template offers (sklearn or pytorch)." in output
+    assert "Fix: Use one of them, e.g. --framework sklearn." in output
+    assert "is not in [" not in output  # copier's own message
+    assert not (tmp_path / "p").exists()
+
+
+def test_output_off_a_terminal_is_not_wrapped_and_paths_are_resolved(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Piped (CliRunner is no terminal), lines stay whole however long, and `../x` prints resolved."""
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    name = "a-project-whose-name-alone-is-longer-than-a-line-of-eighty-columns-of-text"
+    result = runner.invoke(app, ["new", f"../{name}", "--level", "0", "--defaults", "--no-git"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert f"Created {name} at MLOps level 0 in {tmp_path / name}" in lines, result.output
+    assert any(line.strip().startswith(f"cd {tmp_path / name}  # ") for line in lines), result.output
+    assert ".." not in result.output
 
 
 def test_copier_failure_mid_render_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -354,6 +354,74 @@ def test_help_reads_like_uvs(command: str) -> None:
         assert odd not in result.output, (odd, result.output)
 
 
+@pytest.mark.parametrize("command", ["", *COMMANDS])
+def test_every_help_takes_h_and_ends_with_examples(command: str) -> None:
+    """`-h` works like `--help`, and every help ends with one or two examples of that command."""
+    args = command.split()
+    short = runner.invoke(app, [*args, "-h"])
+    assert short.exit_code == 0, short.output
+    assert short.output == runner.invoke(app, [*args, "--help"]).output
+    examples = short.output.split("\nExamples:\n", 1)[1].splitlines()
+    commands = [line.strip() for line in examples if line.strip().startswith("mlops-scaffold ")]
+    assert 1 <= len(commands) <= 2, short.output
+    assert all(line.startswith(f"mlops-scaffold {command}".rstrip()) for line in commands)
+    assert all(line.strip().startswith(("# ", "mlops-scaffold ")) for line in examples if line.strip())
+
+
+# The words that name an option's value: what it is, never the Python parameter's name.
+METAVARS = {"LEVEL", "NAME", "FRAMEWORK", "VENDOR", "VERSION", "KEY=VALUE", "ENV", "DIR", "FILE"}
+METAVARS |= {"OWNER/REPO"}
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_option_values_are_named_alike(command: str) -> None:
+    import typer.main
+
+    click_command = typer.main.get_command(app)
+    for word in command.split():  # "platform init": the group, then its command
+        click_command = click_command.commands[word]  # type: ignore[attr-defined]
+    for param in click_command.params:
+        if param.param_type_name == "option" and not param.is_flag:
+            assert param.metavar in METAVARS, (command, param.opts, param.metavar)
+        if param.param_type_name == "argument":
+            assert param.metavar in {"PATH", "PATH...", "PROJECT_PATH", "DIR"}, (command, param.metavar)
+
+
+def test_the_top_level_help_lists_each_commands_whole_summary() -> None:
+    import typer.main
+
+    output = runner.invoke(app, ["--help"]).output
+    listed = " ".join(output.split("\nCommands:\n", 1)[1].split("\nExamples:", 1)[0].split())
+    assert "..." not in listed
+    for name, command in typer.main.get_command(app).commands.items():  # type: ignore[attr-defined]
+        summary = " ".join(command.help.split("\n\n", 1)[0].split())
+        assert f"{name} {summary}" in listed, (name, listed)
+        assert len(summary) <= 62, f"{name}: keep the summary to one line of the list: {summary}"
+
+
+def test_a_default_is_shown_once() -> None:
+    output = runner.invoke(app, ["adopt", "--help"], env={"COLUMNS": "200"}).output
+    assert "PATH  The repository (default: the current directory).\n" in output
+
+
+def test_the_readme_usage_block_lists_every_option() -> None:
+    import typer.main
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    usage = readme.split("## Usage\n", 1)[1].split("```sh\n", 1)[1].split("```", 1)[0]
+    blocks: dict[str, str] = {}
+    for line in usage.splitlines():
+        words = line.split()
+        if words[:1] == ["mlops-scaffold"] and len(words) > 1 and not words[1].startswith("-"):
+            current = words[1]
+        blocks[current] = blocks.get(current, "") + " " + line
+    for name, command in typer.main.get_command(app).commands.items():  # type: ignore[attr-defined]
+        for param in command.params:
+            if param.param_type_name == "option" and "--help" not in param.opts:
+                names = [*param.opts, *param.secondary_opts]
+                assert any(re.search(rf"{re.escape(n)}\b", blocks[name]) for n in names), (name, names)
+
+
 def test_new_help_names_its_values() -> None:
     output = runner.invoke(app, ["new", "--help"], env={"COLUMNS": "200"}).output
     assert "Usage: mlops-scaffold new [OPTIONS] PATH\n" in output

@@ -207,6 +207,22 @@ def test_a_tag_always_names_the_same_template(tmp_path: Path, fresh_home: Path) 
         assert ensure_version(version, source=second) == edited
 
 
+def test_preparing_the_store_copies_only_what_changed(tmp_path: Path, fresh_home: Path) -> None:
+    """`new` prepares the store on every run: an unchanged template (about 10 MB) is not copied again,
+    and an edit that keeps a file's size is still seen."""
+    source = old_template(tmp_path / "t")
+    note = source / "project" / "NOTE.md"
+    note.write_text("aaaa\n")
+    first = ensure_version("0.3.0", source=source)
+    stored = store_path() / "project" / "NOTE.md"
+    inode = stored.stat().st_ino
+    assert ensure_version("0.3.0", source=source) == first
+    assert stored.stat().st_ino == inode, "an unchanged file was copied again"
+    note.write_text("bbbb\n")
+    edited = ensure_version("0.3.0", source=source)
+    assert edited != first and store_git("show", f"{edited}:project/NOTE.md") == "bbbb"
+
+
 # --- a killed process never blocks the store --------------------------------------------------------
 
 

@@ -67,6 +67,7 @@ from mlops_scaffold.errors import (
     ScaffoldError,
 )
 from mlops_scaffold.levels import all_levels, built_levels, get_level, require_built
+from mlops_scaffold.project import full_path
 
 if TYPE_CHECKING:
     from mlops_scaffold.assess.scan import File, Repository
@@ -1182,7 +1183,7 @@ def adopt(
     if level is not None:
         get_level(level)  # an unknown level is refused before anything else
     data = check_data(data or {}, command="adopt")
-    root = Path(path).expanduser().absolute()
+    root = full_path(path)
     if not root.is_dir():
         reason = "does not exist" if not root.exists() else "is not a directory"
         raise InvalidInputError(

@@ -18,7 +18,7 @@ from typing import Annotated, Any
 
 import typer
 import typer.core
-from rich.console import Console
+from rich.console import Console, ConsoleDimensions
 from rich.markup import escape
 
 from mlops_scaffold import __version__
@@ -44,6 +44,70 @@ class _HelpCommand(typer.core.TyperCommand):
                 formatter.write_dl([(_metavar(a), _param_help(a)) for a in arguments])
         with formatter.section("Options"):
             formatter.write_dl([(_option_label(o), _param_help(o)) for o in options])
+        _format_examples(_command_key(ctx), formatter)
+
+
+# One or two examples per command, ending its --help as in copier's and uv's: "COMMAND  # what it does".
+# The "" entry ends the top-level `mlops-scaffold --help`.
+_EXAMPLES: dict[str, list[str]] = {
+    "": [
+        "mlops-scaffold levels  # What each maturity level adds",
+        "mlops-scaffold new ../churn --level 1 --defaults  # A level-1 project beside this directory",
+    ],
+    "levels": ["mlops-scaffold levels --json  # The levels and their capabilities, for machines"],
+    "new": [
+        "mlops-scaffold new ../churn --level 1 --defaults  # A level-1 project, no questions asked",
+        "mlops-scaffold new churn --level 2 --framework pytorch --ci gitlab  # Asks the other questions",
+    ],
+    "plan": [
+        "mlops-scaffold plan --level 4  # Resources, policy check and idle cost of a level-4 project",
+        "mlops-scaffold plan --platform --env prod --json  # The prod platform stack, for machines",
+    ],
+    "infra-config": ["mlops-scaffold infra-config ../churn --env dev  # The dev stack files of ../churn"],
+    "upgrade": [
+        "mlops-scaffold upgrade --level 2 --dry-run  # What level 2 would change in this project",
+        "mlops-scaffold upgrade ../churn --level 1 --data ci=gitlab  # Level 0 to 1, with GitLab CI",
+    ],
+    "status": [
+        "mlops-scaffold status ../churn  # Is ../churn behind the installed template?",
+        "mlops-scaffold status --check --json  # In CI: exit 19 when this project is behind",
+    ],
+    "assess": [
+        "mlops-scaffold assess  # The repository here: level, evidence, plan",
+        "mlops-scaffold assess --fleet ~/src --html -o fleet.html  # Every repository in ~/src",
+    ],
+    "adopt": ["mlops-scaffold adopt ~/src/churn --level 1 --dry-run  # What adopting would add and merge"],
+    "platform": ["mlops-scaffold platform init ../platform  # A Pulumi project of your own for the stacks"],
+    "platform init": ["mlops-scaffold platform init ../platform  # Pulumi.yaml, pinned requirements, README"],
+}
+
+
+def _command_key(ctx: Any) -> str:
+    """The command as _EXAMPLES names it: "" for mlops-scaffold itself, "platform init" for a subcommand."""
+    return str(ctx.command_path).partition(" ")[2]
+
+
+def _format_examples(command: str, formatter: Any) -> None:
+    """The command's examples: what it does as a comment, then the command, never wrapped."""
+    if _EXAMPLES.get(command):
+        with formatter.section("Examples"):
+            for example in _EXAMPLES[command]:
+                line, purpose = example.split("  # ", 1)
+                formatter.write(f"{'':{formatter.current_indent}}# {purpose}\n")
+                formatter.write(f"{'':{formatter.current_indent}}{line}\n")
+
+
+class _HelpGroup(typer.core.TyperGroup):
+    """The top-level help: each command's full first sentence (click cuts it at 45 characters)."""
+
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        commands = [(name, self.get_command(ctx, name)) for name in self.list_commands(ctx)]
+        rows = [(name, cmd.get_short_help_str(limit=999)) for name, cmd in commands if cmd and not cmd.hidden]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+    def format_epilog(self, ctx: Any, formatter: Any) -> None:
+        _format_examples(_command_key(ctx), formatter)
 
 
 def _metavar(param: Any) -> str:
@@ -85,12 +149,40 @@ app = _App(
     name="mlops-scaffold",
     help="Start ML projects at an MLOps maturity level (0-4), move them up, and provision their infra.",
     no_args_is_help=True,
+    cls=_HelpGroup,
+    context_settings={"help_option_names": ["-h", "--help"]},
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
-console = Console()
-err_console = Console(stderr=True)
+
+
+class _Console(Console):
+    """rich's Console, except where output is not a terminal (a pipe, a file, a CI log): there no
+    line is broken (not even inside a command, a path or a number) and tables take the width they
+    need. Decided at each print, as the output may change (tests swap sys.stdout)."""
+
+    @property
+    def soft_wrap(self) -> bool:
+        return self._soft_wrap or not self.is_terminal
+
+    @soft_wrap.setter
+    def soft_wrap(self, value: bool) -> None:
+        self._soft_wrap = value
+
+    @property
+    def size(self) -> ConsoleDimensions:
+        size = super().size
+        return size if self.is_terminal else ConsoleDimensions(_UNWRAPPED_WIDTH, size.height)
+
+    @size.setter
+    def size(self, new_size: tuple[int, int]) -> None:
+        self._width, self._height = new_size
+
+
+_UNWRAPPED_WIDTH = 1000  # columns of a console that is not a terminal: wider than any line we print
+console = _Console()
+err_console = _Console(stderr=True)
 
 
 @contextmanager
@@ -174,13 +266,20 @@ def _print_levels() -> None:
 
 def _ask_level() -> str:
     """On a terminal: show what each level adds and ask for one."""
-    from rich.prompt import Prompt
+    from rich.prompt import InvalidResponse, Prompt
 
     from mlops_scaffold.levels import built_levels
 
-    _print_levels()
     choices = [str(number) for number in built_levels()]
-    return Prompt.ask("MLOps maturity level for the new project", choices=choices, console=console)
+
+    class LevelPrompt(Prompt):  # rich's own message does not say which options there are
+        illegal_choice_message = f"[prompt.invalid.choice]Please type one of the levels: {', '.join(choices)}"
+
+        def on_validate_error(self, value: str, error: InvalidResponse) -> None:
+            self.console.print(error, highlight=False)
+
+    _print_levels()
+    return LevelPrompt.ask("MLOps maturity level for the new project", choices=choices, console=console)
 
 
 @app.command()
@@ -304,7 +403,7 @@ def new(
             "follow_symlink": follow_symlink,
             "lock": lock,
         }
-        if interactive or json_output:
+        if interactive or json_output or not err_console.is_terminal:  # no spinner to show
             result = generate(path, defaults=not interactive, **options)
         else:
             with err_console.status("Starting") as status:
@@ -338,6 +437,8 @@ def new(
             highlight=False,
             soft_wrap=True,
         )
+        for note in result.notes:  # before the next steps, which they may change (a missing lock)
+            err_console.print(f"[yellow]Note:[/] {escape(note)}", highlight=False, soft_wrap=True)
         console.print("\nNext steps (you need uv, https://docs.astral.sh/uv/):", highlight=False)
         width = max(len(step.command) for step in result.next_steps)
         for step in result.next_steps:
@@ -346,28 +447,31 @@ def new(
                 highlight=False,
                 soft_wrap=True,
             )
-        for note in result.notes:
-            err_console.print(f"[yellow]Note:[/] {escape(note)}", highlight=False, soft_wrap=True)
 
 
 @app.command()
 def plan(
     project_path: Annotated[
-        Path | None, typer.Argument(help="A generated project (its .copier-answers.yml gives the level).")
+        Path | None,
+        typer.Argument(
+            help="A generated project (its .copier-answers.yml gives the level).", metavar="PROJECT_PATH"
+        ),
     ] = None,
     *,
     level: Annotated[
-        str | None, typer.Option("--level", "-l", help="Plan a level, 0-4, for an example project.")
+        str | None,
+        typer.Option("--level", "-l", metavar="LEVEL", help="Plan a level, 0-4, for an example project."),
     ] = None,
     platform: Annotated[
         bool, typer.Option("--platform", help="Plan the environment's platform stack (platform-<env>).")
     ] = False,
-    env: Annotated[str, typer.Option(help="Environment (stack) name.")] = "dev",
+    env: Annotated[str, typer.Option(metavar="ENV", help="Environment (stack) name.")] = "dev",
     settings: Annotated[
         list[str] | None,
         typer.Option(
             "--set",
-            help="Stack config value KEY=VALUE, e.g. servingImage=... (repeatable).",
+            metavar="KEY=VALUE",
+            help="A stack config value, e.g. servingImage=... (repeatable).",
             show_default=False,
         ),
     ] = None,
@@ -376,8 +480,11 @@ def plan(
     ] = False,
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON for machines.")] = False,
 ) -> None:
-    """Show what `pulumi up` would create and what it costs idle, offline (Pulumi mocks; no cloud,
-    no credentials)."""
+    """Show offline what `pulumi up` would create, and its idle cost.
+
+    Every resource with its inputs and policies, the security rules' verdict and the monthly idle
+    cost, from Pulumi mocks: no cloud, no credentials.
+    """
     from mlops_scaffold.generate import parse_data
     from mlops_scaffold.infra import PolicyViolationError
     from mlops_scaffold.infra import plan as plan_infra
@@ -500,23 +607,33 @@ def _short_type(token: str) -> str:
 
 @app.command("infra-config")
 def infra_config(
-    project_path: Annotated[Path, typer.Argument(help="A generated project (with .copier-answers.yml).")],
+    project_path: Annotated[
+        Path, typer.Argument(help="A generated project (with .copier-answers.yml).", metavar="PROJECT_PATH")
+    ],
     *,
-    env: Annotated[str, typer.Option(help="Environment (stack) name.")] = "dev",
+    env: Annotated[str, typer.Option(metavar="ENV", help="Environment (stack) name.")] = "dev",
     output: Annotated[
         Path | None,
         typer.Option(
-            help="Directory for the stack files (default: the Pulumi project root).",
+            metavar="DIR",
+            help="Directory for the stack files, created if missing (default: the Pulumi project root).",
             show_default=False,
         ),
     ] = None,
     ci_repository: Annotated[
         str | None,
-        typer.Option(help="OWNER/REPO whose CI may deploy (default: the git remote).", show_default=False),
+        typer.Option(
+            metavar="OWNER/REPO",
+            help="The repository whose CI may deploy (default: the git remote).",
+            show_default=False,
+        ),
     ] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON for machines.")] = False,
 ) -> None:
-    """Write the Pulumi stack files of a project (its level) and of its environment's platform."""
+    """Write the Pulumi stack files of a project and its platform.
+
+    The project's stack (at the project's level) and its environment's platform stack.
+    """
     from mlops_scaffold.infra import write_stack_config
 
     with _handle_errors():
@@ -546,8 +663,10 @@ def infra_config(
 
 platform_app = _App(
     name="platform",
-    help="The platform engineer's own Pulumi project (platform repository).",
+    help="The platform engineer's own Pulumi project of the stacks.",
     no_args_is_help=True,
+    cls=_HelpGroup,
+    context_settings={"help_option_names": ["-h", "--help"]},
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
@@ -558,13 +677,17 @@ app.add_typer(platform_app, name="platform")
 @platform_app.command("init")
 def platform_init(
     directory: Annotated[
-        Path, typer.Argument(help="The new platform repository (must not exist, or be empty).")
+        Path,
+        typer.Argument(help="The new platform repository (must not exist, or be empty).", metavar="DIR"),
     ],
     *,
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON for machines.")] = False,
 ) -> None:
-    """Write a platform repository: a Pulumi project that installs this mlops-scaffold (pinned in
-    requirements.txt) and runs its stacks, with the policy pack and the steps in a README."""
+    """Write a platform repository: your own Pulumi project of the stacks.
+
+    It installs this mlops-scaffold (pinned in requirements.txt) and runs its stacks, with the
+    policy pack and the steps (Pulumi CLI, credentials, state backend, preview, up) in a README.
+    """
     from mlops_scaffold.platform_repo import init_platform
 
     with _handle_errors():
@@ -634,7 +757,10 @@ def upgrade(
     ] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
-    """Move a generated project up a level and to the installed template version, keeping your edits."""
+    """Move a project up a level and template version, keeping edits.
+
+    Without --level, to the installed template version at the project's own level.
+    """
     from mlops_scaffold.errors import UpgradeConflictsError
     from mlops_scaffold.generate import parse_data
     from mlops_scaffold.upgrade import upgrade as upgrade_project
@@ -790,7 +916,11 @@ def status(
     ] = False,
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON for machines.")] = False,
 ) -> None:
-    """Say whether a generated project is behind the installed template and what its next level adds."""
+    """Say if a project is behind the template; show its next level.
+
+    Whether the project is behind the installed template version, whether this machine can
+    reproduce the version that generated it, and what the next level adds.
+    """
     from mlops_scaffold.errors import TemplateBehindError
     from mlops_scaffold.project import status as project_status
 
@@ -852,13 +982,18 @@ def status(
 def assess(
     paths: Annotated[
         list[Path] | None,
-        typer.Argument(help="Repositories to assess (default: the current directory).", show_default=False),
+        typer.Argument(
+            help="Repositories to assess (default: the current directory).",
+            metavar="PATH...",
+            show_default=False,
+        ),
     ] = None,
     *,
     fleet: Annotated[
         Path | None,
         typer.Option(
             "--fleet",
+            metavar="DIR",
             help="A directory whose subdirectories are repositories: assess them all.",
             show_default=False,
         ),
@@ -871,18 +1006,24 @@ def assess(
     output: Annotated[
         Path | None,
         typer.Option(
-            "--output", "-o", help="Write the report to this file instead of printing it.", show_default=False
+            "--output",
+            "-o",
+            metavar="FILE",
+            help="Write the report to this file instead of printing it.",
+            show_default=False,
         ),
     ] = None,
 ) -> None:
-    """Report repositories' MLOps maturity levels with evidence, and a plan for the next level.
+    """Report a repository's MLOps maturity level, evidence and plan.
 
-    One path: a detailed report. Several paths or --fleet: one row per repository (level, score
-    per level, template version, top missing capability).
+    Its level with the evidence found, and a plan for the next level. One path: a detailed
+    report. Several paths or --fleet: one row per repository (level, score per level, template
+    version, top missing capability).
     """
     from mlops_scaffold.assess import assess as assess_repository
     from mlops_scaffold.assess import assess_many, fleet_paths
     from mlops_scaffold.errors import EmptyFleetError, InvalidInputError
+    from mlops_scaffold.project import full_path
 
     with _handle_errors():
         if json_output + markdown + html_output > 1:
@@ -894,7 +1035,7 @@ def assess(
         if fleet is not None:
             found = fleet_paths(fleet)
             if not found:
-                raise EmptyFleetError(path=fleet.expanduser().absolute())
+                raise EmptyFleetError(path=full_path(fleet))
             targets += found
         single = len(targets) <= 1 and fleet is None and not (markdown or html_output)
         if single:
@@ -936,8 +1077,9 @@ def _emit(text: str, output: Path | None) -> None:
     import tempfile
 
     from mlops_scaffold.errors import ReportNotWritableError
+    from mlops_scaffold.project import full_path
 
-    target = output.expanduser().absolute()
+    target = full_path(output)
     try:
         handle, partial = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
     except OSError as error:
@@ -1056,8 +1198,7 @@ def _print_fleet(rows: list[Any]) -> None:
         else:
             missing = f"{step[0].title} (L{step[0].level}){' *' if step[0].required else ''}" if step else "-"
         table.add_row(escape(row.name), level, *row.scores(), template, escape(missing))
-    # On a terminal the table fits its width; piped into a file or a CI log it keeps whole rows.
-    (console if console.is_terminal else Console(width=160)).print(table)
+    console.print(table)  # on a terminal it fits the width; piped, it keeps whole rows (see _Console)
     from mlops_scaffold.assess.fleet import lagging_lines
 
     lagging = lagging_lines(rows)
@@ -1069,20 +1210,31 @@ def _print_fleet(rows: list[Any]) -> None:
 
 @app.command()
 def adopt(
-    path: Annotated[Path, typer.Argument(help="The repository (default: the current directory).")] = Path(
-        "."
-    ),
+    path: Annotated[
+        Path,
+        typer.Argument(
+            help="The repository (default: the current directory).", metavar="PATH", show_default=False
+        ),
+    ] = Path("."),
     *,
     level: Annotated[
         str | None,
         typer.Option(
-            "--level", "-l", help="Level to adopt at, 0-4 (default: what `assess` finds).", show_default=False
+            "--level",
+            "-l",
+            metavar="LEVEL",
+            help="Level to adopt at, 0-4 (default: what `assess` finds).",
+            show_default=False,
         ),
     ] = None,
     data: Annotated[
         list[str] | None,
         typer.Option(
-            "--data", "-d", help="Answer a template question: KEY=VALUE (repeatable).", show_default=False
+            "--data",
+            "-d",
+            metavar="KEY=VALUE",
+            help="Answer a template question (repeatable).",
+            show_default=False,
         ),
     ] = None,
     defaults: Annotated[
@@ -1092,6 +1244,7 @@ def adopt(
         Path | None,
         typer.Option(
             "--cookiecutter-template",
+            metavar="DIR",
             help="A local checkout of the cookiecutter template the project came from (the merge base).",
             show_default=False,
         ),
@@ -1108,7 +1261,10 @@ def adopt(
     ] = False,
     json_output: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
-    """Bring an existing repository onto the template at a level, keeping every file you have."""
+    """Put an existing repository on the template, keeping its files.
+
+    At a level (default: what `assess` finds); files both have are merged, never overwritten.
+    """
     from mlops_scaffold.adopt import adopt as adopt_repository
     from mlops_scaffold.bounded import printable
     from mlops_scaffold.errors import AdoptConflictsError

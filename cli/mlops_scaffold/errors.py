@@ -16,6 +16,7 @@ those libraries run without the CLI (inside ``pulumi up``), and import only this
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "DirtyTreeError",
     "DowngradeError",
     "EmptyFleetError",
+    "GitMissingError",
     "InfraDependencyError",
     "InvalidAnswersFileError",
     "InvalidArgsError",
@@ -173,6 +175,21 @@ class DestinationNeedsConsentError(ScaffoldError):
 
 
 # --- the template and its store ------------------------------------------------------------------------
+
+
+class GitMissingError(ScaffoldError):
+    """git is not installed (mlops-scaffold keeps every template version in a git repository)"""
+
+    exit_code = 22
+
+    def __init__(self) -> None:
+        super().__init__(
+            "git is not installed, and mlops-scaffold needs it even with --no-git: it keeps every "
+            f"template version in a git repository ({STORE_DISPLAY}), from which copier renders new "
+            "projects and upgrades them.",
+            fix="Install git (e.g. `apt-get install git`, `brew install git`, https://git-scm.com/downloads) "
+            "and retry.",
+        )
 
 
 class TemplateError(ScaffoldError):
@@ -416,12 +433,17 @@ class InfraDependencyError(ScaffoldError):
         from mlops_scaffold.resources import source_checkout
 
         checkout = source_checkout()
-        super().__init__(
-            f"The infrastructure commands need {missing}, which is not installed.",
-            fix=f"Install them from your clone: `pip install -e '.[infra]'` in {checkout}."
-            if checkout is not None
-            else "Install them with `pip install 'mlops-scaffold[infra]'`.",
-        )
+        if (Path(sys.prefix) / "uv-receipt.toml").is_file():  # installed with `uv tool install`
+            fix = (
+                f"Install them from your clone: `python3 scripts/install.py --extra infra` in {checkout}."
+                if checkout is not None
+                else "Install them with `uv tool install 'mlops-scaffold[infra]'`."
+            )
+        elif checkout is not None:
+            fix = f"Install them from your clone: `pip install -e '.[infra]'` in {checkout}."
+        else:
+            fix = "Install them with `pip install 'mlops-scaffold[infra]'`."
+        super().__init__(f"The infrastructure commands need {missing}, which is not installed.", fix=fix)
 
 
 class PolicyViolationError(ScaffoldError):

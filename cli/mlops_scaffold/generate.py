@@ -14,7 +14,8 @@ import os
 import re
 import shutil
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -34,8 +35,8 @@ from mlops_scaffold.errors import (
     UnknownDataKeyError,
 )
 from mlops_scaffold.levels import require_built
-from mlops_scaffold.project import MAX_NAME_LENGTH, PACKAGE_NAME, PROJECT_NAME, distribution_name
-from mlops_scaffold.resources import template_dir
+from mlops_scaffold.project import MAX_NAME_LENGTH, PACKAGE_NAME, PROJECT_NAME, distribution_name, full_path
+from mlops_scaffold.resources import shipped_yaml, template_dir
 from mlops_scaffold.transaction import signals_held
 
 Progress = Callable[[str], None]
@@ -96,8 +97,11 @@ def dependency_names() -> frozenset[str]:
     names.update(
         re.findall(r'"([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]"]*\])?\s*(?:==|>=|<=|~=|!=|<|>)[^"]*"', pyproject)
     )
+    # Each [[package]] of a uv.lock starts with its name line; a regex that starts with a literal
+    # scans the ~9 MB of locks several times faster than one anchored with (?m)^.
+    package = re.compile(rb'\nname = "([^"\n]+)"\n')
     for lock in sorted((root / "locks").glob("*.lock")):
-        names.update(re.findall(r'(?m)^name = "([^"]+)"$', lock.read_text(encoding="utf-8")))
+        names.update(name.decode() for name in package.findall(lock.read_bytes()))
     torch_deps = (root / "locks" / "torch-dependencies.txt").read_text(encoding="utf-8")
     names.update(line for line in torch_deps.splitlines() if line and not line.startswith("#"))
     return frozenset(distribution_name(n) for n in names) - {locking.LOCK_PROJECT}
@@ -154,10 +158,35 @@ def check_package_name(package: str, *, shown_as: str | None = None) -> str:
 # --- answers --------------------------------------------------------------------------------------------
 
 
+@cache
+def _template_config() -> dict[str, Any]:
+    config: dict[str, Any] = shipped_yaml("copier.yml")
+    return config
+
+
 def template_questions() -> list[str]:
     """The question names of the template (what --data may set)."""
-    config = yaml.safe_load((template_dir() / "copier.yml").read_text(encoding="utf-8"))
-    return [key for key in config if not key.startswith("_")]
+    return [key for key in _template_config() if not key.startswith("_")]
+
+
+# The option of `new` that sets a question (the others are set with --data KEY=VALUE).
+_OPTIONS = {"framework": "--framework", "ci": "--ci", "python_version": "--python"}
+
+
+def check_choices(answers: Mapping[str, Any]) -> None:
+    """InvalidInputError naming the valid values when an answer is not one of its question's choices
+    (before copier, whose own message is `'jax' is not in ['sklearn', 'pytorch']`)."""
+    for key, value in answers.items():
+        choices = [str(c) for c in (_template_config().get(key) or {}).get("choices", [])]
+        if choices and str(value) not in choices:
+            option = _OPTIONS.get(key)
+            given = f"{option} {value}" if option else f"--data {key}={value}"
+            valid = ", ".join(choices[:-1]) + f" or {choices[-1]}" if len(choices) > 1 else choices[0]
+            raise InvalidInputError(
+                f"{given}: '{value}' is not a {key} the template offers ({valid}).",
+                fix="Use one of them, e.g. "
+                + (f"{option} {choices[0]}." if option else f"--data {key}={choices[0]}."),
+            )
 
 
 def check_data(data: Mapping[str, Any], *, command: str) -> dict[str, Any]:
@@ -168,6 +197,7 @@ def check_data(data: Mapping[str, Any], *, command: str) -> dict[str, Any]:
     for key in data:
         if key not in known:
             raise UnknownDataKeyError(key=key, known=known)
+    check_choices(data)
     return dict(data)
 
 
@@ -256,9 +286,15 @@ def _check_destination(dst: Path, *, git: bool, force_nested: bool, follow_symli
                 fix="Pass --follow-symlink to create it there, or choose another path.",
             )
         dst = resolved
-    if exists and dst.is_dir():
+    if exists and not dst.is_dir():
+        raise DestinationNotWritableError(
+            path=dst,
+            reason="it is a file, not a directory",
+            fix="Choose a directory that does not exist yet, or an empty one (the file was not touched).",
+        )
+    if exists:
         scratch.sweep_partials(dst)  # a killed run's staging directory is not the user's content
-    if exists and (not dst.is_dir() or any(dst.iterdir())):
+    if exists and any(dst.iterdir()):
         raise DestinationNotEmptyError(path=dst)
     if git and not force_nested:
         repo = vcs.top(_existing_ancestor(dst))
@@ -305,6 +341,44 @@ def _git_init(project: Path, message: str) -> str | None:
     return vcs.git(project, "rev-parse", "HEAD").decode().strip()
 
 
+@contextmanager
+def _typing_replaces_defaults(*, enabled: bool) -> Iterator[None]:
+    """While copier asks questions: a text question's default is shown as a grey placeholder that
+    typing replaces (Enter on an empty line takes it), not put into the input line as questionary
+    does, where typed text was appended to it ("...started with mlops-scaffold.Churn model").
+
+    copier asks each question with ``questionary.unsafe_prompt`` (imported into ``copier._main``);
+    this wraps that call. Should copier stop calling it, its own prompt is used unchanged."""
+    import copier._main as copier_main
+
+    found: Callable[..., Any] | None = vars(copier_main).get("unsafe_prompt")
+    if not enabled or found is None:
+        yield
+        return
+    asked: Callable[..., Any] = found
+
+    def ask(questions: list[dict[str, Any]], *args: Any, **kwargs: Any) -> Any:
+        return asked([_placeholder_default(question) for question in questions], *args, **kwargs)
+
+    vars(copier_main)["unsafe_prompt"] = ask
+    try:
+        yield
+    finally:
+        vars(copier_main)["unsafe_prompt"] = asked
+
+
+def _placeholder_default(question: dict[str, Any]) -> dict[str, Any]:
+    default = question.get("default")
+    if question.get("type") != "input" or question.get("multiline") or not isinstance(default, str):
+        return question
+    validate, cast = question.get("validate"), question.get("filter")
+    question = {key: value for key, value in question.items() if key != "default"}
+    question["placeholder"] = [("fg:ansibrightblack", default)]
+    question["validate"] = lambda text: validate(text or default) if validate else True
+    question["filter"] = lambda text: cast(text or default) if cast else text or default
+    return question
+
+
 def _render(src_tag: str, dst: Path, data: dict[str, Any], *, defaults: bool) -> None:
     import copier
     from copier.errors import CopierAnswersInterrupt, CopierError
@@ -313,9 +387,16 @@ def _render(src_tag: str, dst: Path, data: dict[str, Any], *, defaults: bool) ->
     from mlops_scaffold.template_store import STORE_URL
 
     try:
-        copier.run_copy(
-            STORE_URL, dst, data=data, vcs_ref=src_tag, defaults=defaults, quiet=True, cleanup_on_error=False
-        )
+        with _typing_replaces_defaults(enabled=not defaults):
+            copier.run_copy(
+                STORE_URL,
+                dst,
+                data=data,
+                vcs_ref=src_tag,
+                defaults=defaults,
+                quiet=True,
+                cleanup_on_error=False,
+            )
     except CopierAnswersInterrupt:
         raise KeyboardInterrupt from None
     except ValueError as error:  # copier's question validation
@@ -415,12 +496,13 @@ def _generate(
     report: Progress,
     created: list[Path],
 ) -> GenerateResult:
-    dst = Path(dst).expanduser().absolute()
+    dst = full_path(dst)
     known = template_questions()
     answers = merge_options(data or {}, {"level": ("--level", level), "project_name": ("--name", name)})
     for key in answers:
         if key not in known:
             raise UnknownDataKeyError(key=key, known=known)
+    check_choices(answers)
     if "level" not in answers:
         raise InvalidInputError(
             "No maturity level was given.",
@@ -484,7 +566,11 @@ def _create(
     except OSError as error:
         for parent in created_parents[:1]:
             shutil.rmtree(parent, ignore_errors=True)
-        raise DestinationNotWritableError(path=dst, reason=error.strerror or str(error)) from None
+        # An existing empty directory is filled in place: then it is the one that must be writable.
+        fix = f"Make '{dst}' writable for your user (`chmod u+w {dst}`), or choose another directory."
+        raise DestinationNotWritableError(
+            path=dst, reason=error.strerror or str(error), fix=fix if fill else ""
+        ) from None
     moved: list[Path] = []
     try:
         with scratch.workspace("new"):

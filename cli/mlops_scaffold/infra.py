@@ -571,9 +571,10 @@ def write_stack_config(
     project_path = Path(project_path)
     answers = read_answers(project_path)
     directory = Path(output_dir) if output_dir is not None else find_stack_directory(Path.cwd())
-    if not directory.is_dir():
+    if directory.exists() and not directory.is_dir():
         raise InvalidInputError(
-            f"Output directory '{directory}' does not exist.", fix="Create it or pick another."
+            f"--output '{directory}' is a file, not a directory.",
+            fix="Pass a directory for the stack files (one that does not exist yet is created).",
         )
     stack = f"{answers['project_name']}-{env}"
     path = directory / f"Pulumi.{stack}.yaml"
@@ -647,6 +648,13 @@ def write_stack_config(
         f"# Stack {platform_stack}: the platform every project of environment {env} shares (network,\n"
         "# OIDC providers, log bucket). Written by `mlops-scaffold infra-config`; keys you add are kept.\n"
     )
+    try:
+        directory.mkdir(parents=True, exist_ok=True)  # as uv and copier create their output directory
+    except OSError as error:
+        raise InvalidInputError(
+            f"Cannot create the output directory '{directory}': {error.strerror or error}.",
+            fix="Pass a directory you can write to with --output DIR.",
+        ) from None
     _write_atomically(
         platform_path,
         platform_header

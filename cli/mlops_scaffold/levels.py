@@ -11,10 +11,8 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-import yaml
-
 from mlops_scaffold.errors import InvalidLevelError, LevelNotBuiltError
-from mlops_scaffold.resources import template_dir
+from mlops_scaffold.resources import shipped_yaml
 
 CI_VENDORS = ("github", "gitlab")
 
@@ -80,7 +78,7 @@ def _capability(raw: dict[str, Any], level: int) -> Capability:
 @cache
 def all_levels() -> tuple[Level, ...]:
     """Every level of the manifest, lowest first."""
-    raw = yaml.safe_load((template_dir() / "maturity.yml").read_text(encoding="utf-8"))
+    raw = shipped_yaml("maturity.yml")
     return tuple(
         Level(
             number=entry["level"],

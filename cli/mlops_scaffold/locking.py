@@ -65,10 +65,28 @@ def lock(project: Path, answers: Mapping[str, object]) -> str | None:
         (project / "uv.lock").unlink(missing_ok=True)
         return f"`uv lock` took over {LOCK_TIMEOUT:.0f} s, so the project has no uv.lock yet: {later}"
     if done.returncode != 0:
-        reason = (done.stderr.strip().splitlines() or ["no output"])[-1]
         (project / "uv.lock").unlink(missing_ok=True)
-        return f"`uv lock` failed ({reason}), so the project has no uv.lock yet: {later}"
+        return f"`uv lock` failed: {uv_error(done.stderr)}. So the project has no uv.lock yet: {later}"
     return None
+
+
+def uv_error(stderr: str) -> str:
+    """uv's error in one line: its `error:` line and its last `Caused by:` line, without uv's
+    prefixes and indentation ("Failed to fetch ... (dns error: ...)")."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    if not lines:
+        return "uv printed no reason"
+
+    def bare(line: str) -> str:
+        for prefix in ("error:", "caused by:", "cause:", "warning:"):
+            if line.lower().startswith(prefix):
+                return line[len(prefix) :].strip()
+        return line
+
+    error = next((line for line in lines if line.lower().startswith("error:")), lines[0])
+    causes = [line for line in lines if line.lower().startswith(("caused by:", "cause:"))]
+    reason = bare(error).rstrip(".:")
+    return f"{reason} ({bare(causes[-1]).rstrip('.')})" if causes else reason
 
 
 def relock(project: Path) -> str | None:
@@ -94,7 +112,5 @@ def relock(project: Path) -> str | None:
             continue
         if done.returncode == 0:
             return None
-        lines = [line.strip() for line in done.stderr.splitlines() if line.strip()]
-        causes = [line for line in lines if line.startswith(("error:", "cause:", "Caused by:"))]
-        reason = (causes or lines or ["no output"])[-1]
+        reason = uv_error(done.stderr)
     return reason

@@ -13,6 +13,7 @@ answers go on to copier, which writes them back out, aliases expanded.
 from __future__ import annotations
 
 import errno
+import os
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -60,6 +61,19 @@ def distribution_name(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
+def full_path(path: str | os.PathLike[str]) -> Path:
+    """``path`` absolute, with `~` expanded and `..` resolved as the file system does (the parent's
+    symbolic links followed), so that `../demo` prints as `/home/me/demo`. The last component is
+    kept as given: a symbolic link there is still seen as one."""
+    given = Path(path).expanduser().absolute()
+    try:
+        if given.name == "..":
+            return Path(os.path.realpath(given))
+        return Path(os.path.realpath(given.parent)) / given.name
+    except (OSError, ValueError):  # e.g. a name too long: the callers report it
+        return Path(os.path.normpath(given))
+
+
 def read_project(path: Path, *, any_template: bool = False) -> Project:
     """The generated project at ``path``; NotAGeneratedProjectError when it is not one.
 
@@ -68,7 +82,7 @@ def read_project(path: Path, *, any_template: bool = False) -> Project:
     """
     from mlops_scaffold.template_store import VERSION_NAME, store_path
 
-    path = Path(path).expanduser().absolute()
+    path = full_path(path)
 
     def refuse(reason: str) -> NotAGeneratedProjectError:
         return NotAGeneratedProjectError(path=path, reason=reason)

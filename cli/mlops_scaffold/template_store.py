@@ -44,6 +44,7 @@ import fcntl
 import os
 import re
 import shutil
+import stat
 import subprocess
 import tempfile
 import time
@@ -53,6 +54,7 @@ from pathlib import Path
 
 from mlops_scaffold import __version__
 from mlops_scaffold.errors import (
+    GitMissingError,
     TemplateStoreBusyError,
     TemplateStoreError,
     TemplateVersionMissingError,
@@ -109,10 +111,7 @@ def _git(repo: Path, *args: str, check: bool = True) -> str:
             check=check,
         )
     except FileNotFoundError:
-        raise TemplateStoreError(
-            "git is not installed, and copier needs it to version the template.",
-            fix="Install git (e.g. `apt-get install git` or `brew install git`) and retry.",
-        ) from None
+        raise GitMissingError from None
     except subprocess.CalledProcessError as error:
         raise TemplateStoreError(
             f"git {' '.join(args)} failed in the template store {repo}: {error.stderr.strip()}",
@@ -178,14 +177,50 @@ def _clear_stale_git_locks(repo: Path) -> None:
 
 
 def _replace_worktree(repo: Path, source: Path) -> None:
-    for entry in repo.iterdir():
-        if entry.name == ".git":
+    """Make the store's work tree hold exactly the files of ``source`` (less ``_NOT_TEMPLATE``).
+
+    A file whose size, mode and modification time already match is left alone (files are copied
+    with theirs), so a run whose template did not change copies nothing and `git add` reads nothing
+    again: the template is about 10 MB (its locks), and `new` prepares the store on every run."""
+    _sync_directory(source, repo, keep=frozenset({".git"}))
+
+
+def _sync_directory(source: Path, target: Path, *, keep: frozenset[str] = frozenset()) -> None:
+    names = os.listdir(source)
+    wanted = set(names) - shutil.ignore_patterns(*_NOT_TEMPLATE)(str(source), names)
+    target.mkdir(exist_ok=True)
+    for extra in [p for p in target.iterdir() if p.name not in wanted | keep]:
+        _remove(extra)
+    for name in sorted(wanted):
+        src, dst = source / name, target / name
+        if src.is_dir():
+            if dst.is_symlink() or (dst.exists() and not dst.is_dir()):
+                _remove(dst)
+            _sync_directory(src, dst)
             continue
-        if entry.is_dir() and not entry.is_symlink():
-            shutil.rmtree(entry)
-        else:
-            entry.unlink()
-    shutil.copytree(source, repo, dirs_exist_ok=True, ignore=shutil.ignore_patterns(*_NOT_TEMPLATE))
+        have, want = _lstat(dst), src.stat()
+        if have is None or not stat.S_ISREG(have.st_mode) or _signature(have) != _signature(want):
+            if have is not None:
+                _remove(dst)
+            shutil.copy2(src, dst)
+
+
+def _signature(status: os.stat_result) -> tuple[int, int, int]:
+    return status.st_size, status.st_mode, status.st_mtime_ns
+
+
+def _lstat(path: Path) -> os.stat_result | None:
+    try:
+        return path.lstat()
+    except FileNotFoundError:
+        return None
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink()
 
 
 def _init(repo: Path) -> None:

@@ -287,6 +287,24 @@ def test_infra_config_tells_gitlab_prod_to_protect_its_release_tags(tmp_path: Pa
     assert not any("release tags" in note for note in dev.notes)
 
 
+def test_infra_config_creates_its_output_directory_and_prints_whole_lines(tmp_path: Path) -> None:
+    """--output DIR that does not exist is created (as uv and copier do); off a terminal the lines
+    stay whole, however long (`stack churn-dev at level 2` used to be broken at 80 columns)."""
+    project = _project(tmp_path, level=2, remote="https://github.com/acme/churn.git")
+    out = tmp_path / "not-yet" / ("a-directory-name-that-makes-every-line-longer-than-eighty-columns" * 2)
+    result = runner.invoke(app, ["infra-config", str(project), "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    assert f"Wrote {out / 'Pulumi.churn-dev.yaml'}: stack churn-dev at level 2" in result.output.splitlines()
+    assert (out / "Pulumi.platform-dev.yaml").is_file()
+
+
+def test_infra_config_refuses_an_output_that_is_a_file(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("x")
+    result = runner.invoke(app, ["infra-config", str(_project(tmp_path)), "--output", str(tmp_path / "file")])
+    assert result.exit_code == 2, result.output
+    assert "is a file, not a directory" in result.output and (tmp_path / "file").read_text() == "x"
+
+
 def test_infra_config_keeps_an_existing_platform_stack_file(tmp_path: Path) -> None:
     (tmp_path / "Pulumi.platform-dev.yaml").write_text(
         yaml.safe_dump({"config": {"mlops:tier": "platform", "mlops:env": "dev", "mlops:egress": "nat"}})

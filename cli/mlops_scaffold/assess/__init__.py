@@ -42,6 +42,7 @@ from mlops_scaffold.assess.rules import Finding, LevelScore, level_reached, scor
 from mlops_scaffold.assess.scan import MAX_FILES, MAX_TEXT_BYTES, File, Repository, TemplateSource, shown
 from mlops_scaffold.errors import InvalidInputError, ScaffoldError
 from mlops_scaffold.levels import CI_VENDORS, all_levels
+from mlops_scaffold.project import full_path
 
 __all__ = [
     "MAX_FILES",
@@ -376,7 +377,7 @@ def assess(path: Path | str) -> Assessment:
 
     A monorepo gets one assessment per project (``projects``), see ``find_projects``.
     """
-    root = Path(path).expanduser().absolute()
+    root = full_path(path)
     if not root.is_dir():
         reason = "does not exist" if not root.exists() else "is not a directory"
         raise InvalidInputError(
@@ -484,7 +485,7 @@ def fleet_paths(directory: Path | str) -> list[Path]:
 
     When none is, every subdirectory that is not hidden counts (a folder of exported repositories).
     """
-    root = Path(directory).expanduser().absolute()
+    root = full_path(directory)
     if not root.is_dir():
         reason = "does not exist" if not root.exists() else "is not a directory"
         raise InvalidInputError(
@@ -536,7 +537,7 @@ def assess_many(
     A repository whose assessment fails still gets its result: one with ``error`` set (its row
     says why), and the others are assessed, so one repository cannot cost the fleet report.
     """
-    roots = [Path(p).expanduser().absolute() for p in paths]
+    roots = [full_path(p) for p in paths]
     for root in roots:
         if not root.is_dir():
             reason = "does not exist" if not root.exists() else "is not a directory"
