@@ -30,7 +30,7 @@ PROJECTS = int(os.environ.get("BENCH_PROJECTS", "20"))
 
 def older_template(dst: Path, heading: str) -> Path:
     """The shipped template with its README's first section titled ``heading``."""
-    from mlops_scaffold.resources import template_dir
+    from mlops_core.resources import template_dir
 
     shutil.copytree(template_dir(), dst, ignore=shutil.ignore_patterns("__pycache__", "history.bundle"))
     readme = dst / "project" / "README.md.jinja"

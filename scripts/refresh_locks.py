@@ -35,8 +35,8 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "cli"))
 
+from mlops_core.levels import built_levels  # noqa: E402
 from mlops_scaffold.generate import generate  # noqa: E402
-from mlops_scaffold.levels import built_levels  # noqa: E402
 from mlops_scaffold.locking import LOCK_PROJECT, shipped_lock  # noqa: E402
 
 

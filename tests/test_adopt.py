@@ -19,6 +19,7 @@ import yaml
 from assess_support import LEVEL_1, build_tree, git_commit_all
 from helpers import git, new_project, runner, snapshot
 
+from mlops_core.errors import NotAnMLProjectError
 from mlops_scaffold import transaction
 from mlops_scaffold import upgrade as upgrade_module
 from mlops_scaffold.adopt import (
@@ -32,7 +33,6 @@ from mlops_scaffold.adopt import (
 )
 from mlops_scaffold.assess import assess
 from mlops_scaffold.cli import app
-from mlops_scaffold.errors import NotAnMLProjectError
 
 # --- a cookiecutter-data-science-style template, built here ------------------------------------------
 

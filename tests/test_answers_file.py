@@ -9,8 +9,8 @@ import pytest
 import yaml
 from helpers import runner
 
+from mlops_core.errors import InvalidAnswersFileError, NotAGeneratedProjectError
 from mlops_scaffold.cli import app
-from mlops_scaffold.errors import InvalidAnswersFileError, NotAGeneratedProjectError
 from mlops_scaffold.project import read_project
 from mlops_scaffold.template_store import STORE_URL
 
@@ -105,7 +105,8 @@ def test_infra_config_refuses_the_ci_repository_plan_refuses(tmp_path: Path) -> 
 
 def test_the_missing_sdk_message_keeps_its_brackets(monkeypatch: pytest.MonkeyPatch) -> None:
     """rich must not read `[infra]` as markup; from a clone the command is `pip install -e '.[infra]'`."""
-    from mlops_scaffold import infra, resources
+    from mlops_core import resources
+    from mlops_scaffold import infra
 
     def missing() -> None:
         raise infra.InfraDependencyError(missing="the Pulumi SDKs (pulumi)")

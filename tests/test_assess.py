@@ -16,9 +16,9 @@ import pytest
 from assess_support import LEVEL_0, LEVEL_1, LEVEL_2, LEVEL_3, LEVEL_4, build_tree, found
 from helpers import new_project, runner
 
+from mlops_core.levels import all_levels, built_levels, get_level
 from mlops_scaffold.assess import MAX_TEXT_BYTES, assess
 from mlops_scaffold.cli import app
-from mlops_scaffold.levels import all_levels, built_levels, get_level
 
 RENDERS = [(level, "github") for level in built_levels()] + [(level, "gitlab") for level in (1, 2, 3, 4)]
 

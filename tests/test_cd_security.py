@@ -20,7 +20,7 @@ import pytest
 import yaml
 from helpers import new_project
 
-from mlops_scaffold.levels import built_levels
+from mlops_core.levels import built_levels
 
 BIN = Path(sys.executable).parent
 ALLOWED = yaml.safe_load((Path(__file__).with_name("cd_findings_allowed.yml")).read_text())

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from mlops_scaffold import errors
-from mlops_scaffold.errors import ScaffoldError, exit_codes
+from mlops_core import errors
+from mlops_core.errors import ScaffoldError, exit_codes
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -21,7 +21,7 @@ import yaml
 from helpers import git, new_project
 from project_envs import make, new, require_python, run, user_env
 
-from mlops_scaffold.levels import built_levels
+from mlops_core.levels import built_levels
 
 PACKAGE = "churn_model"
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from helpers import runner, tree_files
 
+from mlops_core.errors import InvalidLevelError
+from mlops_core.levels import all_levels, built_levels, capabilities_up_to, get_level
 from mlops_scaffold.cli import app
-from mlops_scaffold.errors import InvalidLevelError
-from mlops_scaffold.levels import all_levels, built_levels, capabilities_up_to, get_level
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -33,9 +33,9 @@ from localstack import LocalStack, health
 from project_envs import make, new, run, tool_dir, user_env
 from pytorch_index import PytorchCpuIndex
 
-from mlops_scaffold.contract import parameters
-from mlops_scaffold.levels import built_levels
-from mlops_scaffold.resources import template_dir
+from mlops_core.contract import parameters
+from mlops_core.levels import built_levels
+from mlops_core.resources import template_dir
 
 ABOVE_1 = [level for level in built_levels() if level >= 2]
 # Levels are cumulative: a level-4 project's integration tests include those of levels 2 and 3.
@@ -59,7 +59,7 @@ def _load(path: Path, name: str) -> ModuleType:
 
 @pytest.mark.parametrize("level", ABOVE_1)
 def test_settings_module_is_rendered_from_the_contract(rendered: Callable[..., Path], level: int) -> None:
-    """The project's settings.py and mlops_scaffold.contract (which the stacks use) agree."""
+    """The project's settings.py and mlops_core.contract (which the stacks use) agree."""
     project = rendered(level, name="contract-check")
     settings = _load(project / "src" / "contract_check" / "settings.py", f"settings_{level}")
     expected = {p.name: p.env_var for p in parameters(level)}

@@ -13,9 +13,9 @@ import pytest
 import yaml
 from helpers import new_project
 
+from mlops_core.levels import built_levels
 from mlops_platform.monitoring.rules import DRIFT_METRIC, drift_alarm_event_pattern
 from mlops_platform.naming import metric_namespace
-from mlops_scaffold.levels import built_levels
 
 pytestmark = pytest.mark.skipif(3 not in built_levels(), reason="level 3 is not built")
 STAGES = ["dev", "staging", "prod"]

@@ -243,7 +243,7 @@ def test_bad_input_fails_cleanly_and_writes_nothing(
 
 def test_level_not_built_names_what_is_missing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every level is built now; a manifest marking level 4 unbuilt shows the refusal."""
-    from mlops_scaffold import levels
+    from mlops_core import levels
 
     manifest = tuple(replace(lv, built=False) if lv.number == 4 else lv for lv in levels.all_levels())
     monkeypatch.setattr(levels, "all_levels", lambda: manifest)

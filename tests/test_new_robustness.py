@@ -18,9 +18,9 @@ from helpers import git, runner, snapshot
 from pytorch_index import TORCH_VERSION, find_torch_wheel
 from upgrade_support import wait_for
 
+from mlops_core.resources import template_dir
 from mlops_scaffold.cli import app
 from mlops_scaffold.generate import dependency_names
-from mlops_scaffold.resources import template_dir
 from mlops_scaffold.template_store import store_path
 
 CLI = Path(sys.executable).with_name("mlops-scaffold")

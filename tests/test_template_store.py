@@ -13,9 +13,9 @@ from types import ModuleType
 import pytest
 from upgrade_support import commit_all, old_template
 
+from mlops_core.errors import TemplateStoreBusyError, TemplateStoreError
+from mlops_core.resources import template_dir
 from mlops_scaffold import __version__, template_store
-from mlops_scaffold.errors import TemplateStoreBusyError, TemplateStoreError
-from mlops_scaffold.resources import template_dir
 from mlops_scaffold.template_store import (
     HISTORY_BUNDLE,
     available_versions,

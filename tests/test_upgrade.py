@@ -35,16 +35,16 @@ from upgrade_support import (
 )
 
 import mlops_scaffold.upgrade as upgrade_module
-from mlops_scaffold import template_store, transaction
-from mlops_scaffold.cli import app
-from mlops_scaffold.errors import (
+from mlops_core.errors import (
     CONFLICT_END,
     CONFLICT_START,
     TemplateBehindError,
     UpgradeConflictsError,
     UpgradeFailedError,
 )
-from mlops_scaffold.levels import all_levels, built_levels, capabilities_up_to
+from mlops_core.levels import all_levels, built_levels, capabilities_up_to
+from mlops_scaffold import template_store, transaction
+from mlops_scaffold.cli import app
 from mlops_scaffold.locking import shipped_lock
 from mlops_scaffold.project import is_behind, releases_behind, status
 from mlops_scaffold.template_store import STORE_URL, ensure_version, version_tag
@@ -694,7 +694,7 @@ def test_level_not_built_yet_is_refused(
     """A manifest marking the top level unbuilt (as in a release that has not built it yet)."""
     from dataclasses import replace
 
-    from mlops_scaffold import levels
+    from mlops_core import levels
 
     project = copy_of(base_project(built_levels()[0]), tmp_path)
     unbuilt = all_levels()[-1].number

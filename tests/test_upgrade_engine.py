@@ -18,9 +18,9 @@ from helpers import git, runner, snapshot
 from upgrade_support import answers, commit_all, render_at, tiny_template, wait_for
 
 import mlops_scaffold.upgrade as upgrade_module
+from mlops_core.errors import CONFLICT_END, CONFLICT_START
 from mlops_scaffold import scratch, template_store, transaction, vcs
 from mlops_scaffold.cli import app
-from mlops_scaffold.errors import CONFLICT_END, CONFLICT_START
 from mlops_scaffold.project import keep_comments
 from mlops_scaffold.template_store import ensure_version
 from mlops_scaffold.upgrade import upgrade

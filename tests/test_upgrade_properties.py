@@ -35,9 +35,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from upgrade_support import commit_all
 
+from mlops_core.errors import CONFLICT_END, CONFLICT_START
+from mlops_core.levels import built_levels
 from mlops_scaffold.cli import app
-from mlops_scaffold.errors import CONFLICT_END, CONFLICT_START
-from mlops_scaffold.levels import built_levels
 
 ANSWERS = ".copier-answers.yml"
 BUILT = built_levels()

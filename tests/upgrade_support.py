@@ -14,8 +14,8 @@ from pathlib import Path
 import yaml
 from helpers import build_file_tree
 
-from mlops_scaffold.errors import CONFLICT_END, CONFLICT_START
-from mlops_scaffold.resources import template_dir
+from mlops_core.errors import CONFLICT_END, CONFLICT_START
+from mlops_core.resources import template_dir
 from mlops_scaffold.template_store import STORE_URL
 
 GIT_IDENTITY = {

@@ -51,8 +51,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from mlops_scaffold.bounded import printable
-from mlops_scaffold.errors import (
+from mlops_core.errors import (
     AdoptFailedError,
     AdoptInterruptedError,
     AlreadyAdoptedError,
@@ -66,7 +65,8 @@ from mlops_scaffold.errors import (
     RunInterruptedError,
     ScaffoldError,
 )
-from mlops_scaffold.levels import all_levels, built_levels, get_level, require_built
+from mlops_core.levels import all_levels, built_levels, get_level, require_built
+from mlops_scaffold.bounded import printable
 from mlops_scaffold.project import full_path
 
 if TYPE_CHECKING:
@@ -1111,7 +1111,7 @@ def _refuse_not_ml(
 
     Returns the notes to report when it goes on anyway.
     """
-    from mlops_scaffold.errors import NotAnMLProjectError
+    from mlops_core.errors import NotAnMLProjectError
 
     if assessment.kind == "ml_project":
         return []
@@ -1332,7 +1332,7 @@ def _held_scratch() -> Iterator[Path]:
 
 
 def _template_defaults() -> dict[str, Any]:
-    from mlops_scaffold.resources import template_dir
+    from mlops_core.resources import template_dir
 
     config = yaml.safe_load((template_dir() / "copier.yml").read_text(encoding="utf-8"))
     return {
@@ -1343,7 +1343,7 @@ def _template_defaults() -> dict[str, Any]:
 
 
 def _question_help(key: str) -> str:
-    from mlops_scaffold.resources import template_dir
+    from mlops_core.resources import template_dir
 
     config = yaml.safe_load((template_dir() / "copier.yml").read_text(encoding="utf-8"))
     entry = config.get(key)

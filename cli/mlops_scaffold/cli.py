@@ -21,8 +21,8 @@ import typer.core
 from rich.console import Console, ConsoleDimensions
 from rich.markup import escape
 
+from mlops_core.errors import InvalidInputError, RunInterruptedError, ScaffoldError
 from mlops_scaffold import __version__
-from mlops_scaffold.errors import InvalidInputError, RunInterruptedError, ScaffoldError
 
 
 class _HelpCommand(typer.core.TyperCommand):
@@ -232,7 +232,7 @@ def levels(
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON for machines.")] = False,
 ) -> None:
     """Show the MLOps maturity levels and what each one adds."""
-    from mlops_scaffold.levels import all_levels
+    from mlops_core.levels import all_levels
 
     with _handle_errors():
         manifest = all_levels()
@@ -245,7 +245,7 @@ def levels(
 def _print_levels() -> None:
     from rich.table import Table
 
-    from mlops_scaffold.levels import all_levels
+    from mlops_core.levels import all_levels
 
     table = Table(title="MLOps maturity levels (Microsoft 0-4; Google 0-2)", show_lines=True)
     table.add_column("Level", justify="center")
@@ -268,7 +268,7 @@ def _ask_level() -> str:
     """On a terminal: show what each level adds and ask for one."""
     from rich.prompt import InvalidResponse, Prompt
 
-    from mlops_scaffold.levels import built_levels
+    from mlops_core.levels import built_levels
 
     choices = [str(number) for number in built_levels()]
 
@@ -761,7 +761,7 @@ def upgrade(
 
     Without --level, to the installed template version at the project's own level.
     """
-    from mlops_scaffold.errors import UpgradeConflictsError
+    from mlops_core.errors import UpgradeConflictsError
     from mlops_scaffold.generate import parse_data
     from mlops_scaffold.upgrade import upgrade as upgrade_project
 
@@ -801,8 +801,8 @@ def _upgrade_fleet(
     fleet: Path, *, level: str | None, data: list[str] | None, dry_run: bool, json_output: bool
 ) -> None:
     """`upgrade --fleet DIR --dry-run`: one row per repository, what it would change or why it cannot."""
+    from mlops_core.errors import EmptyFleetError
     from mlops_scaffold.assess import fleet_paths
-    from mlops_scaffold.errors import EmptyFleetError
     from mlops_scaffold.upgrade import dry_run_fleet
 
     with _handle_errors():
@@ -921,7 +921,7 @@ def status(
     Whether the project is behind the installed template version, whether this machine can
     reproduce the version that generated it, and what the next level adds.
     """
-    from mlops_scaffold.errors import TemplateBehindError
+    from mlops_core.errors import TemplateBehindError
     from mlops_scaffold.project import status as project_status
 
     with _handle_errors():
@@ -1020,9 +1020,9 @@ def assess(
     report. Several paths or --fleet: one row per repository (level, score per level, template
     version, top missing capability).
     """
+    from mlops_core.errors import EmptyFleetError, InvalidInputError
     from mlops_scaffold.assess import assess as assess_repository
     from mlops_scaffold.assess import assess_many, fleet_paths
-    from mlops_scaffold.errors import EmptyFleetError, InvalidInputError
     from mlops_scaffold.project import full_path
 
     with _handle_errors():
@@ -1076,7 +1076,7 @@ def _emit(text: str, output: Path | None) -> None:
     import os
     import tempfile
 
-    from mlops_scaffold.errors import ReportNotWritableError
+    from mlops_core.errors import ReportNotWritableError
     from mlops_scaffold.project import full_path
 
     target = full_path(output)
@@ -1265,9 +1265,9 @@ def adopt(
 
     At a level (default: what `assess` finds); files both have are merged, never overwritten.
     """
+    from mlops_core.errors import AdoptConflictsError
     from mlops_scaffold.adopt import adopt as adopt_repository
     from mlops_scaffold.bounded import printable
-    from mlops_scaffold.errors import AdoptConflictsError
     from mlops_scaffold.generate import parse_data
 
     def ask(key: str, question: str, default: str) -> str:

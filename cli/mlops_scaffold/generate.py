@@ -23,8 +23,7 @@ from typing import Any
 
 import yaml
 
-from mlops_scaffold import locking, scratch, vcs
-from mlops_scaffold.errors import (
+from mlops_core.errors import (
     DestinationNeedsConsentError,
     DestinationNotEmptyError,
     DestinationNotWritableError,
@@ -34,9 +33,10 @@ from mlops_scaffold.errors import (
     TemplateError,
     UnknownDataKeyError,
 )
-from mlops_scaffold.levels import require_built
+from mlops_core.levels import require_built
+from mlops_core.resources import shipped_yaml, template_dir
+from mlops_scaffold import locking, scratch, vcs
 from mlops_scaffold.project import MAX_NAME_LENGTH, PACKAGE_NAME, PROJECT_NAME, distribution_name, full_path
-from mlops_scaffold.resources import shipped_yaml, template_dir
 from mlops_scaffold.transaction import signals_held
 
 Progress = Callable[[str], None]

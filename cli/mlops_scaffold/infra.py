@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from mlops_scaffold.errors import InfraDependencyError, InvalidInputError, StackDirectoryError
-from mlops_scaffold.errors import PolicyViolationError as PolicyViolationError  # the CLI's `plan` uses it
-from mlops_scaffold.levels import get_level
+from mlops_core.errors import InfraDependencyError, InvalidInputError, StackDirectoryError
+from mlops_core.errors import PolicyViolationError as PolicyViolationError  # the CLI's `plan` uses it
+from mlops_core.levels import get_level
 from mlops_scaffold.project import ANSWERS_FILE, read_project
 
 if TYPE_CHECKING:

@@ -22,8 +22,8 @@ import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 
+from mlops_core.resources import template_dir
 from mlops_scaffold.project import distribution_name
-from mlops_scaffold.resources import template_dir
 
 LOCK_TIMEOUT = 600.0
 LOCK_PROJECT = "lock-template-project"  # the project's own name in the shipped locks

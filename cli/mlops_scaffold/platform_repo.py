@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mlops_core.errors import DestinationNotEmptyError, DestinationNotWritableError
 from mlops_scaffold import scratch
-from mlops_scaffold.errors import DestinationNotEmptyError, DestinationNotWritableError
 from mlops_scaffold.infra import PULUMI_PROJECT  # the name infra-config and the StackReference use
 
 VIRTUALENV = "venv"

@@ -22,10 +22,10 @@ from typing import Any
 import yaml
 from packaging.version import InvalidVersion, Version
 
+from mlops_core.errors import InvalidAnswersFileError, NotAGeneratedProjectError, ScaffoldError
+from mlops_core.levels import CI_VENDORS, all_levels, get_level
 from mlops_scaffold import __version__
 from mlops_scaffold.bounded import NotRead, load_yaml, printable, read_bytes
-from mlops_scaffold.errors import InvalidAnswersFileError, NotAGeneratedProjectError, ScaffoldError
-from mlops_scaffold.levels import CI_VENDORS, all_levels, get_level
 
 ANSWERS_FILE = ".copier-answers.yml"
 PROJECT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")

@@ -52,15 +52,15 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
-from mlops_scaffold import __version__
-from mlops_scaffold.errors import (
+from mlops_core.errors import (
     GitMissingError,
     TemplateStoreBusyError,
     TemplateStoreError,
     TemplateVersionMissingError,
     TemplateVersionUntrustedError,
 )
-from mlops_scaffold.resources import template_dir
+from mlops_core.resources import template_dir
+from mlops_scaffold import __version__
 
 STORE_URL = "~/.local/share/mlops-scaffold/template"
 HISTORY_BUNDLE = "history.bundle"

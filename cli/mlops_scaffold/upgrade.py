@@ -42,9 +42,7 @@ from typing import Any
 
 import yaml
 
-from mlops_scaffold import __version__, scratch, transaction, vcs
-from mlops_scaffold.bounded import walk
-from mlops_scaffold.errors import (
+from mlops_core.errors import (
     CONFLICT_END,
     CONFLICT_START,
     DirtyTreeError,
@@ -56,8 +54,10 @@ from mlops_scaffold.errors import (
     UntrackedPathError,
     UpgradeFailedError,
 )
+from mlops_core.levels import get_level, require_built
+from mlops_scaffold import __version__, scratch, transaction, vcs
+from mlops_scaffold.bounded import walk
 from mlops_scaffold.generate import NextStep
-from mlops_scaffold.levels import get_level, require_built
 from mlops_scaffold.project import ANSWERS_FILE, Project, keep_comments, public_version, read_project
 
 __all__ = ["CONFLICT_END", "CONFLICT_START", "FleetUpgrade", "UpgradeResult", "dry_run_fleet", "upgrade"]
@@ -687,8 +687,8 @@ def dry_run_fleet(
     conflict. A repository that cannot be upgraded (not on the template, uncommitted changes, a
     template version this machine cannot reproduce, ...) gets its error's message instead; nothing
     is written to any of them."""
+    from mlops_core.errors import NotAGeneratedProjectError, ScaffoldError
     from mlops_scaffold.assess.fleet import display_names
-    from mlops_scaffold.errors import NotAGeneratedProjectError, ScaffoldError
 
     report = on_progress or (lambda _message: None)
     found: list[FleetUpgrade] = []

@@ -10,10 +10,10 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from mlops_core.contract import parameter_path
 from mlops_platform.components import get_component
 from mlops_platform.errors import InvalidArgsError
 from mlops_platform.naming import check_identifier
-from mlops_scaffold.contract import parameter_path
 
 TYPE_PREFIX = "mlops:platform"
 # Tag naming the runtime principal a role stands for (the IAM sufficiency tests look roles up by it).

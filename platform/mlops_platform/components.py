@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mlops_scaffold.levels import capabilities_up_to
+from mlops_core.levels import capabilities_up_to
 
 
 @dataclass(frozen=True)

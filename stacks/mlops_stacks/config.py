@@ -12,11 +12,11 @@ from collections.abc import Mapping
 from dataclasses import MISSING, asdict, dataclass, fields
 from typing import Any, TypeVar
 
+from mlops_core.errors import STACK_CONFIG_NAMESPACE, InvalidInputError
+from mlops_core.errors import StackConfigError as StackConfigError  # defined there, raised here
+from mlops_core.levels import get_level
 from mlops_platform.components import components_for_level, get_component, platform_needs
 from mlops_platform.naming import is_model_package_url, is_pinned_image
-from mlops_scaffold.errors import STACK_CONFIG_NAMESPACE, InvalidInputError
-from mlops_scaffold.errors import StackConfigError as StackConfigError  # defined there, raised here
-from mlops_scaffold.levels import get_level
 
 NAMESPACE = STACK_CONFIG_NAMESPACE
 PROD_ENVS = ("prod", "production")

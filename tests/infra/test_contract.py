@@ -1,6 +1,6 @@
 """Contract: the SSM parameters the stacks publish are exactly the names the template reads.
 
-Both sides read templates/project/contract.yml through mlops_scaffold.contract; the generated
+Both sides read templates/project/contract.yml through mlops_core.contract; the generated
 project looks parameters up by those names (or their environment variables). This test builds
 every level's stack under mocks and compares the published parameter paths with the contract.
 """
@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from mlops_scaffold.contract import parameter_names, parameter_path, parameters
-from mlops_scaffold.resources import template_dir
+from mlops_core.contract import parameter_names, parameter_path, parameters
+from mlops_core.resources import template_dir
 
 from .offline_runs import LEVELS, SERVING_IMAGE, offline
 

@@ -6,6 +6,8 @@ import json
 
 import pytest
 
+from mlops_core.contract import parameter_names
+from mlops_core.levels import all_levels, capabilities_up_to
 from mlops_platform import components as components_module
 from mlops_platform.ci_identity.oidc import check_subject, subject, trust_policy
 from mlops_platform.cidr import plan_subnets
@@ -13,8 +15,6 @@ from mlops_platform.components import COMPONENTS, components_for_level, platform
 from mlops_platform.errors import InvalidArgsError
 from mlops_platform.naming import endpoint_name, feast_project, metric_namespace, physical_name
 from mlops_platform.training.pipeline import check_instance_types, state_machine_definition
-from mlops_scaffold.contract import parameter_names
-from mlops_scaffold.levels import all_levels, capabilities_up_to
 from mlops_stacks.config import PlatformConfig, StackConfig, StackConfigError, load_config
 from mlops_stacks.provider import provider_args
 

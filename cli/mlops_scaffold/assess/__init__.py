@@ -36,12 +36,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mlops_core.errors import InvalidInputError, ScaffoldError
+from mlops_core.levels import CI_VENDORS, all_levels
 from mlops_scaffold.assess.detectors import Evidence, run_detectors
 from mlops_scaffold.assess.plan import Plan, Stack, Step, make_plan
 from mlops_scaffold.assess.rules import Finding, LevelScore, level_reached, scores
 from mlops_scaffold.assess.scan import MAX_FILES, MAX_TEXT_BYTES, File, Repository, TemplateSource, shown
-from mlops_scaffold.errors import InvalidInputError, ScaffoldError
-from mlops_scaffold.levels import CI_VENDORS, all_levels
 from mlops_scaffold.project import full_path
 
 __all__ = [
@@ -121,7 +121,7 @@ class Assessment:
 
 def _generated_answers(root: Path, notes: list[str]) -> dict[str, Any] | None:
     """The answers of a project on the template; None otherwise (a refused answers file is noted)."""
-    from mlops_scaffold.errors import InvalidAnswersFileError
+    from mlops_core.errors import InvalidAnswersFileError
     from mlops_scaffold.project import read_project
 
     try:

@@ -12,8 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from mlops_core.levels import Level, all_levels
 from mlops_scaffold.assess.rules import Finding
-from mlops_scaffold.levels import Level, all_levels
 
 Stack = dict[str, list[str]]
 

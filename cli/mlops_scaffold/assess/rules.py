@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from mlops_core.levels import Level, all_levels
 from mlops_scaffold.assess.detectors import Evidence
-from mlops_scaffold.levels import Level, all_levels
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from mlops_scaffold.errors import InvalidLevelError, LevelNotBuiltError
-from mlops_scaffold.resources import shipped_yaml
+from mlops_core.errors import InvalidLevelError, LevelNotBuiltError
+from mlops_core.resources import shipped_yaml
 
 CI_VENDORS = ("github", "gitlab")
 

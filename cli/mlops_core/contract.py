@@ -11,7 +11,7 @@ from functools import cache
 
 import yaml
 
-from mlops_scaffold.resources import template_dir
+from mlops_core.resources import template_dir
 
 
 @dataclass(frozen=True)

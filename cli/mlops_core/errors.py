@@ -430,7 +430,7 @@ class InfraDependencyError(ScaffoldError):
     exit_code = 20
 
     def __init__(self, *, missing: str) -> None:
-        from mlops_scaffold.resources import source_checkout
+        from mlops_core.resources import source_checkout
 
         checkout = source_checkout()
         if (Path(sys.prefix) / "uv-receipt.toml").is_file():  # installed with `uv tool install`
