@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import re
+import stat
 from dataclasses import replace
 from pathlib import Path
 
@@ -191,6 +193,11 @@ def test_empty_existing_directory_is_filled(tmp_path: Path) -> None:
 def test_no_git_option(tmp_path: Path) -> None:
     project = new_project(tmp_path / "nogit", 0, extra=("--no-git",))
     assert not (project / ".git").exists()
+    # The staging directory becomes the project: with the mode any directory the user makes gets,
+    # not mkdtemp's 0700 (before, a shared workspace's teammates could not read the project).
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(project.stat().st_mode) == 0o777 & ~umask
 
 
 def test_json_output(tmp_path: Path) -> None:

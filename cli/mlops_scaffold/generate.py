@@ -592,13 +592,7 @@ def _create(
                 )
         with signals_held() as held:  # the move into place is all or nothing, Ctrl-C or not
             try:
-                if fill:
-                    for entry in list(staging.path.iterdir()):
-                        entry.rename(dst / entry.name)
-                        moved.append(dst / entry.name)
-                    staging.path.rmdir()
-                else:
-                    staging.path.rename(dst)
+                scratch.move_into_place(staging.path, dst, fill=fill, moved=moved)
             except OSError as error:
                 raise DestinationNotWritableError(path=dst, reason=error.strerror or str(error)) from None
             created.append(dst)
@@ -606,11 +600,7 @@ def _create(
         if created:  # interrupted right after the move: the project is complete, keep it
             raise
         shutil.rmtree(staging.path, ignore_errors=True)
-        for entry in moved:
-            if entry.is_dir() and not entry.is_symlink():
-                shutil.rmtree(entry, ignore_errors=True)
-            else:
-                entry.unlink(missing_ok=True)
+        scratch.undo_moves(moved)
         for parent in reversed(created_parents):
             shutil.rmtree(parent, ignore_errors=True)
         raise

@@ -21,7 +21,6 @@ place at the end, so an interrupted run leaves nothing half-written.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 from dataclasses import dataclass, field
@@ -231,20 +230,10 @@ def init_platform(directory: Path, *, version: str | None = None) -> PlatformRep
             target = staging.path / name
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(text, encoding="utf-8")
-        if fill:  # an empty directory (maybe a mount point): keep it, move the files in
-            for entry in list(staging.path.iterdir()):
-                entry.rename(path / entry.name)
-                moved.append(path / entry.name)
-            staging.path.rmdir()
-        else:
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(staging.path, 0o777 & ~umask)  # mkdtemp made it 0700: a directory like any other
-            staging.path.rename(path)
+        scratch.move_into_place(staging.path, path, fill=fill, moved=moved)
     except BaseException as error:
         shutil.rmtree(staging.path, ignore_errors=True)
-        for entry in moved:  # all or nothing
-            shutil.rmtree(entry, ignore_errors=True) if entry.is_dir() else entry.unlink(missing_ok=True)
+        scratch.undo_moves(moved)
         if isinstance(error, OSError):
             raise DestinationNotWritableError(path=path, reason=error.strerror or str(error)) from None
         raise

@@ -137,6 +137,34 @@ def partial_dir(parent: Path, name: str) -> Held:
     return Held(path)
 
 
+def move_into_place(staging: Path, dst: Path, *, fill: bool, moved: list[Path]) -> None:
+    """Put a finished staging directory's content at ``dst`` (``undo_moves(moved)`` takes it back).
+
+    ``fill``: ``dst`` is an existing empty directory (maybe a mount point), which is kept: the
+    entries move into it, each appended to ``moved``. Otherwise the staging directory becomes
+    ``dst``, with the mode a directory the user makes gets (mkdtemp made it 0700).
+    """
+    if fill:
+        for entry in list(staging.iterdir()):
+            entry.rename(dst / entry.name)
+            moved.append(dst / entry.name)
+        staging.rmdir()
+        return
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(staging, 0o777 & ~umask)
+    staging.rename(dst)
+
+
+def undo_moves(moved: list[Path]) -> None:
+    """Remove what ``move_into_place`` moved into a kept directory (all or nothing)."""
+    for entry in moved:
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+
+
 @contextmanager
 def workspace(kind: str) -> Iterator[Path]:
     """A held scratch directory in the temp directory, removed on the way out.
