@@ -10,7 +10,7 @@ import pulumi
 
 from mlops_platform.policy.rules import Resource
 from mlops_stacks.config import PlatformConfig, StackConfig
-from mlops_stacks.offline import REGION, OfflineRun, run_offline, use_mocks
+from mlops_stacks.offline import REGION, OfflineRun, RecordedResource, run_offline, use_mocks
 from mlops_stacks.program import build_stack, make_provider
 
 LEVELS = (0, 1, 2, 3, 4)
@@ -26,6 +26,7 @@ def demo_config(level: int, **settings: object) -> StackConfig:
         "level": level,
         "ciRepository": "acme/demo",
         "trainingImageTag": TRAINING_TAG,
+        "framework": "pytorch",  # GPU hosts and multi-node jobs; framework="sklearn": Fargate CPUs
     } | settings
     return StackConfig.from_mapping(values)
 
@@ -56,6 +57,12 @@ def ci_variables(level: int, **settings: object) -> dict[str, str]:
 def platform(**settings: object) -> OfflineRun:
     """The platform stack of environment dev built under Pulumi mocks."""
     return run_offline(PlatformConfig.from_mapping({"env": "dev"} | settings))
+
+
+def named(run: OfflineRun, type_token: str, suffix: str) -> RecordedResource:
+    """The one resource of ``type_token`` whose name ends with ``suffix`` (e.g. "-training-gpu")."""
+    (found,) = [r for r in run.of_type(type_token) if r.name.endswith(suffix)]
+    return found
 
 
 def policy_resources(run: OfflineRun) -> list[Resource]:
