@@ -84,9 +84,6 @@ def test_generated_project_works_as_its_readme_says(
     if level == 2 and framework == "pytorch":  # issue 18: torchrun, 2 processes, Gloo on the CPU
         distributed = pytest_summary(make(project, "distributed", extra_env=net))
         assert re.fullmatch(r"1 passed, \d+ deselected in .*", distributed.strip("= ")), distributed
-    if level == 2 and framework == "sklearn":  # issue 18: the configurations in parallel processes
-        tuned = make(project, "tune")
-        assert re.search(r"best of 4 by roc_auc", tuned) and "registered churn-model version 1" in tuned
 
     # Training from a clean checkout writes a model with a valid lineage record.
     train = ["uv", "run", "python", "-m", f"{PACKAGE}.train", "--ticket", "ML-42", "--run-id", "first"]
@@ -103,6 +100,10 @@ def test_generated_project_works_as_its_readme_says(
             "git_sha": git(project, "rev-parse", "HEAD").strip(),
             "dirty": False,
         }
+    if level == 2 and framework == "sklearn":  # issue 18: the configurations in parallel processes
+        tuned = make(project, "tune")
+        assert re.search(r"best of 4 by roc_auc", tuned) and "registered churn-model version 1" in tuned
+        assert git(project, "status", "--porcelain") == "", "tuning outputs are git-ignored"
 
 
 @pytest.mark.parametrize("ci", ["github", "gitlab"])
