@@ -60,6 +60,13 @@ KEY_PROPERTIES: dict[str, tuple[str, ...]] = {
         "computeResources.minVcpus",
         "computeResources.maxVcpus",
     ),
+    "aws:batch/jobDefinition:JobDefinition": ("type", "platformCapabilities"),
+    "aws:ec2/placementGroup:PlacementGroup": ("strategy",),
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": (
+        "ipProtocol",
+        "referencedSecurityGroupId",
+        "cidrIpv4",
+    ),
     "aws:ssm/parameter:Parameter": ("name", "insecureValue"),
     "aws:sagemaker/endpoint:Endpoint": ("name",),
     "aws:sagemaker/mlflowTrackingServer:MlflowTrackingServer": ("trackingServerName", "trackingServerSize"),
