@@ -66,6 +66,7 @@ bench: venv ## Print the benchmark figures (quick ones; bench-suite times the wh
 	$(PY) benchmarks/bench_assess.py
 	$(PY) benchmarks/bench_fleet_upgrade.py
 	$(PY) benchmarks/bench_hostile.py
+	$(PY) benchmarks/bench_distributed.py
 
 bench-suite: venv ## Time .ci/run on a fresh clone and the fast tier against their targets (~20 min)
 	$(PY) benchmarks/bench_suite.py

@@ -81,6 +81,9 @@ def test_generated_project_works_as_its_readme_says(
         out = run(["uv", "run", "pytest"], project, net).stdout
     summary = pytest_summary(out)
     assert "passed" in summary and not re.search(r"failed|error|skipped", summary), summary
+    if level == 2 and framework == "pytorch":  # issue 18: torchrun, 2 processes, Gloo on the CPU
+        distributed = pytest_summary(make(project, "distributed", extra_env=net))
+        assert re.fullmatch(r"1 passed, \d+ deselected in .*", distributed.strip("= ")), distributed
 
     # Training from a clean checkout writes a model with a valid lineage record.
     train = ["uv", "run", "python", "-m", f"{PACKAGE}.train", "--ticket", "ML-42", "--run-id", "first"]
@@ -132,6 +135,31 @@ def test_shipped_lock_matches_the_generated_pyproject(tmp_path: Path, python: st
     )
     assert done.returncode == 0, f"stale lock: run `python scripts/refresh_locks.py`\n{done.stderr}"
     assert 'name = "lock-me"' in (project / "uv.lock").read_text()
+
+
+@pytest.mark.parametrize("framework", ["pytorch", "sklearn"])
+def test_make_train_and_submit_scale_out_as_the_readme_says(
+    rendered: Callable[..., Path], framework: str
+) -> None:
+    """`make train NPROC=2` is torchrun with two processes on this machine, `make submit NODES=2`
+    a multi-node job (PyTorch); scikit-learn tunes instead (`make tune`). Checked with `make -n`."""
+    project = rendered(2, framework=framework)
+
+    def dry(*args: str) -> str:
+        done = subprocess.run(["make", "-n", *args], cwd=project, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        return done.stdout.strip()
+
+    if framework == "pytorch":
+        assert dry("train") == "uv run python -m churn_model.train"
+        assert dry("train", "NPROC=2", "RUN_ID=r1") == (
+            "uv run torchrun --standalone --nproc_per_node=2 -m churn_model.train --run-id r1"
+        )
+        assert dry("submit", "ENV=dev", "NODES=2").endswith("pipeline submit --env dev --nodes 2")
+    else:
+        assert dry("tune") == "uv run python -m churn_model.tune run --env local"
+        assert dry("tune", "ENV=dev") == "uv run python -m churn_model.tune submit --env dev"
+        assert "--nodes" not in dry("submit", "ENV=dev")
 
 
 def test_pre_commit_config_is_valid(rendered: Callable[..., Path]) -> None:

@@ -83,6 +83,16 @@ LEVEL_2 = {
     "tests/test_tracking.py",
     "tests/test_validation.py",
 }
+# Level 2 per framework: PyTorch trains with torchrun, on several AWS Batch nodes too;
+# scikit-learn tunes configurations in parallel (joblib here, an AWS Batch array job on AWS).
+LEVEL_2_FRAMEWORK = {
+    "pytorch": {
+        "deploy/training-job-multinode.json",
+        "src/{pkg}/launch.py",
+        "tests/test_distributed.py",
+    },
+    "sklearn": {"configs/tune.yaml", "src/{pkg}/tune.py", "tests/test_tune.py"},
+}
 CI_FILES = {
     "github": {".github/workflows/ci.yml", ".github/workflows/template-upgrade.yml"},
     "gitlab": {".gitlab-ci.yml"},
@@ -124,7 +134,7 @@ def golden(level: int, framework: str, ci: str, pkg: str) -> set[str]:
         if framework == "sklearn":  # PyTorch locks need PyTorch's index: `make lock` (see ADR 0004)
             files.add("uv.lock")
     if level >= 2:
-        files |= LEVEL_2 | TRAINING_IMAGE_FILES[ci]
+        files |= LEVEL_2 | LEVEL_2_FRAMEWORK[framework] | TRAINING_IMAGE_FILES[ci]
     if level >= 3:
         files |= LEVEL_3 | DEPLOY_FILES[ci]
     if level >= 4:

@@ -20,6 +20,10 @@ class Parameter:
     level: int
     env_var: str
     description: str
+    framework: str | None = None  # published only for projects of this framework
+
+
+FRAMEWORKS = ("sklearn", "pytorch")
 
 
 @cache
@@ -28,13 +32,18 @@ def _contract() -> tuple[str, tuple[Parameter, ...]]:
     return raw["prefix"], tuple(Parameter(**p) for p in raw["parameters"])
 
 
-def parameters(level: int | None = None) -> tuple[Parameter, ...]:
-    """The parameters a project at ``level`` needs (all of them when level is None)."""
-    return tuple(p for p in _contract()[1] if level is None or p.level <= level)
+def parameters(level: int | None = None, framework: str | None = None) -> tuple[Parameter, ...]:
+    """The parameters a project at ``level`` with ``framework`` needs (all levels, or every
+    framework's, when left out)."""
+    return tuple(
+        p
+        for p in _contract()[1]
+        if (level is None or p.level <= level) and (framework is None or p.framework in (None, framework))
+    )
 
 
-def parameter_names(level: int | None = None) -> list[str]:
-    return [p.name for p in parameters(level)]
+def parameter_names(level: int | None = None, framework: str | None = None) -> list[str]:
+    return [p.name for p in parameters(level, framework)]
 
 
 def parameter_path(*, project: str, env: str, name: str) -> str:

@@ -61,6 +61,13 @@ KEY_PROPERTIES: dict[str, tuple[str, ...]] = {
         "computeResources.minVcpus",
         "computeResources.maxVcpus",
     ),
+    "aws:batch/jobDefinition:JobDefinition": ("type", "platformCapabilities"),
+    "aws:ec2/placementGroup:PlacementGroup": ("strategy",),
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": (
+        "ipProtocol",
+        "referencedSecurityGroupId",
+        "cidrIpv4",
+    ),
     "aws:ssm/parameter:Parameter": ("name", "insecureValue"),
     "aws:sagemaker/endpoint:Endpoint": ("name",),
     "aws:sagemaker/mlflowTrackingServer:MlflowTrackingServer": ("trackingServerName", "trackingServerSize"),
@@ -263,6 +270,7 @@ def example_settings(level: int, env: str) -> dict[str, Any]:
         "level": level,
         "ciRepository": f"{PLACEHOLDER_OWNER}/example",
         "trainingImageTag": PLACEHOLDER_TAG,
+        "framework": "sklearn",  # the template's default (`--set framework=pytorch`: GPU hosts)
     }
 
 
@@ -302,6 +310,8 @@ def plan(
         config = StackConfig.from_mapping(example_settings(number, env) | dict(settings or {}))
     run = run_offline(config)
     costs = estimate(run.resources)
+    if project_path is not None:
+        notes += _tuning_note(project_path, costs)
     idle = {(c.type, c.name): c.monthly_usd for c in costs.by_resource}
     order = {name: index for index, name in enumerate(run.components)}
     resources = sorted(
@@ -370,6 +380,24 @@ def _plan_notes(config: Any, run: Any, costs: Any) -> list[str]:
             "bucket): `pulumi up` it first; the plan uses made-up IDs for its outputs."
         )
     return notes
+
+
+def _tuning_note(project_path: Path, costs: Any) -> list[str]:
+    """What a tuning run of the project's configs/tune.yaml costs an hour: one AWS Batch array
+    child per configuration, each the price of a CPU training job."""
+    path = Path(project_path) / "configs" / "tune.yaml"
+    job = next((u for u in costs.usage if u.item.startswith("Training job on CPUs")), None)
+    if job is None or not path.is_file():
+        return []
+    raw = _load_yaml_file(path, fix="Fix configs/tune.yaml (the project's `make tune` reads it too).")
+    configurations = raw.get("configurations") if isinstance(raw, dict) else None
+    count = len(configurations) if isinstance(configurations, list) else 0
+    if not count:
+        return []
+    return [
+        f"A tuning run of the {count} configurations in configs/tune.yaml (`make tune ENV=...`, an AWS Batch "
+        f"array job) costs {count} x ${job.usd:.4f} = ${count * job.usd:.2f} per hour while its children run."
+    ]
 
 
 # ---- infra-config -------------------------------------------------------------------------------
@@ -449,6 +477,7 @@ def stack_config_from_project(
         "level": answers["level"],
         "ciVendor": vendor,
         "packageName": answers.get("package_name") or "",
+        "framework": answers.get("framework", "sklearn"),
     }
     if repository:
         values["ciRepository"] = repository
@@ -588,6 +617,7 @@ def write_stack_config(
         "mlops:env": env,
         "mlops:level": answers["level"],
         "mlops:ciVendor": vendor,
+        "mlops:framework": answers.get("framework", "sklearn"),
     }
     if answers.get("package_name"):
         owned["mlops:packageName"] = answers["package_name"]

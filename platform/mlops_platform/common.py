@@ -11,7 +11,7 @@ import pulumi
 import pulumi_aws as aws
 
 from mlops_core.contract import parameter_path
-from mlops_platform.components import get_component
+from mlops_platform.components import published_by
 from mlops_platform.errors import InvalidArgsError
 from mlops_platform.naming import check_identifier
 
@@ -220,13 +220,15 @@ def publish_parameters(
     name: str,
     scope: Scope,
     values: Mapping[str, pulumi.Input[str]],
+    framework: str | None = None,
 ) -> dict[str, aws.ssm.Parameter]:
     """Publish ``values`` as SSM String parameters under /mlops/{project}/{env}/.
 
-    The names must be exactly those the component spec says it publishes, which are names of the
-    SSM contract (templates/project/contract.yml): a mismatch is a programming error.
+    The names must be exactly those the component spec says it publishes for a project of
+    ``framework``, which are names of the SSM contract (templates/project/contract.yml): a mismatch
+    is a programming error.
     """
-    expected = set(get_component(component).publishes)
+    expected = set(published_by(component, framework))
     if set(values) != expected:
         raise RuntimeError(f"{component} must publish {sorted(expected)}, not {sorted(values)}")
     return {

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from mlops_core.contract import parameter_names
 from mlops_core.levels import capabilities_up_to
 
 
@@ -64,8 +65,15 @@ COMPONENTS: tuple[ComponentSpec, ...] = (
         "training",
         ("gpu_training", "training_pipeline"),
         ("storage", "ci_identity", "tracking"),
-        ("training-job-queue", "training-job-definition", "training-state-machine-arn"),
-        "AWS Batch GPU compute, job queue and definition, Step Functions training pipeline",
+        (
+            "training-job-queue",
+            "training-job-definition",
+            "training-state-machine-arn",
+            "training-multinode-job-queue",  # PyTorch only (the contract names each one's framework)
+            "training-multinode-job-definition",
+        ),
+        "AWS Batch compute (GPU hosts and multi-node jobs for PyTorch, Fargate CPUs for scikit-learn), "
+        "job queue and definition, Step Functions training pipeline",
         ("network",),
     ),
     ComponentSpec(
@@ -118,6 +126,13 @@ def platform_needs(components: list[str]) -> list[str]:
     return [need for need in PLATFORM_OUTPUTS if need in needs]
 
 
-def published_names(level: int) -> list[str]:
-    """The SSM contract names the components of ``level`` publish."""
-    return [name for component in components_for_level(level) for name in _BY_NAME[component].publishes]
+def published_by(component: str, framework: str | None = None) -> list[str]:
+    """The SSM contract names ``component`` publishes for a project of ``framework`` (every
+    framework's, when left out)."""
+    names = set(parameter_names(framework=framework))
+    return [name for name in _BY_NAME[component].publishes if name in names]
+
+
+def published_names(level: int, framework: str | None = None) -> list[str]:
+    """The SSM contract names the components of ``level`` publish (for a project of ``framework``)."""
+    return [name for component in components_for_level(level) for name in published_by(component, framework)]

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import MISSING, asdict, dataclass, fields
 from typing import Any, TypeVar
 
+from mlops_core.contract import FRAMEWORKS
 from mlops_core.errors import STACK_CONFIG_NAMESPACE, InvalidInputError
 from mlops_core.errors import StackConfigError as StackConfigError  # defined there, raised here
 from mlops_core.levels import get_level
@@ -60,9 +61,16 @@ class StackConfig:
     security_group_id: str | None = None
     oidc_provider_arn: str | None = None
     access_log_bucket: str | None = None
+    # The project's framework, from its answers: it decides what training runs on (PyTorch: GPU
+    # hosts, and multi-node jobs; scikit-learn: CPUs on Fargate). Required from the level that trains.
+    framework: str | None = None
     gpu_instance_types: tuple[str, ...] = ("g5", "g6")
     spot: bool = False
     max_vcpus: int = 64
+    # PyTorch multi-node jobs: the nodes' instance type (one type: the job's nodes are alike) and
+    # how many nodes a job has unless `make submit NODES=N` says otherwise.
+    multi_node_instance_type: str = "g5.xlarge"
+    training_nodes: int = 2
     training_image_tag: str | None = None  # the tag CI pushed; required from the level that trains
     mlflow: str = "app"  # "app": serverless MLflow App; "server": a tracking server
     mlflow_server_size: str = "Small"
@@ -120,6 +128,7 @@ class StackConfig:
             )
         self._check_serving_model()
         for key, value, choices in (
+            ("framework", self.framework, (None, *FRAMEWORKS)),
             ("mlflow", self.mlflow, ("app", "server")),
             ("servingMode", self.serving_mode, (None, "serverless", "provisioned")),
         ):
@@ -253,6 +262,17 @@ class StackConfig:
             )
         return self.ci_repository
 
+    def require_framework(self) -> str:
+        if not self.framework:
+            raise StackConfigError(
+                key="framework",
+                problem="is not set: training runs on GPU hosts for PyTorch and on CPUs for scikit-learn, "
+                "so the stack must know the project's framework",
+                fix="Re-run `mlops-scaffold infra-config PROJECT_PATH`, or run "
+                "`pulumi config set mlops:framework sklearn` (or pytorch).",
+            )
+        return self.framework
+
     def require_training_image_tag(self) -> str:
         if not self.training_image_tag:
             raise StackConfigError(
@@ -361,6 +381,7 @@ _INT_FIELDS = {
     "az_count",
     "endpoint_az_count",
     "max_vcpus",
+    "training_nodes",
     "serving_instance_count",
     "serving_max_instances",
     "serverless_memory_mb",

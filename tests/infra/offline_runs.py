@@ -11,7 +11,7 @@ import pulumi
 from mlops_platform.naming import physical_name
 from mlops_platform.policy.rules import Resource
 from mlops_stacks.config import PlatformConfig, StackConfig
-from mlops_stacks.offline import REGION, OfflineRun, run_offline, use_mocks
+from mlops_stacks.offline import REGION, OfflineRun, RecordedResource, run_offline, use_mocks
 from mlops_stacks.program import build_stack, make_provider
 
 LEVELS = (0, 1, 2, 3, 4)
@@ -35,6 +35,7 @@ def demo_config(level: int, **settings: object) -> StackConfig:
         "level": level,
         "ciRepository": "acme/demo",
         "trainingImageTag": TRAINING_TAG,
+        "framework": "pytorch",  # GPU hosts and multi-node jobs; framework="sklearn": Fargate CPUs
     } | settings
     if values.get("servingImage") and "servingModelDataUrl" not in values:
         values["servingModelDataUrl"] = model_package(str(values["project"]), str(values["env"]))
@@ -67,6 +68,12 @@ def ci_variables(level: int, **settings: object) -> dict[str, str]:
 def platform(**settings: object) -> OfflineRun:
     """The platform stack of environment dev built under Pulumi mocks."""
     return run_offline(PlatformConfig.from_mapping({"env": "dev"} | settings))
+
+
+def named(run: OfflineRun, type_token: str, suffix: str) -> RecordedResource:
+    """The one resource of ``type_token`` whose name ends with ``suffix`` (e.g. "-training-gpu")."""
+    (found,) = [r for r in run.of_type(type_token) if r.name.endswith(suffix)]
+    return found
 
 
 def policy_resources(run: OfflineRun) -> list[Resource]:

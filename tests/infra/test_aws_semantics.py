@@ -36,10 +36,12 @@ def test_1_gpu_hosts_encrypt_with_a_key_ec2_auto_scaling_may_use() -> None:
     key, which means the account's default EBS key: a customer managed key in some accounts, and
     the same failure. Now: the AWS managed key aws/ebs, named by its alias ARN."""
     run = offline(2)
-    (template,) = run.of_type("aws:ec2/launchTemplate:LaunchTemplate")
-    ebs = template.inputs["blockDeviceMappings"][0]["ebs"]
-    assert ebs["encrypted"] == "true"
-    assert ebs["kmsKeyId"] == f"arn:aws:kms:us-east-1:{ACCOUNT_ID}:alias/aws/ebs"
+    templates = run.of_type("aws:ec2/launchTemplate:LaunchTemplate")
+    assert len(templates) == 2, "single-job and multi-node GPU hosts"
+    for template in templates:
+        ebs = template.inputs["blockDeviceMappings"][0]["ebs"]
+        assert ebs["encrypted"] == "true"
+        assert ebs["kmsKeyId"] == f"arn:aws:kms:us-east-1:{ACCOUNT_ID}:alias/aws/ebs"
     assert [v for v in evaluate(policy_resources(run)) if v.rule == "ebs-cmk-grants-autoscaling"] == []
 
 
@@ -130,8 +132,12 @@ def test_5_image_tags_are_explicit_and_latest_is_refused() -> None:
     model = {"servingModelDataUrl": "s3://demo-dev-artifacts/models/r/model.tar.gz"}
     for pinned in ("host:5000/x:3f2a1c0", f"r/x@sha256:{'a' * 64}"):
         assert StackConfig.from_mapping(level3 | model | {"servingImage": pinned}).serving_image == pinned
-    (job,) = offline(2).of_type("aws:batch/jobDefinition:JobDefinition")
-    assert json.loads(job.inputs["containerProperties"])["image"].endswith(":3f2a1c0")
+    for job in offline(2).of_type("aws:batch/jobDefinition:JobDefinition"):
+        properties = json.loads(
+            job.inputs["containerProperties" if job.inputs["type"] == "container" else "nodeProperties"]
+        )
+        image = properties.get("image") or properties["nodeRangeProperties"][0]["container"]["image"]
+        assert image.endswith(":3f2a1c0"), job.name
 
 
 # 6 -----------------------------------------------------------------------------------------------
@@ -373,3 +379,20 @@ def test_8_every_call_made_inside_the_vpc_has_a_way_out(mlflow: str, monkeypatch
         groups = default.of_type("aws:ec2/securityGroup:SecurityGroup")
         (workload,) = [g for g in groups if "workload" in g.name]
         assert any(rule.get("cidrBlocks") == ["0.0.0.0/0"] for rule in workload.inputs["egress"])
+
+
+# Issue 17, item 5 --------------------------------------------------------------------------------
+def test_a_stack_that_trains_must_know_its_framework() -> None:
+    """Before: every training job asked for a GPU, scikit-learn's too. Now what training runs on
+    follows the project's framework, so a stack that trains refuses to guess it."""
+    base = {
+        "project": "demo",
+        "env": "dev",
+        "level": 2,
+        "ciRepository": "acme/demo",
+        "trainingImageTag": "a1",
+    }
+    with pytest.raises(StackConfigError, match=r"mlops:framework is not set") as error:
+        run_offline(StackConfig.from_mapping(base))
+    assert "infra-config" in error.value.fix
+    assert run_offline(StackConfig.from_mapping({**base, "level": 1})).resources == []  # nothing trains

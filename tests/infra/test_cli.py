@@ -55,7 +55,7 @@ def test_plan_level_prints_the_resources_their_count_and_cost(level: int, count:
 
 @pytest.mark.parametrize("level", [2, 3, 4])
 def test_plan_json_groups_resources_by_component_with_full_inputs(level: int) -> None:
-    result = runner.invoke(app, ["plan", "--level", str(level), "--json"])
+    result = runner.invoke(app, ["plan", "--level", str(level), "--set", "framework=pytorch", "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert data["level"] == level and data["violations"] == [] and data["tier"] == "project"
@@ -79,6 +79,28 @@ def test_plan_json_groups_resources_by_component_with_full_inputs(level: int) ->
     )
     assert cost["prices_as_of"] == "2026-11-30" and cost["region"] == "us-east-1"
     assert any(u["item"].startswith("Training hour on g5") for u in cost["usage_prices"])
+
+
+def test_a_scikit_learn_level_2_plan_requests_no_gpu_and_prices_tuning() -> None:
+    """Issue 17, item 5: `plan --level 2 --json` (the template's default framework, scikit-learn)
+    asks for no GPU anywhere, and prices a CPU job and a tuning run (its array job)."""
+    result = runner.invoke(app, ["plan", "--level", "2", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["violations"] == []
+    training = data["components"]["Training"]
+    for resource in training:
+        inputs = resource["inputs"]
+        if resource["type"] == "aws:batch/computeEnvironment:ComputeEnvironment":
+            assert inputs["computeResources"]["type"] == "FARGATE"
+        if resource["type"] == "aws:batch/jobDefinition:JobDefinition":
+            requirements = inputs["containerProperties"]["resourceRequirements"]
+            assert "GPU" not in {r["type"] for r in requirements}
+    assert not [r for r in training if r["type"] == "aws:ec2/launchTemplate:LaunchTemplate"]
+    items = [u["item"] for u in data["cost"]["usage_prices"]]
+    assert "Training job on CPUs (AWS Batch on Fargate, 2 vCPU, 4 GB, no GPU)" in items
+    assert any(item.startswith("Tuning run") for item in items)
+    assert not any("GPU" in item and "no GPU" not in item for item in items)
 
 
 def test_plan_platform_shows_the_shared_tier_and_its_cost() -> None:
@@ -108,7 +130,7 @@ def test_plan_prints_prices_in_dollars_and_documented_exceptions_as_accepted() -
         in result.stdout.replace("\n", " ")
     )
     assert "Exception " not in result.output and result.stderr.count("accepted") == 0
-    assert "0 policy violations (3 accepted exceptions)" in result.stdout
+    assert "0 policy violations (2 accepted exceptions)" in result.stdout  # scikit-learn: no GPU hosts
 
 
 def test_plan_show_policies_prints_the_documents() -> None:
@@ -172,6 +194,18 @@ def test_plan_of_a_project_uses_its_level(tmp_path: Path) -> None:
     ) in data["notes"]
 
 
+def test_plan_of_a_scikit_learn_project_prices_a_tuning_run_of_its_configurations(tmp_path: Path) -> None:
+    project = _project(tmp_path, level=2, remote="git@github.com:acme/churn.git")
+    (project / "configs").mkdir()
+    three = [{"type": "logistic_regression", "hyperparameters": {"C": c}} for c in (0.1, 1, 10)]
+    (project / "configs" / "tune.yaml").write_text(yaml.safe_dump({"configurations": three}))
+    result = runner.invoke(app, ["plan", str(project), "--json"])
+    assert result.exit_code == 0, result.output
+    (note,) = [n for n in json.loads(result.output)["notes"] if "tuning run" in n]
+    assert note.startswith("A tuning run of the 3 configurations in configs/tune.yaml")
+    assert "3 x $0.0987 = $0.30 per hour" in note
+
+
 def test_plan_of_a_level_1_project_creates_nothing(tmp_path: Path) -> None:
     """Level 1's CI lints, tests and builds the training image without AWS credentials: no role,
     no repository, no platform stack to deploy first."""
@@ -215,7 +249,12 @@ def test_plan_of_a_level_3_project_sizes_the_endpoint_from_its_pipeline_config(t
         (["plan", "--level", "2", "--set", "vpcCidr=10.0.0.0/16"], 23, "moved to the platform stack"),
         (["plan", "--platform", "--set", "egress=wifi"], 21, "NetworkArgs.egress"),
         (["plan", "--level", "9"], 4, "Level '9' does not exist"),
-        (["plan", "--level", "2", "--set", "gpuInstanceTypes=m5"], 21, "TrainingArgs.instance_types"),
+        (
+            ["plan", "--level", "2", "--set", "framework=pytorch", "--set", "gpuInstanceTypes=m5"],
+            21,
+            "TrainingArgs.instance_types",
+        ),
+        (["plan", "--level", "2", "--set", "framework=jax"], 23, "mlops:framework = 'jax'"),
         (["plan", "--level", "2", "--set", "nonsense=1"], 23, "mlops:nonsense"),
         (["plan", "--level", "2", "--set", "spot"], 2, "KEY=VALUE"),
         (
@@ -268,6 +307,7 @@ def test_infra_config_writes_the_stack_file(tmp_path: Path) -> None:
         "mlops:env": "dev",
         "mlops:level": 2,
         "mlops:ciVendor": "github",
+        "mlops:framework": "sklearn",
         "mlops:packageName": "churn",
         "mlops:ciRepository": "acme/churn",
     }

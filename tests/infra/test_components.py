@@ -304,8 +304,10 @@ def test_training_args_validation_names_the_bad_field() -> None:
         "model_package_group_name": "g",
         "model_package_group_arn": "ga",
         "image_tag": "3f2a1c0",
+        "package_name": "demo",
     }
     TrainingArgs(**base)
+    TrainingArgs(**(base | {"compute": "cpu", "instance_types": ()}))  # no GPU families on Fargate
     for overrides, field in [
         ({"instance_types": ("m5",)}, "instance_types"),
         ({"max_vcpus": 2, "vcpus_per_job": 4}, "max_vcpus"),
@@ -313,6 +315,12 @@ def test_training_args_validation_names_the_bad_field() -> None:
         ({"image_tag": "repo:tag"}, "image_tag"),
         ({"image_tag": "latest"}, "image_tag"),
         ({"root_volume_gib": 8}, "root_volume_gib"),
+        ({"compute": "tpu"}, "compute"),
+        ({"multi_node_instance_type": "m5.large"}, "multi_node_instance_type"),
+        ({"nodes": 1}, "nodes"),
+        ({"nodes": 20}, "max_vcpus"),  # 20 g5.xlarge need 80 vCPUs, the compute environment has 64
+        ({"package_name": "not-a-package"}, "package_name"),
+        ({"compute": "cpu", "cpu_memory_mib_per_job": 15_000}, "cpu_memory_mib_per_job"),
     ]:
         with pytest.raises(InvalidArgsError, match=rf"^TrainingArgs\.{field}"):
             TrainingArgs(**(base | overrides))

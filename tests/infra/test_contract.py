@@ -23,11 +23,13 @@ def _published(level: int, **settings: object) -> dict[str, str]:
     return {r.inputs["name"]: r.inputs["insecureValue"] for r in run.of_type("aws:ssm/parameter:Parameter")}
 
 
+@pytest.mark.parametrize("framework", ["pytorch", "sklearn"])
 @pytest.mark.parametrize("level", LEVELS)
-def test_stacks_publish_exactly_the_contract_of_their_level(level: int) -> None:
-    expected = {parameter_path(project="demo", env="dev", name=name) for name in parameter_names(level)}
-    assert set(_published(level)) == expected
-    assert set(_published(level, servingImage=SERVING_IMAGE)) == expected
+def test_stacks_publish_exactly_the_contract_of_their_level(level: int, framework: str) -> None:
+    names = parameter_names(level, framework=framework)
+    expected = {parameter_path(project="demo", env="dev", name=name) for name in names}
+    assert set(_published(level, framework=framework)) == expected
+    assert set(_published(level, servingImage=SERVING_IMAGE, framework=framework)) == expected
 
 
 def test_published_values_are_concrete_names() -> None:
@@ -43,7 +45,10 @@ def test_every_contract_parameter_is_published_at_its_level_and_not_before() -> 
     for parameter in parameters():
         path = parameter_path(project="demo", env="dev", name=parameter.name)
         for level in LEVELS:
-            assert (path in _published(level)) == (level >= parameter.level), (parameter.name, level)
+            for framework in ("pytorch", "sklearn"):
+                wanted = level >= parameter.level and parameter.framework in (None, framework)
+                published = path in _published(level, framework=framework)
+                assert published == wanted, (parameter.name, level, framework)
 
 
 def test_ssm_paths_written_in_the_template_are_in_the_contract() -> None:

@@ -140,3 +140,24 @@ def test_the_stacks_idle_costs_add_up_from_their_resources() -> None:
     server = estimate(offline(2, mlflow="server").resources)
     assert server.monthly_idle_usd == pytest.approx(1.0 + 730 * 0.642)
     assert estimate(offline(3, servingImage=SERVING_IMAGE).resources).monthly_idle_usd == pytest.approx(1.0)
+
+
+def test_a_job_hour_of_each_kind_of_training_is_priced() -> None:
+    """Issue 17, item 5, and issue 18: a CPU training job, a tuning run (array children side by
+    side) and a multi-node run (nodes x their instance's price) each show their hourly price."""
+    table = price_table()
+    vcpu, memory = table.prices["fargate-vcpu"].usd, table.prices["fargate-memory"].usd
+    sklearn = {u.item: u for u in estimate(offline(2, framework="sklearn").resources).usage}
+    job = sklearn["Training job on CPUs (AWS Batch on Fargate, 2 vCPU, 4 GB, no GPU)"]
+    assert job.usd == pytest.approx(2 * vcpu + 4 * memory, abs=1e-5) and job.unit == "job-hour"
+    (tuning,) = [u for u in sklearn.values() if u.item.startswith("Tuning run")]
+    assert "32 at most at once" in tuning.item  # the compute environment's 64 vCPUs / 2 per job
+    assert tuning.usd == pytest.approx(32 * job.usd, rel=1e-3)
+    assert not [u for u in sklearn.values() if u.item.startswith(("Training hour on", "Multi-node"))]
+
+    pytorch = {u.item: u for u in estimate(offline(2).resources).usage}
+    run = pytorch["Multi-node training run: 2 x g5.xlarge (AWS Batch)"]
+    assert run.usd == pytest.approx(2 * table.prices["ec2.g5.xlarge"].usd) and run.unit == "run-hour"
+    assert not [u for u in pytorch.values() if "Fargate" in u.item]
+    four = {u.item: u for u in estimate(offline(2, trainingNodes=4).resources).usage}
+    assert four["Multi-node training run: 4 x g5.xlarge (AWS Batch)"].usd == pytest.approx(4 * 1.006)

@@ -16,17 +16,19 @@ import pytest
 
 from mlops_platform.policy.rules import policy_statements
 
-from .iam.calls import principals
+from .iam.calls import calls_at, principals
 from .iam.evaluate import Decision, node_ready, policy_actions, requests_for, simulate
 from .iam.principals import roles
 from .offline_runs import LEVELS, SERVING_IMAGE, offline, platform
 
 pytestmark = pytest.mark.skipif(node_ready() is not None, reason=node_ready() or "")
 
-# (settings of the stack, MLflow mode, endpoint type): dev (serverless endpoint, MLflow App),
-# prod (endpoint on instances), and the MLflow tracking server.
+# (settings of the stack, MLflow mode, endpoint type): dev (PyTorch, serverless endpoint, MLflow
+# App), scikit-learn, prod (endpoint on instances), and the MLflow tracking server.
 VARIANTS = {
     "dev": ({"servingImage": SERVING_IMAGE}, "app", "serverless"),
+    # scikit-learn: training on Fargate CPUs (its execution role), tuning array jobs
+    "sklearn": ({"servingImage": SERVING_IMAGE, "framework": "sklearn"}, "app", "serverless"),
     "prod": ({"servingImage": SERVING_IMAGE, "env": "prod"}, "app", "provisioned"),
     "mlflow-server": ({"servingImage": SERVING_IMAGE, "mlflow": "server"}, "server", "serverless"),
 }
@@ -49,7 +51,10 @@ def test_every_principal_may_make_every_call_and_nothing_is_denied(level: int, v
     decisions, unknown = simulate(requests, policy_actions(run))
     assert unknown == [], f"actions AWS does not know: {unknown}"
     assert _failures(decisions) == []
-    expected_principals = {c.principal for c in principals().values() for c in c.calls if c.level <= level}
+    framework = getattr(run.config, "framework", None)
+    expected_principals = {
+        c.principal for c in calls_at(level, mlflow=mlflow, serving=serving, framework=framework)
+    }
     evaluated = {d.request.what.split(":")[0] for d in decisions}
     assert {p for p in expected_principals if principals()[p].evaluated} <= evaluated
 
@@ -109,6 +114,7 @@ def test_the_platform_names_only_actions_aws_knows() -> None:
 def test_every_role_of_a_stack_is_a_principal_of_the_call_list() -> None:
     """A new role without calls in calls.yaml would go unchecked."""
     built = set(roles(offline(4, servingImage=SERVING_IMAGE)))
+    built |= set(roles(offline(4, servingImage=SERVING_IMAGE, framework="sklearn")))
     assert built <= set(principals()), f"roles without a call list: {built - set(principals())}"
 
 

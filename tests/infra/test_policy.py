@@ -167,6 +167,20 @@ CASES: dict[str, tuple[list[Resource], list[Resource]]] = {
         ),
         _with(rules.SECURITY_GROUP, {"ingress": [{"cidrBlocks": ["0.0.0.0/0"], "fromPort": 22}]}),
     ),
+    "security-group-all-traffic-only-from-itself": (
+        _with(
+            rules.SG_INGRESS_RULE,
+            {"securityGroupId": "sg-nodes", "referencedSecurityGroupId": "sg-nodes", "ipProtocol": "-1"},
+        )
+        + _with(
+            rules.SG_INGRESS_RULE, {"securityGroupId": "sg-a", "cidrIpv4": "10.0.0.0/16", "ipProtocol": "tcp"}
+        )
+        + _with(rules.SECURITY_GROUP, {"ingress": [{"protocol": "-1", "self": True}]}),
+        _with(
+            rules.SG_INGRESS_RULE,
+            {"securityGroupId": "sg-nodes", "referencedSecurityGroupId": "sg-other", "ipProtocol": "-1"},
+        ),
+    ),
     "sns-topic-encrypted": (
         _with(rules.SNS_TOPIC, {"kmsMasterKeyId": "arn:aws:kms:..."}),
         _with(rules.SNS_TOPIC, {}),

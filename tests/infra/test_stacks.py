@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from mlops_platform.errors import InvalidArgsError
 from mlops_platform.policy.rules import evaluate
 from mlops_stacks.config import PlatformConfig, StackConfig, StackConfigError
 from mlops_stacks.offline import PLATFORM_OUTPUTS, run_offline, run_program
 
-from .offline_runs import LEVELS, SERVING_IMAGE, ci_variables, offline, platform, policy_resources
+from .offline_runs import LEVELS, SERVING_IMAGE, ci_variables, named, offline, platform, policy_resources
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -113,10 +114,11 @@ def test_project_stacks_read_the_platform_through_a_stack_reference(level: int) 
     (role,) = [r for r in run.of_type("aws:iam/role:Role") if r.component == "CiIdentity"]
     trust = json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]
     assert trust["Principal"] == {"Federated": PLATFORM_OUTPUTS["github_oidc_provider_arn"]}
-    (compute,) = [
-        r for r in run.of_type("aws:batch/computeEnvironment:ComputeEnvironment") if r.component == "Training"
-    ]
+    compute = named(run, "aws:batch/computeEnvironment:ComputeEnvironment", "-training-gpu")
     assert compute.inputs["computeResources"]["subnets"] == PLATFORM_OUTPUTS["private_subnet_ids"]
+    # multi-node hosts: one subnet, so one Availability Zone, as their cluster placement group needs
+    nodes = named(run, "aws:batch/computeEnvironment:ComputeEnvironment", "-training-nodes")
+    assert nodes.inputs["computeResources"]["subnets"] == PLATFORM_OUTPUTS["private_subnet_ids"][:1]
     logging = run.of_type("aws:s3/bucketLogging:BucketLogging")
     assert {r.inputs["targetBucket"] for r in logging} == {PLATFORM_OUTPUTS["access_log_bucket"]}
 
@@ -132,7 +134,7 @@ def test_a_platform_not_managed_by_pulumi_is_given_as_plain_ids() -> None:
     run = offline(2, **ids)
     assert run.result.platform is not None and run.result.platform.source == "config"
     assert not any(r.type.startswith("pulumi:") for r in run.resources)
-    (compute,) = run.of_type("aws:batch/computeEnvironment:ComputeEnvironment")
+    compute = named(run, "aws:batch/computeEnvironment:ComputeEnvironment", "-training-gpu")
     assert compute.inputs["computeResources"]["subnets"] == ["subnet-1", "subnet-2"]
     partial = {k: v for k, v in ids.items() if k != "accessLogBucket"}
     with pytest.raises(StackConfigError, match="mlops:accessLogBucket"):
@@ -143,6 +145,8 @@ def test_a_platform_not_managed_by_pulumi_is_given_as_plain_ids() -> None:
 def test_no_level_violates_a_policy_rule(level: int) -> None:
     for settings in (
         {},
+        {"framework": "sklearn"},
+        {"multiNodeInstanceType": "p4d.24xlarge", "maxVcpus": 192},
         {"servingImage": SERVING_IMAGE, "spot": True},
         {"servingImage": SERVING_IMAGE, "env": "prod"},
         {"mlflow": "server"},
@@ -166,24 +170,109 @@ def test_endpoint_resources_exist_only_once_a_model_is_configured(level: int) ->
 
 def test_gpu_training_scales_to_zero_on_gpu_families() -> None:
     run = offline(2)
-    (compute,) = run.of_type("aws:batch/computeEnvironment:ComputeEnvironment")
+    compute = named(run, "aws:batch/computeEnvironment:ComputeEnvironment", "-training-gpu")
     resources = compute.inputs["computeResources"]
     assert resources["minVcpus"] == 0 and resources["maxVcpus"] == 64
     assert resources["instanceTypes"] == ["g5", "g6"] and resources["type"] == "EC2"
     assert resources["ec2Configurations"] == [{"imageType": "ECS_AL2023_NVIDIA"}]
-    (template,) = run.of_type("aws:ec2/launchTemplate:LaunchTemplate")
+    template = named(run, "aws:ec2/launchTemplate:LaunchTemplate", "-training-hosts")
     assert template.inputs["metadataOptions"]["httpTokens"] == "required"
     assert template.inputs["blockDeviceMappings"][0]["ebs"]["encrypted"] == "true"
     assert "networkInterfaces" not in template.inputs
-    (job,) = run.of_type("aws:batch/jobDefinition:JobDefinition")
+    job = named(run, "aws:batch/jobDefinition:JobDefinition", "-training-job")
     properties = json.loads(job.inputs["containerProperties"])
     assert {"type": "GPU", "value": "1"} in properties["resourceRequirements"]
     assert properties["image"].endswith("/demo-dev-training:3f2a1c0")
 
 
+def test_scikit_learn_trains_on_fargate_cpus_and_asks_for_no_gpu() -> None:
+    """Issue 17, item 5: CPU work on CPUs. No GPU host, launch template or multi-node job."""
+    run = offline(2, framework="sklearn")
+    (compute,) = run.of_type("aws:batch/computeEnvironment:ComputeEnvironment")
+    assert compute.inputs["computeResources"]["type"] == "FARGATE"
+    assert "instanceTypes" not in compute.inputs["computeResources"]
+    assert not run.of_type("aws:ec2/launchTemplate:LaunchTemplate")
+    assert not run.of_type("aws:ec2/placementGroup:PlacementGroup")
+    (job,) = run.of_type("aws:batch/jobDefinition:JobDefinition")
+    assert job.inputs["platformCapabilities"] == ["FARGATE"]
+    properties = json.loads(job.inputs["containerProperties"])
+    assert {r["type"] for r in properties["resourceRequirements"]} == {"VCPU", "MEMORY"}
+    assert properties["networkConfiguration"] == {"assignPublicIp": "DISABLED"}
+    execution = [
+        r for r in run.of_type("aws:iam/role:Role") if r.outputs["arn"] == properties["executionRoleArn"]
+    ]
+    assert [r.inputs["tags"]["mlops:principal"] for r in execution] == ["training-execution"]
+    names = {r.inputs["name"].rsplit("/", 1)[1] for r in run.of_type("aws:ssm/parameter:Parameter")}
+    assert "training-job-queue" in names and not {n for n in names if "multinode" in n}
+
+
+def test_pytorch_multi_node_jobs_run_torchrun_on_every_node_of_a_cluster_placement_group() -> None:
+    run = offline(2, spot=True)
+    (definition,) = [
+        r for r in run.of_type("aws:batch/jobDefinition:JobDefinition") if r.inputs["type"] == "multinode"
+    ]
+    nodes = json.loads(definition.inputs["nodeProperties"])
+    assert (nodes["numNodes"], nodes["mainNode"]) == (2, 0)
+    (every_node,) = nodes["nodeRangeProperties"]
+    container = every_node["container"]
+    assert every_node["targetNodes"] == "0:" and container["instanceType"] == "g5.xlarge"
+    assert container["image"].endswith("/demo-dev-training:3f2a1c0")
+    assert container["command"] == ["python", "-m", "demo.launch", "pipeline", "run", "--env", "dev"]
+    assert {"type": "GPU", "value": "1"} in container["resourceRequirements"]
+    assert "linuxParameters" not in container, "g5.xlarge has no EFA"
+    # A lost host (a Spot reclaim, an instance failure) is retried; the job's own failure is not.
+    retry = definition.inputs["retryStrategy"]
+    assert retry["attempts"] == 3
+    assert retry["evaluateOnExits"] == [
+        {"onStatusReason": "Host EC2*", "action": "RETRY"},
+        {"onReason": "*", "action": "EXIT"},
+    ]
+    single = named(run, "aws:batch/jobDefinition:JobDefinition", "-training-job")
+    assert single.inputs["retryStrategy"] == retry
+
+    placement = named(run, "aws:ec2/placementGroup:PlacementGroup", "-training-nodes")
+    assert placement.inputs["strategy"] == "cluster"
+    compute = named(run, "aws:batch/computeEnvironment:ComputeEnvironment", "-training-nodes")
+    resources = compute.inputs["computeResources"]
+    assert resources["type"] == "EC2", "multi-node jobs do not run on Spot, whatever mlops:spot says"
+    assert resources["placementGroup"] == placement.outputs["name"]
+    assert resources["instanceTypes"] == ["g5.xlarge"] and resources["minVcpus"] == 0
+    nodes_sg = named(run, "aws:ec2/securityGroup:SecurityGroup", "-training-nodes")
+    assert resources["securityGroupIds"] == [PLATFORM_OUTPUTS["workload_security_group_id"], nodes_sg.id]
+    # The nodes reach each other, on every port, and nothing else reaches them that way.
+    (ingress,) = run.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+    assert ingress.inputs["securityGroupId"] == ingress.inputs["referencedSecurityGroupId"] == nodes_sg.id
+    assert "cidrIpv4" not in ingress.inputs and "cidrIpv6" not in ingress.inputs
+    (egress,) = run.of_type("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")
+    assert egress.inputs["referencedSecurityGroupId"] == nodes_sg.id
+    assert "ingress" not in nodes_sg.inputs or nodes_sg.inputs["ingress"] == []
+    template = named(run, "aws:ec2/launchTemplate:LaunchTemplate", "-training-nodes")
+    assert template.inputs["metadataOptions"]["httpTokens"] == "required"
+    assert "networkInterfaces" not in template.inputs
+
+
+def test_efa_is_on_for_instance_types_that_have_it() -> None:
+    run = offline(2, multiNodeInstanceType="p4d.24xlarge", maxVcpus=192)
+    nodes_sg = named(run, "aws:ec2/securityGroup:SecurityGroup", "-training-nodes")
+    template = named(run, "aws:ec2/launchTemplate:LaunchTemplate", "-training-nodes")
+    interfaces = template.inputs["networkInterfaces"]
+    assert [(i["networkCardIndex"], i["interfaceType"]) for i in interfaces] == [(c, "efa") for c in range(4)]
+    groups = [PLATFORM_OUTPUTS["workload_security_group_id"], nodes_sg.id]
+    assert all(i["securityGroups"] == groups for i in interfaces)
+    (definition,) = [
+        r for r in run.of_type("aws:batch/jobDefinition:JobDefinition") if r.inputs["type"] == "multinode"
+    ]
+    container = json.loads(definition.inputs["nodeProperties"])["nodeRangeProperties"][0]["container"]
+    devices = container["linuxParameters"]["devices"]
+    assert [d["hostPath"] for d in devices] == [f"/dev/infiniband/uverbs{c}" for c in range(4)]
+    assert {"type": "GPU", "value": "8"} in container["resourceRequirements"]
+    with pytest.raises(InvalidArgsError, match=r"TrainingArgs\.max_vcpus"):
+        offline(2, multiNodeInstanceType="p4d.24xlarge")  # 2 x 96 vCPUs > the default 64
+
+
 def test_spot_and_instance_types_come_from_the_stack_config() -> None:
     run = offline(2, spot=True, gpuInstanceTypes="g6e,p4d", maxVcpus=192)
-    (compute,) = run.of_type("aws:batch/computeEnvironment:ComputeEnvironment")
+    compute = named(run, "aws:batch/computeEnvironment:ComputeEnvironment", "-training-gpu")
     resources = compute.inputs["computeResources"]
     assert resources["type"] == "SPOT" and resources["allocationStrategy"] == "SPOT_PRICE_CAPACITY_OPTIMIZED"
     assert resources["instanceTypes"] == ["g6e", "p4d"] and resources["maxVcpus"] == 192
@@ -305,7 +394,14 @@ def test_only_components_builds_the_localstack_subset() -> None:
 
 def test_the_plan_can_run_many_times_in_one_process() -> None:
     config = StackConfig.from_mapping(
-        {"project": "again", "env": "dev", "level": 2, "ciRepository": "acme/again", "trainingImageTag": "a1"}
+        {
+            "project": "again",
+            "env": "dev",
+            "level": 2,
+            "ciRepository": "acme/again",
+            "trainingImageTag": "a1",
+            "framework": "pytorch",
+        }
     )
     first, second = run_offline(config), run_offline(config)
     assert sorted((r.type, r.name) for r in first.resources) == sorted(
@@ -333,6 +429,7 @@ def test_the_pulumi_program_reads_a_project_stack_config(monkeypatch: pytest.Mon
             "mlops:level": "3",
             "mlops:ciRepository": "acme/demo",
             "mlops:trainingImageTag": "3f2a1c0",
+            "mlops:framework": "pytorch",
             "mlops:gpuInstanceTypes": '["g6"]',
             "aws:region": "eu-west-1",
         },

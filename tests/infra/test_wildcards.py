@@ -120,6 +120,7 @@ STACKS = {
             "dev": {"servingImage": SERVING_IMAGE},
             "prod": {"servingImage": SERVING_IMAGE, "env": "prod"},
             "mlflow-server": {"servingImage": SERVING_IMAGE, "mlflow": "server"},
+            "sklearn": {"servingImage": SERVING_IMAGE, "framework": "sklearn"},
         }.items()
     },
     "platform dev": (None, {}),

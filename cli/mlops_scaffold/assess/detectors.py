@@ -1515,6 +1515,14 @@ def _norm(key: str) -> str:
     return key.lower().replace("_", "").replace("-", "")
 
 
+def _batch_job_runs_training(ctx: Context, keys: dict[str, list[Any]]) -> bool:
+    """An AWS Batch job (a SubmitJob request or a job definition) whose command runs training."""
+    if not {"jobDefinition", "containerProperties"} & set(keys):
+        return False
+    commands = [v for v in keys.get("command", []) if isinstance(v, list)]
+    return ctx.runs_training(" ".join(scalar_text(part) for part in command) for command in commands)
+
+
 def detect_gpu_training(ctx: Context) -> list[Evidence]:
     found = []
     repo = ctx.repo
@@ -1541,6 +1549,9 @@ def detect_gpu_training(ctx: Context) -> list[Evidence]:
             hit = "capabilities: [gpu]"
         if hit is not None:
             found.append(Evidence(file.path, f"a job spec that requests GPUs ({hit})"))
+        elif _batch_job_runs_training(ctx, keys):
+            # Classical ML trains on CPUs: a cloud job without an accelerator is the right request.
+            found.append(Evidence(file.path, "an AWS Batch job spec that runs training (CPUs)"))
     for file, facts in ctx.python:
         requested = [
             k for k in facts.kwargs if any(_gpu_value(_norm(k), v) for v in facts.kwargs[k] if v is not ...)

@@ -289,8 +289,9 @@ STEPS: dict[str, Callable[[Stack], str]] = {
             "azureml": "Run training on an Azure ML GPU compute cluster (e.g. size Standard_NC6s_v3).",
             "databricks": "Run the training task on a GPU cluster (a GPU node_type_id).",
         },
-        "Add a batch job spec that requests GPUs (AWS Batch resourceRequirements GPU, a Kubernetes job "
-        "with nvidia.com/gpu, or Ray num_gpus) for the same training entry point.",
+        "Add a batch job spec for the same training entry point on the hardware the model needs: GPUs "
+        "for deep learning (AWS Batch resourceRequirements GPU, a Kubernetes job with nvidia.com/gpu, "
+        "or Ray num_gpus), CPUs for classical ML (an AWS Batch job on Fargate).",
     ),
     "serving": _serving_step,
     "staged_deployment": _deploy_step,

@@ -10,6 +10,7 @@ list prices, each with its source page and date); nothing is fetched at run time
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -238,18 +239,102 @@ def _gpu_prices(table: PriceTable, instance_types: Iterable[str], spot: bool) ->
     return found
 
 
+def _document(value: Any) -> Any:
+    """A JSON document input (a job definition's properties) as planned: a string or an object."""
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return {}
+    return value or {}
+
+
+def _requirements(container: Mapping[str, Any]) -> dict[str, float]:
+    return {
+        str(r.get("type")): float(r.get("value") or 0)
+        for r in container.get("resourceRequirements") or []
+        if isinstance(r, Mapping)
+    }
+
+
+def _fargate_job(table: PriceTable, container: Mapping[str, Any]) -> tuple[float, str, str] | None:
+    """(USD per job-hour, "2 vCPU, 4 GB", source) of a Fargate job's container."""
+    vcpu, memory = table.get("fargate-vcpu"), table.get("fargate-memory")
+    if vcpu is None or memory is None:
+        return None
+    wanted = _requirements(container)
+    gib = wanted.get("MEMORY", 0) / 1024
+    hourly = wanted.get("VCPU", 0) * vcpu.usd + gib * memory.usd
+    return hourly, f"{wanted.get('VCPU', 0):g} vCPU, {gib:g} GB", vcpu.source
+
+
+def _batch_jobs(resources: Sequence[PlannedResource], table: PriceTable) -> list[UnitPrice | None]:
+    """What one hour of each AWS Batch job costs: a training job (per GPU instance type it may
+    land on, or its Fargate CPUs and memory), a tuning run of array children side by side, a
+    multi-node run (nodes x their instance's price), the drift job."""
+    found: list[UnitPrice | None] = []
+    computes = [r for r in resources if r.type == "aws:batch/computeEnvironment:ComputeEnvironment"]
+    for compute in computes:
+        settings = compute.inputs.get("computeResources") or {}
+        if settings.get("type") in ("EC2", "SPOT"):
+            found += _gpu_prices(table, settings.get("instanceTypes") or [], settings.get("type") == "SPOT")
+    for definition in (r for r in resources if r.type == "aws:batch/jobDefinition:JobDefinition"):
+        if definition.inputs.get("type") == "multinode":
+            nodes = _document(definition.inputs.get("nodeProperties"))
+            count = int(nodes.get("numNodes") or 0)
+            ranges = nodes.get("nodeRangeProperties") or [{}]
+            instance = str((ranges[0].get("container") or {}).get("instanceType"))
+            price = table.get(f"ec2.{instance}")
+            found.append(
+                UnitPrice(
+                    f"Multi-node training run: {count} x {instance} (AWS Batch)",
+                    round(count * price.usd, 4),
+                    "run-hour",
+                    price.source,
+                    f"{count} nodes x ${price.usd:g}/instance-hour; `make submit NODES=N` runs N",
+                )
+                if price is not None
+                else None
+            )
+            continue
+        if "FARGATE" not in (definition.inputs.get("platformCapabilities") or []):
+            continue
+        job = _fargate_job(table, _document(definition.inputs.get("containerProperties")))
+        if job is None:
+            continue
+        hourly, size, source = job
+        if "drift" in definition.name:
+            item = f"Drift job (AWS Batch on Fargate, {size})"
+            found.append(UnitPrice(item, round(hourly, 5), "job-hour", source))
+            continue
+        item = f"Training job on CPUs (AWS Batch on Fargate, {size}, no GPU)"
+        found.append(UnitPrice(item, round(hourly, 5), "job-hour", source))
+        ceiling = max(
+            (
+                int((c.inputs.get("computeResources") or {}).get("maxVcpus") or 0)
+                for c in computes
+                if (c.inputs.get("computeResources") or {}).get("type") == "FARGATE" and "drift" not in c.name
+            ),
+            default=0,
+        )
+        vcpus = _requirements(_document(definition.inputs.get("containerProperties"))).get("VCPU") or 1
+        width = int(ceiling // vcpus)
+        if width:
+            found.append(
+                UnitPrice(
+                    f"Tuning run: one array child per configuration, {width} at most at once",
+                    round(width * hourly, 4),
+                    "hour of a full-width run",
+                    source,
+                    f"each child a training job at ${hourly:.4f}/hour; fewer configurations cost less",
+                )
+            )
+    return found
+
+
 def _usage(resources: Sequence[PlannedResource], table: PriceTable) -> list[UnitPrice]:
     types = {r.type for r in resources}
-    found: list[UnitPrice | None] = []
-    for compute in (r for r in resources if r.type == "aws:batch/computeEnvironment:ComputeEnvironment"):
-        settings = compute.inputs.get("computeResources") or {}
-        if settings.get("type") == "FARGATE":
-            found += [
-                _unit(table, "fargate-vcpu", "Drift job vCPU (AWS Batch on Fargate, 1 vCPU per run)"),
-                _unit(table, "fargate-memory", "Drift job memory (2 GB per run)"),
-            ]
-        else:
-            found += _gpu_prices(table, settings.get("instanceTypes") or [], settings.get("type") == "SPOT")
+    found: list[UnitPrice | None] = _batch_jobs(resources, table)
     for config in (
         r for r in resources if r.type == "aws:sagemaker/endpointConfiguration:EndpointConfiguration"
     ):

@@ -272,6 +272,38 @@ def _public_ingress(resource: Resource) -> list[str]:
     return []
 
 
+def _all_traffic_only_from_itself(resource: Resource) -> list[str]:
+    """Ingress on every port and protocol is for nodes that talk to each other (a multi-node job's
+    hosts): it may come from the security group itself, from nothing wider."""
+    props = resource.props
+    if resource.type == SECURITY_GROUP:
+        rules = [r for r in _as_list(props.get("ingress")) if str(r.get("protocol")) in ("-1", "all")]
+        wide = [
+            r for r in rules if not r.get("self") or _as_list(r.get("cidrBlocks")) or r.get("securityGroups")
+        ]
+    elif resource.type == SG_RULE:
+        wide = (
+            [props]
+            if props.get("type") == "ingress"
+            and str(props.get("protocol")) in ("-1", "all")
+            and not props.get("self")
+            else []
+        )
+    else:  # SG_INGRESS_RULE
+        wide = (
+            [props]
+            if str(props.get("ipProtocol")) in ("-1", "all")
+            and props.get("referencedSecurityGroupId") != props.get("securityGroupId")
+            else []
+        )
+    if wide:
+        return [
+            "Ingress on every port and protocol comes from somewhere other than the group itself: "
+            "open only the ports a service needs, or allow all traffic only between members of the group."
+        ]
+    return []
+
+
 def _sns_encrypted(resource: Resource) -> list[str]:
     return (
         [] if resource.props.get("kmsMasterKeyId") else ["The topic is not encrypted: set kms_master_key_id."]
@@ -579,6 +611,12 @@ RULES: tuple[Rule, ...] = (
         "Security groups allow no ingress from 0.0.0.0/0 or ::/0.",
         (SECURITY_GROUP, SG_RULE, SG_INGRESS_RULE),
         _public_ingress,
+    ),
+    Rule(
+        "security-group-all-traffic-only-from-itself",
+        "Ingress on every port comes only from the security group itself (nodes of one job).",
+        (SECURITY_GROUP, SG_RULE, SG_INGRESS_RULE),
+        _all_traffic_only_from_itself,
     ),
     Rule("sns-topic-encrypted", "SNS topics are encrypted with KMS.", (SNS_TOPIC,), _sns_encrypted),
     Rule(

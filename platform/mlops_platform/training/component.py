@@ -1,7 +1,14 @@
-"""GPU training: AWS Batch on GPU instances that scale to zero, and a Step Functions pipeline.
+"""Training on AWS Batch: hosts that scale to zero, the training job, and a Step Functions pipeline.
 
-Idle cost is zero: the compute environment has min 0 vCPUs, so instances exist only while jobs
-run. Hosts sit in private subnets without public IPs, require IMDSv2 and encrypt their volumes.
+What a job runs on follows the project's framework. PyTorch (``compute="gpu"``): EC2 GPU hosts,
+and a multi-node parallel job definition whose nodes train as one torchrun process group, on a
+compute environment of its own in a cluster placement group. scikit-learn (``compute="cpu"``):
+AWS Batch on Fargate, no GPU, no host to manage; its parallel tuning runs as array jobs of the
+same job definition.
+
+Idle cost is zero: compute environments have min 0 vCPUs (Fargate has no hosts at all), so
+instances exist only while jobs run. Hosts sit in private subnets without public IPs, require
+IMDSv2 and encrypt their volumes.
 """
 
 from __future__ import annotations
@@ -10,10 +17,12 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
+from mlops_platform.ci_identity.component import pull_statements
 from mlops_platform.common import (
     TYPE_PREFIX,
     Scope,
@@ -21,13 +30,22 @@ from mlops_platform.common import (
     exception_tag,
     kms_use_statement,
     publish_parameters,
+    require,
     service_role,
     service_trust_policy,
     statement,
 )
 from mlops_platform.naming import physical_name
-from mlops_platform.training.pipeline import check_instance_types, state_machine_definition
+from mlops_platform.training.pipeline import (
+    check_instance_types,
+    fargate_size_ok,
+    host_loss_retry_strategy,
+    node_shape,
+    state_machine_definition,
+)
 
+COMPUTE = ("gpu", "cpu")
+TORCHRUN_PORT = 29500  # the generated project's launch.py starts torchrun's rendezvous there
 ECS_INSTANCE_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role"
 LOG_DELIVERY_ACTIONS = (
     "logs:CreateLogDelivery",
@@ -39,6 +57,33 @@ LOG_DELIVERY_ACTIONS = (
     "logs:PutResourcePolicy",
     "logs:UpdateLogDelivery",
 )
+
+
+def _retry_on_host_loss(attempts: int) -> aws.batch.JobDefinitionRetryStrategyArgs:
+    strategy = host_loss_retry_strategy(attempts)
+    return aws.batch.JobDefinitionRetryStrategyArgs(
+        attempts=strategy["attempts"],
+        evaluate_on_exits=[
+            aws.batch.JobDefinitionRetryStrategyEvaluateOnExitArgs(**entry)
+            for entry in strategy["evaluate_on_exits"]
+        ],
+    )
+
+
+def _root_volume(args: TrainingArgs) -> list[aws.ec2.LaunchTemplateBlockDeviceMappingArgs]:
+    """A GPU host's root volume: gp3, encrypted with the AWS managed EBS key, named (see Training)."""
+    return [
+        aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
+            device_name="/dev/xvda",
+            ebs=aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs(
+                encrypted="true",
+                kms_key_id=args.scope.arn("kms", "alias/aws/ebs"),  # the AWS managed key
+                volume_size=args.root_volume_gib,
+                volume_type="gp3",
+                delete_on_termination="true",
+            ),
+        )
+    ]
 
 
 def _valid_tag(tag: str) -> bool:
@@ -58,6 +103,10 @@ class TrainingArgs:
     model_package_group_name: pulumi.Input[str]
     model_package_group_arn: pulumi.Input[str]
     image_tag: str  # the tag CI pushed (the git commit): tags are immutable, so never "latest"
+    image_repository_arn: pulumi.Input[str] = ""  # Fargate's execution role pulls the image from it
+    vpc_id: pulumi.Input[str] = ""  # where the multi-node hosts' security group lives
+    package_name: str = ""  # the project's Python package: multi-node jobs run `<package>.launch`
+    compute: str = "gpu"  # "gpu": EC2 GPU hosts (PyTorch); "cpu": Fargate (scikit-learn)
     instance_types: tuple[str, ...] = ("g5", "g6")
     spot: bool = False
     max_vcpus: int = 64
@@ -68,9 +117,43 @@ class TrainingArgs:
     job_timeout_hours: int = 24
     log_retention_days: int = 90
     job_policy_arns: Sequence[pulumi.Input[str]] = field(default_factory=tuple)  # e.g. feature store, MLflow
+    cpu_vcpus_per_job: int = 2  # Fargate: a vCPU count and a memory size it offers
+    cpu_memory_mib_per_job: int = 4096
+    multi_node_instance_type: str = "g5.xlarge"  # one type: the nodes of a job are alike
+    nodes: int = 2  # nodes of a multi-node job unless its submission says otherwise
 
     def __post_init__(self) -> None:
-        check_instance_types(self.instance_types)
+        check_fields(self, {"compute": (lambda v: v in COMPUTE, f"choose one of {', '.join(COMPUTE)}")})
+        if self.compute == "gpu":
+            check_instance_types(self.instance_types)
+            shape = node_shape(self.multi_node_instance_type)
+            check_fields(
+                self,
+                {
+                    "package_name": (lambda v: bool(v) and v.isidentifier(), "not a Python package name"),
+                    "nodes": (lambda v: 2 <= v <= 1000, "a multi-node job has 2 to 1000 nodes"),
+                },
+            )
+            require(
+                self.max_vcpus >= self.nodes * shape.vcpus,
+                component="TrainingArgs",
+                field="max_vcpus",
+                value=self.max_vcpus,
+                reason=f"{self.nodes} nodes of {self.multi_node_instance_type} need "
+                f"{self.nodes * shape.vcpus} vCPUs",
+                fix="Raise mlops:maxVcpus, or lower mlops:trainingNodes.",
+            )
+        else:
+            require(
+                fargate_size_ok(self.cpu_vcpus_per_job, self.cpu_memory_mib_per_job),
+                component="TrainingArgs",
+                field="cpu_memory_mib_per_job",
+                value=self.cpu_memory_mib_per_job,
+                reason=f"AWS Batch on Fargate offers no {self.cpu_memory_mib_per_job} MiB with "
+                f"{self.cpu_vcpus_per_job} vCPU",
+                fix="Use 1, 2, 4, 8 or 16 vCPUs and a memory size Fargate offers for it "
+                "(2 vCPUs: 4096-16384 MiB in steps of 1024).",
+            )
         check_fields(
             self,
             {
@@ -107,8 +190,10 @@ class Training(pulumi.ComponentResource):
     def __init__(self, name: str, args: TrainingArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(f"{TYPE_PREFIX}:Training", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        scope = args.scope
         image = pulumi.Output.concat(args.image_repository_url, ":", args.image_tag)
+        if args.compute == "cpu":  # scikit-learn: AWS Batch on Fargate, no host to manage
+            self._jobs(name, args, image, self._fargate_queue(name, args))
+            return
 
         # --- hosts: instance role, launch template, compute environment, queue
         # EC2 sets no aws:SourceAccount when it assumes an instance role: a documented exception.
@@ -147,18 +232,7 @@ class Training(pulumi.ComponentResource):
                 http_tokens="required",
                 http_put_response_hop_limit=2,  # containers on the host reach IMDS through one more hop
             ),
-            block_device_mappings=[
-                aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
-                    device_name="/dev/xvda",
-                    ebs=aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs(
-                        encrypted="true",
-                        kms_key_id=scope.arn("kms", "alias/aws/ebs"),  # the AWS managed key
-                        volume_size=args.root_volume_gib,
-                        volume_type="gp3",
-                        delete_on_termination="true",
-                    ),
-                )
-            ],
+            block_device_mappings=_root_volume(args),
             opts=child,
         )
         compute = aws.batch.ComputeEnvironment(
@@ -195,6 +269,20 @@ class Training(pulumi.ComponentResource):
             opts=child,
         )
 
+        self._jobs(name, args, image, queue, instance_profile=instance_profile)
+
+    def _jobs(
+        self,
+        name: str,
+        args: TrainingArgs,
+        image: pulumi.Output[str],
+        queue: aws.batch.JobQueue,
+        *,
+        instance_profile: aws.iam.InstanceProfile | None = None,
+    ) -> None:
+        """The training job's role and definition, the multi-node job on GPU hosts, the pipeline."""
+        child = pulumi.ResourceOptions(parent=self)
+        scope = args.scope
         # --- the job: its role and definition
         # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-iam-roles.html (trust conditions)
         job = service_role(
@@ -227,19 +315,15 @@ class Training(pulumi.ComponentResource):
             aws.iam.RolePolicyAttachment(
                 f"{name}-job-extra-{index}", role=job.role.id, policy_arn=policy_arn, opts=child
             )
+        gpu = instance_profile is not None
         job_definition = aws.batch.JobDefinition(
             f"{name}-job",
             type="container",
-            platform_capabilities=["EC2"],
+            platform_capabilities=["EC2" if gpu else "FARGATE"],
             container_properties=pulumi.Output.json_dumps(
                 {
                     "image": image,
                     "jobRoleArn": job.role.arn,
-                    "resourceRequirements": [
-                        {"type": "GPU", "value": str(args.gpus_per_job)},
-                        {"type": "VCPU", "value": str(args.vcpus_per_job)},
-                        {"type": "MEMORY", "value": str(args.memory_mib_per_job)},
-                    ],
                     "environment": [
                         {"name": "MLOPS_PROJECT", "value": scope.project},
                         {"name": "MLOPS_ENV", "value": scope.env},
@@ -247,13 +331,25 @@ class Training(pulumi.ComponentResource):
                     "readonlyRootFilesystem": False,
                     "privileged": False,
                 }
+                | (self._gpu_container(args) if gpu else self._fargate_container(name, args))
             ),
-            retry_strategy=aws.batch.JobDefinitionRetryStrategyArgs(attempts=3 if args.spot else 1),
+            # On EC2 hosts (Spot ones above all) a lost host is retried; the job resumes from its
+            # last checkpoint. A failure of the job itself is not: it would only fail again.
+            retry_strategy=(
+                _retry_on_host_loss(3) if gpu else aws.batch.JobDefinitionRetryStrategyArgs(attempts=1)
+            ),
             timeout=aws.batch.JobDefinitionTimeoutArgs(
                 attempt_duration_seconds=args.job_timeout_hours * 3600
             ),
             opts=child,
         )
+        multi_node: dict[str, pulumi.Input[str]] = {}
+        if instance_profile is not None:
+            multi_queue, multi_definition = self._multi_node(name, args, image, job.role, instance_profile)
+            multi_node = {
+                "training-multinode-job-queue": multi_queue.name,
+                "training-multinode-job-definition": multi_definition.name,
+            }
 
         # --- the pipeline: submit -> wait -> register, logged to CloudWatch Logs (AWS FSBP StepFunctions.1)
         machine_name = physical_name(scope.project, scope.env, "training", max_length=80)
@@ -346,10 +442,12 @@ class Training(pulumi.ComponentResource):
             component="training",
             name=name,
             scope=scope,
+            framework="pytorch" if gpu else "sklearn",
             values={
                 "training-job-queue": queue.name,
                 "training-job-definition": job_definition.name,
                 "training-state-machine-arn": machine.arn,
+                **multi_node,
             },
         )
         self.register_outputs(
@@ -359,3 +457,229 @@ class Training(pulumi.ComponentResource):
                 "state_machine_arn": self.state_machine_arn,
             }
         )
+
+    def _gpu_container(self, args: TrainingArgs) -> dict[str, Any]:
+        return {
+            "resourceRequirements": [
+                {"type": "GPU", "value": str(args.gpus_per_job)},
+                {"type": "VCPU", "value": str(args.vcpus_per_job)},
+                {"type": "MEMORY", "value": str(args.memory_mib_per_job)},
+            ]
+        }
+
+    def _fargate_queue(self, name: str, args: TrainingArgs) -> aws.batch.JobQueue:
+        """scikit-learn trains on CPUs: AWS Batch on Fargate, in the platform's private subnets."""
+        child = pulumi.ResourceOptions(parent=self)
+        compute = aws.batch.ComputeEnvironment(
+            f"{name}-cpu",
+            type="MANAGED",
+            compute_resources=aws.batch.ComputeEnvironmentComputeResourcesArgs(
+                type="FARGATE",
+                max_vcpus=args.max_vcpus,
+                subnets=args.subnet_ids,
+                security_group_ids=[args.security_group_id],
+            ),
+            opts=child,
+        )
+        return aws.batch.JobQueue(
+            f"{name}-queue",
+            state="ENABLED",
+            priority=1,
+            compute_environment_orders=[
+                aws.batch.JobQueueComputeEnvironmentOrderArgs(order=1, compute_environment=compute.arn)
+            ],
+            opts=child,
+        )
+
+    def _fargate_container(self, name: str, args: TrainingArgs) -> dict[str, Any]:
+        """What a Fargate job needs besides the image: an execution role that pulls the image and
+        writes the logs (https://docs.aws.amazon.com/batch/latest/userguide/execution-IAM-role.html),
+        its log group, CPU and memory (no GPU), no public IP."""
+        child = pulumi.ResourceOptions(parent=self)
+        scope = args.scope
+        log_group = aws.cloudwatch.LogGroup(
+            f"{name}-job-logs",
+            name=f"/aws/batch/{physical_name(scope.project, scope.env, 'training')}",
+            retention_in_days=args.log_retention_days,
+            opts=child,
+        )
+        execution = service_role(
+            self,
+            f"{name}-execution",
+            scope=scope,
+            service="ecs-tasks.amazonaws.com",
+            principal="training-execution",
+            description="Pulls the training image and writes the training job's logs (Fargate)",
+            source_arn=scope.arn("ecs", "*"),
+            statements=[
+                *pull_statements(args.image_repository_arn),
+                statement(
+                    ["logs:CreateLogStream", "logs:PutLogEvents"],
+                    [pulumi.Output.concat(log_group.arn, ":*")],
+                    sid="Logs",
+                ),
+            ],
+        )
+        return {
+            "executionRoleArn": execution.role.arn,
+            "resourceRequirements": [
+                {"type": "VCPU", "value": str(args.cpu_vcpus_per_job)},
+                {"type": "MEMORY", "value": str(args.cpu_memory_mib_per_job)},
+            ],
+            "networkConfiguration": {"assignPublicIp": "DISABLED"},
+            "fargatePlatformConfiguration": {"platformVersion": "LATEST"},
+            "logConfiguration": {
+                "logDriver": "awslogs",
+                "options": {"awslogs-group": log_group.name, "awslogs-stream-prefix": "training"},
+            },
+        }
+
+    def _multi_node(
+        self,
+        name: str,
+        args: TrainingArgs,
+        image: pulumi.Output[str],
+        job_role: aws.iam.Role,
+        instance_profile: aws.iam.InstanceProfile,
+    ) -> tuple[aws.batch.JobQueue, aws.batch.JobDefinition]:
+        """Multi-node parallel training: hosts of one type in a cluster placement group, in one
+        subnet, that reach each other (and only each other) on every port, and a job definition
+        whose every node runs `python -m <package>.launch` (torchrun with the node's place in the
+        job). https://docs.aws.amazon.com/batch/latest/userguide/multi-node-parallel-jobs.html"""
+        child = pulumi.ResourceOptions(parent=self)
+        scope = args.scope
+        shape = node_shape(args.multi_node_instance_type)
+        # One Availability Zone, close together: a cluster placement group, as AWS Batch asks of
+        # compute environments for multi-node jobs (https://docs.aws.amazon.com/batch/latest/userguide/mnp-ce.html).
+        placement = aws.ec2.PlacementGroup(f"{name}-nodes", strategy="cluster", opts=child)
+        # torchrun's rendezvous and the collectives (NCCL, Gloo) use ports of their own choosing
+        # between the nodes: all traffic, from and to this group only; EFA asks the same
+        # (https://docs.aws.amazon.com/batch/latest/userguide/efa.html). Nothing else gets in.
+        nodes_sg = aws.ec2.SecurityGroup(
+            f"{name}-nodes",
+            vpc_id=args.vpc_id,
+            description="Nodes of a multi-node training job: traffic between them only",
+            opts=child,
+        )
+        aws.vpc.SecurityGroupIngressRule(
+            f"{name}-nodes-in",
+            security_group_id=nodes_sg.id,
+            referenced_security_group_id=nodes_sg.id,
+            ip_protocol="-1",
+            description="From the other nodes of the job (torchrun rendezvous, collectives)",
+            opts=child,
+        )
+        aws.vpc.SecurityGroupEgressRule(
+            f"{name}-nodes-out",
+            security_group_id=nodes_sg.id,
+            referenced_security_group_id=nodes_sg.id,
+            ip_protocol="-1",
+            description="To the other nodes of the job",
+            opts=child,
+        )
+        groups = [args.security_group_id, nodes_sg.id]  # the platform's HTTPS out, and each other
+        launch_template = aws.ec2.LaunchTemplate(
+            f"{name}-nodes",
+            description="AWS Batch multi-node GPU hosts: IMDSv2 only, encrypted root volume"
+            + (f", {shape.efa_interfaces} EFA" if shape.efa_interfaces else ""),
+            metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(
+                http_endpoint="enabled", http_tokens="required", http_put_response_hop_limit=2
+            ),
+            block_device_mappings=_root_volume(args),  # as the single-job GPU hosts' (see there)
+            # EFA on the types that have it, one interface per network card, each in both groups
+            # (a launch template with interfaces takes its security groups there)
+            # (https://docs.aws.amazon.com/batch/latest/userguide/efa.html,
+            # https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/efa-acc-inst-types.html).
+            network_interfaces=[
+                aws.ec2.LaunchTemplateNetworkInterfaceArgs(
+                    network_card_index=card,
+                    device_index=card,
+                    interface_type="efa",
+                    security_groups=groups,
+                    delete_on_termination="true",
+                )
+                for card in range(shape.efa_interfaces)
+            ]
+            or None,
+            opts=child,
+        )
+        compute = aws.batch.ComputeEnvironment(
+            f"{name}-nodes",
+            type="MANAGED",
+            compute_resources=aws.batch.ComputeEnvironmentComputeResourcesArgs(
+                # Multi-node jobs do not run on Spot (https://docs.aws.amazon.com/batch/latest/userguide/mnp-ce.html).
+                type="EC2",
+                allocation_strategy="BEST_FIT_PROGRESSIVE",
+                min_vcpus=0,
+                max_vcpus=args.max_vcpus,
+                instance_types=[args.multi_node_instance_type],
+                subnets=pulumi.Output.from_input(args.subnet_ids).apply(lambda ids: list(ids)[:1]),
+                security_group_ids=groups,  # every node's network interface (awsvpc mode) gets them
+                placement_group=placement.name,
+                instance_role=instance_profile.arn,
+                launch_template=aws.batch.ComputeEnvironmentComputeResourcesLaunchTemplateArgs(
+                    launch_template_id=launch_template.id,
+                    version=launch_template.latest_version.apply(str),
+                ),
+                ec2_configurations=[
+                    aws.batch.ComputeEnvironmentComputeResourcesEc2ConfigurationArgs(
+                        image_type="ECS_AL2023_NVIDIA"
+                    )
+                ],
+            ),
+            opts=child,
+        )
+        queue = aws.batch.JobQueue(
+            f"{name}-nodes-queue",
+            state="ENABLED",
+            priority=1,
+            compute_environment_orders=[
+                aws.batch.JobQueueComputeEnvironmentOrderArgs(order=1, compute_environment=compute.arn)
+            ],
+            opts=child,
+        )
+        devices = [
+            {
+                "hostPath": f"/dev/infiniband/uverbs{card}",
+                "containerPath": f"/dev/infiniband/uverbs{card}",
+                "permissions": ["READ", "WRITE", "MKNOD"],
+            }
+            for card in range(shape.efa_interfaces)
+        ]
+        container: dict[str, Any] = {
+            "image": image,
+            "command": ["python", "-m", f"{args.package_name}.launch", "pipeline", "run", "--env", scope.env],
+            "jobRoleArn": job_role.arn,
+            "instanceType": args.multi_node_instance_type,
+            "resourceRequirements": [
+                {"type": "GPU", "value": str(shape.gpus)},
+                {"type": "VCPU", "value": str(shape.vcpus)},
+                {"type": "MEMORY", "value": str(shape.memory_mib_for_jobs)},
+            ],
+            "environment": [
+                {"name": "MLOPS_PROJECT", "value": scope.project},
+                {"name": "MLOPS_ENV", "value": scope.env},
+            ],
+            "readonlyRootFilesystem": False,
+            "privileged": False,
+        }
+        if devices:
+            container["linuxParameters"] = {"devices": devices}
+        definition = aws.batch.JobDefinition(
+            f"{name}-nodes-job",
+            type="multinode",
+            platform_capabilities=["EC2"],
+            node_properties=pulumi.Output.json_dumps(
+                {
+                    "numNodes": args.nodes,
+                    "mainNode": 0,
+                    "nodeRangeProperties": [{"targetNodes": "0:", "container": container}],
+                }
+            ),
+            retry_strategy=_retry_on_host_loss(3),
+            timeout=aws.batch.JobDefinitionTimeoutArgs(
+                attempt_duration_seconds=args.job_timeout_hours * 3600
+            ),
+            opts=child,
+        )
+        return queue, definition

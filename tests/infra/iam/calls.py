@@ -41,6 +41,7 @@ class Call:
     context: Mapping[str, Any] = field(default_factory=dict)  # request context keys (templates allowed)
     mlflow: str | None = None  # "server" or "app": the call exists only in that MLflow mode
     serving: str | None = None  # "serverless" or "provisioned": only for that endpoint type
+    framework: str | None = None  # "sklearn" or "pytorch": only in projects of that framework
     off_aws: bool = False  # made only where the project runs off AWS (local serving): not evaluated
 
 
@@ -70,6 +71,7 @@ def principals() -> dict[str, Principal]:
                 context=call.get("context", {}),
                 mlflow=call.get("mlflow"),
                 serving=call.get("serving"),
+                framework=call.get("framework"),
                 off_aws=bool(call.get("off_aws", False)),
             )
             for call in entry.get("calls", [])
@@ -85,14 +87,17 @@ def principals() -> dict[str, Principal]:
     return found
 
 
-def calls_at(level: int, *, mlflow: str = "app", serving: str = "serverless") -> Iterator[Call]:
-    """The calls made on AWS at ``level`` (with that MLflow mode and endpoint type)."""
+def calls_at(
+    level: int, *, mlflow: str = "app", serving: str = "serverless", framework: str | None = None
+) -> Iterator[Call]:
+    """The calls made on AWS at ``level`` (with that MLflow mode, endpoint type and framework)."""
     for principal in principals().values():
         for call in principal.calls:
             if (
                 call.level <= level
                 and call.mlflow in (None, mlflow)
                 and call.serving in (None, serving)
+                and call.framework in (None, framework)
                 and not call.off_aws
             ):
                 yield call
@@ -234,7 +239,13 @@ def recorded_action_and_resource(
 # attributed to the innermost entry point on its stack; "*" matches every function of the module.
 ENTRY_POINTS = {
     ("pipeline", "run"): "training-job",
+    ("pipeline", "follow"): "training-job",  # the other torchrun processes of `pipeline run`
     ("pipeline", "submit"): "operator",
+    ("tune", "prepare"): "training-job",  # the steps of `make tune ENV=dev`'s AWS Batch jobs
+    ("tune", "child"): "training-job",
+    ("tune", "select"): "training-job",
+    ("tune", "run"): "training-job",  # the same steps on one machine
+    ("tune", "submit"): "operator",
     ("drift", "run"): "drift-job",
     ("retrain", "check"): "drift-job",
     ("serve", "*"): "serving",

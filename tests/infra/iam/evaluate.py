@@ -74,7 +74,8 @@ def requests_for(
     built = roles(run)
     values = stack_values(run)
     found: list[Request] = []
-    for call in calls_at(level, mlflow=mlflow, serving=serving):
+    framework = getattr(run.config, "framework", None)
+    for call in calls_at(level, mlflow=mlflow, serving=serving, framework=framework):
         if not principals()[call.principal].evaluated:
             continue
         role: RolePolicies | None = built.get(call.principal)

@@ -82,8 +82,10 @@ def _by_id(run: OfflineRun, physical_id: str) -> RecordedResource | None:
     return next((r for r in run.resources if r.id == physical_id), None)
 
 
-def _one(run: OfflineRun, type_token: str, component: str) -> RecordedResource | None:
-    found = [r for r in run.of_type(type_token) if r.component == component]
+def _one(run: OfflineRun, type_token: str, component: str, suffix: str = "") -> RecordedResource | None:
+    """The resource of ``type_token`` in ``component`` (whose name ends with ``suffix``, where the
+    component has several: the single-job and the multi-node training queues)."""
+    found = [r for r in run.of_type(type_token) if r.component == component and r.name.endswith(suffix)]
     return found[0] if found else None
 
 
@@ -101,7 +103,7 @@ def stack_values(run: OfflineRun) -> dict[str, str]:
         )
         if bucket is not None:
             values["data-bucket" if kind == "data" else "artifact-bucket"] = bucket.outputs["bucket"]
-    picks = {
+    picks: dict[str, tuple[str, ...]] = {
         "key-arn": ("aws:kms/key:Key", "Storage", "arn"),
         "mlflow-arn": ("aws:sagemaker/mlflowApp:MlflowApp", "Tracking", "arn"),
         "model-group": (
@@ -110,16 +112,18 @@ def stack_values(run: OfflineRun) -> dict[str, str]:
             "modelPackageGroupName",
         ),
         "state-machine-arn": ("aws:sfn/stateMachine:StateMachine", "Training", "arn"),
-        "queue-arn": ("aws:batch/jobQueue:JobQueue", "Training", "arn"),
-        "job-definition-arn": ("aws:batch/jobDefinition:JobDefinition", "Training", "arn"),
+        "queue-arn": ("aws:batch/jobQueue:JobQueue", "Training", "arn", "-training-queue"),
+        "job-definition-arn": ("aws:batch/jobDefinition:JobDefinition", "Training", "arn", "-training-job"),
+        "multinode-queue-arn": ("aws:batch/jobQueue:JobQueue", "Training", "arn", "-nodes-queue"),
+        "training-log-group-arn": ("aws:cloudwatch/logGroup:LogGroup", "Training", "arn", "-job-logs"),
         "training-repository-arn": ("aws:ecr/repository:Repository", "CiIdentity", "arn"),
         "serving-repository-arn": ("aws:ecr/repository:Repository", "Serving", "arn"),
         "drift-queue-arn": ("aws:batch/jobQueue:JobQueue", "Monitoring", "arn"),
         "drift-job-definition-arn": ("aws:batch/jobDefinition:JobDefinition", "Monitoring", "arn"),
         "drift-log-group-arn": ("aws:cloudwatch/logGroup:LogGroup", "Monitoring", "arn"),
     }
-    for placeholder, (type_token, component, output) in picks.items():
-        resource = _one(run, type_token, component)
+    for placeholder, (type_token, component, output, *suffix) in picks.items():
+        resource = _one(run, type_token, component, *suffix)
         if resource is not None:
             values[placeholder] = str(resource.outputs[output])
     server = _one(run, "aws:sagemaker/mlflowTrackingServer:MlflowTrackingServer", "Tracking")
