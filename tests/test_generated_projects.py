@@ -146,7 +146,8 @@ def test_make_train_and_submit_scale_out_as_the_readme_says(
     project = rendered(2, framework=framework)
 
     def dry(*args: str) -> str:
-        done = subprocess.run(["make", "-n", *args], cwd=project, capture_output=True, text=True)
+        command = ["make", "-n", *args]
+        done = subprocess.run(command, cwd=project, env=user_env(), capture_output=True, text=True)
         assert done.returncode == 0, done.stderr
         return done.stdout.strip()
 
