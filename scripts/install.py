@@ -107,7 +107,8 @@ def main(argv: list[str] | None = None) -> int:
         target = f"{REPO}[{','.join(args.extra)}]" if args.extra else str(REPO)
         say(f"Installing mlops-scaffold from {REPO} as a uv tool (uv tool install --editable)")
         run(
-            [uv, "tool", "install", "--python", sys.executable, "--editable", target],
+            # Compiled once here, so that no run pays for it (plan imports all of pulumi_aws).
+            [uv, "tool", "install", "--compile-bytecode", "--python", sys.executable, "--editable", target],
             "uv tool install",
             f"Check that {REPO} is a complete clone of mlops-scaffold and that PyPI can be reached, "
             "then run this again.",
