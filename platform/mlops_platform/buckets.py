@@ -26,6 +26,7 @@ class BucketSpec:
     noncurrent_version_days: int = 90
     abort_incomplete_upload_days: int = 7
     expire_days: int | None = None  # expire current objects too (log buckets)
+    expire_prefixes: Mapping[str, int] = field(default_factory=dict)  # prefix -> days, for scratch data
     policy_statements: Sequence[dict[str, Any]] = ()  # besides the TLS-only deny
     tags: Mapping[str, str] = field(default_factory=dict)
 
@@ -121,6 +122,17 @@ def private_bucket(parent: pulumi.ComponentResource, name: str, spec: BucketSpec
                 status="Enabled",
                 filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
                 expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=spec.expire_days),
+            )
+        )
+    for prefix, days in sorted(spec.expire_prefixes.items()):
+        # A rule added to the one lifecycle configuration is an in-place update of that resource.
+        # https://docs.aws.amazon.com/AmazonS3/latest/userguide/intro-lifecycle-rules.html
+        rules.append(
+            aws.s3.BucketLifecycleConfigurationRuleArgs(
+                id=f"expire-{prefix.strip('/').replace('/', '-')}",
+                status="Enabled",
+                filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=prefix),
+                expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=days),
             )
         )
     aws.s3.BucketLifecycleConfiguration(

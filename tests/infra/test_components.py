@@ -74,6 +74,15 @@ def test_storage_children_are_named_after_the_component(mocks: RecordingMocks) -
         "/mlops/demo/dev/data-bucket": "acme-store-data",
         "/mlops/demo/dev/artifact-bucket": "acme-store-artifacts",
     }
+    # Training checkpoints expire in the artifacts bucket only (the job role cannot delete them).
+    expiring = {
+        name: [(r["filter"]["prefix"], r["expiration"]["days"]) for r in inputs["rules"] if "expiration" in r]
+        for name, inputs in _created(mocks, "bucketLifecycleConfiguration:BucketLifecycleConfiguration")
+    }
+    assert expiring == {
+        "acme-store-data-lifecycle": [],
+        "acme-store-artifacts-lifecycle": [("checkpoints/", 30)],
+    }
 
 
 @pulumi.runtime.test

@@ -36,6 +36,9 @@ def key_policy(scope: Scope, *extra_statements: dict[str, object]) -> pulumi.Out
     )
 
 
+CHECKPOINTS = "checkpoints/"  # where training jobs keep their checkpoints (the template's pipeline)
+
+
 @dataclass(frozen=True)
 class StorageArgs:
     scope: Scope
@@ -44,6 +47,9 @@ class StorageArgs:
     noncurrent_version_days: int = 90
     abort_incomplete_upload_days: int = 7
     key_deletion_window_days: int = 30
+    # Training checkpoints (artifacts bucket, checkpoints/<run id>/) only matter while a run may be
+    # resumed; the model a run writes is kept elsewhere. Older ones expire (the job role cannot delete).
+    checkpoint_days: int = 30
 
     def __post_init__(self) -> None:
         check_fields(
@@ -52,6 +58,7 @@ class StorageArgs:
                 "noncurrent_version_days": (lambda v: v >= 1, "must be at least 1 day"),
                 "abort_incomplete_upload_days": (lambda v: v >= 1, "must be at least 1 day"),
                 "key_deletion_window_days": (lambda v: 7 <= v <= 30, "AWS accepts 7 to 30 days"),
+                "checkpoint_days": (lambda v: v >= 1, "must be at least 1 day"),
             },
         )
 
@@ -94,6 +101,7 @@ class Storage(pulumi.ComponentResource):
                     force_destroy=args.force_destroy,
                     noncurrent_version_days=args.noncurrent_version_days,
                     abort_incomplete_upload_days=args.abort_incomplete_upload_days,
+                    expire_prefixes={CHECKPOINTS: args.checkpoint_days} if kind == "artifacts" else {},
                 ),
             )
 
