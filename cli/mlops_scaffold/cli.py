@@ -138,7 +138,20 @@ def _param_help(param: Any) -> str:
 
 
 class _App(typer.Typer):
-    """Every command gets the plain, uv-like help of ``_HelpCommand``."""
+    """A command group (the app, `platform`) whose commands all get the plain, uv-like help of
+    ``_HelpCommand``, with -h, and whose own help lists whole summaries and ends with examples."""
+
+    def __init__(self, *, name: str, help: str) -> None:
+        super().__init__(
+            name=name,
+            help=help,
+            no_args_is_help=True,
+            cls=_HelpGroup,
+            context_settings={"help_option_names": ["-h", "--help"]},
+            add_completion=False,
+            pretty_exceptions_enable=False,
+            rich_markup_mode=None,
+        )
 
     def command(self, *args: Any, **kwargs: Any) -> Callable[[Any], Any]:
         kwargs.setdefault("cls", _HelpCommand)
@@ -148,12 +161,6 @@ class _App(typer.Typer):
 app = _App(
     name="mlops-scaffold",
     help="Start ML projects at an MLOps maturity level (0-4), move them up, and provision their infra.",
-    no_args_is_help=True,
-    cls=_HelpGroup,
-    context_settings={"help_option_names": ["-h", "--help"]},
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
 )
 
 
@@ -661,16 +668,7 @@ def infra_config(
     )
 
 
-platform_app = _App(
-    name="platform",
-    help="The platform engineer's own Pulumi project of the stacks.",
-    no_args_is_help=True,
-    cls=_HelpGroup,
-    context_settings={"help_option_names": ["-h", "--help"]},
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
-)
+platform_app = _App(name="platform", help="The platform engineer's own Pulumi project of the stacks.")
 app.add_typer(platform_app, name="platform")
 
 
