@@ -192,6 +192,15 @@ console = _Console()
 err_console = _Console(stderr=True)
 
 
+def _print_next_steps(heading: str, steps: list[tuple[str, str]]) -> None:
+    """A blank line, the heading, then each command with what it does as an aligned comment."""
+    console.print(f"\n{heading}", highlight=False)
+    width = max(len(command) for command, _ in steps)
+    for command, purpose in steps:
+        line = f"  {escape(command):<{width}}  [dim]# {escape(purpose)}[/]"
+        console.print(line, highlight=False, soft_wrap=True)
+
+
 @contextmanager
 def _handle_errors(interrupted: str | Callable[[], str] = "stopped before it finished.") -> Iterator[None]:
     """Turn our errors into a one-line message and the error's exit code (no traceback).
@@ -446,14 +455,10 @@ def new(
         )
         for note in result.notes:  # before the next steps, which they may change (a missing lock)
             err_console.print(f"[yellow]Note:[/] {escape(note)}", highlight=False, soft_wrap=True)
-        console.print("\nNext steps (you need uv, https://docs.astral.sh/uv/):", highlight=False)
-        width = max(len(step.command) for step in result.next_steps)
-        for step in result.next_steps:
-            console.print(
-                f"  {escape(step.command):<{width}}  [dim]# {escape(step.purpose)}[/]",
-                highlight=False,
-                soft_wrap=True,
-            )
+        _print_next_steps(
+            "Next steps (you need uv, https://docs.astral.sh/uv/):",
+            [(step.command, step.purpose) for step in result.next_steps],
+        )
 
 
 @app.command()
@@ -699,12 +704,10 @@ def platform_init(
         highlight=False,
         soft_wrap=True,
     )
-    console.print("\nNext steps (the README has them all, with the Pulumi CLI and credentials first):")
-    width = max(len(command) for command, _ in result.next_steps)
-    for command, purpose in result.next_steps:
-        console.print(
-            f"  {escape(command):<{width}}  [dim]# {escape(purpose)}[/]", highlight=False, soft_wrap=True
-        )
+    _print_next_steps(
+        "Next steps (the README has them all, with the Pulumi CLI and credentials first):",
+        list(result.next_steps),
+    )
     for note in result.notes:
         err_console.print(f"[yellow]Note:[/] {escape(note)}", highlight=False, soft_wrap=True)
 
@@ -885,14 +888,7 @@ def _print_upgrade(result: Any, json_output: bool) -> None:
         for note in result.notes:
             err_console.print(f"[yellow]Note:[/] {escape(note)}", highlight=False, soft_wrap=True)
         if result.next_steps:
-            console.print("\nNext steps:", highlight=False)
-            width = max(len(step.command) for step in result.next_steps)
-            for step in result.next_steps:
-                console.print(
-                    f"  {escape(step.command):<{width}}  [dim]# {escape(step.purpose)}[/]",
-                    highlight=False,
-                    soft_wrap=True,
-                )
+            _print_next_steps("Next steps:", [(step.command, step.purpose) for step in result.next_steps])
 
 
 @app.command()
